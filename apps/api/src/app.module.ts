@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
+import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
+import { createValidationPipe } from './common/errors/validation';
+import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RedisModule } from './redis/redis.module';
+import { SelfTestModule } from './self-test/self-test.module';
+import { WorkersModule } from './workers/workers.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: OmniConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        OmniConfigModule.forRoot(config),
+        LifecycleModule,
+        RedisModule,
+        WorkersModule,
+        JobsModule,
+        HealthModule,
+        MetricsModule,
+        SelfTestModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { ArgumentMetadata } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsString, Max, ValidateNested } from 'class-validator';
+import { OpenAiHttpException } from './openai-http.exception';
+import { createValidationPipe } from './validation';
+
+class Message {
+  @IsIn(['user', 'assistant'])
+  role!: string;
+
+  @IsString()
+  content!: string;
+}
+
+class Body {
+  @ValidateNested({ each: true })
+  @Type(() => Message)
+  messages!: Message[];
+
+  @IsInt()
+  @Max(10)
+  n!: number;
+}
+
+const metadata: ArgumentMetadata = { type: 'body', metatype: Body };
+
+describe('createValidationPipe', () => {
+  const pipe = createValidationPipe();
+
+  it('names the nested field at fault in param', async () => {
+    const failure = pipe.transform({ messages: [{ role: 'user', content: 'hi' }, { role: 'robot', content: 'x' }], n: 1 }, metadata);
+    await expect(failure).rejects.toBeInstanceOf(OpenAiHttpException);
+    await expect(failure).rejects.toMatchObject({
+      response: { error: { param: 'messages[1].role', type: 'invalid_request_error', code: 'invalid_value' } },
+    });
+  });
+
+  it('reports top-level fields by name and keeps the reason', async () => {
+    await expect(pipe.transform({ messages: [], n: 11 }, metadata)).rejects.toMatchObject({
+      response: { error: { param: 'n', message: expect.stringMatching(/n must not be greater than 10/) } },
+    });
+  });
+
+  it('strips unknown fields instead of rejecting them', async () => {
+    const value = (await pipe.transform({ messages: [], n: 2, vendor_extension: true }, metadata)) as Record<string, unknown>;
+    expect(value).toBeInstanceOf(Body);
+    expect(value.vendor_extension).toBeUndefined();
+  });
+});

@@ -1,0 +1,20 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from '@mlx-omni/openai-dto';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request: `param` names the field at fault',
+  401: 'Missing or invalid API key',
+  404: 'Not found',
+  413: 'Request body too large',
+  429: 'Rate limit reached; see Retry-After',
+  500: 'Internal error',
+  503: 'Not available right now (no worker, busy, or Redis down); see Retry-After',
+};
+
+/** Documents the OpenAI error envelope for each status a route can answer with. */
+export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...[...new Set([...statuses, 500])].map((status) => ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ErrorResponseDto })),
+  );
+}

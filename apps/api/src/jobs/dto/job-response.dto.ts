@@ -1,0 +1,48 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export const JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children', 'unknown'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export class JobErrorDto {
+  @ApiProperty()
+  message!: string;
+}
+
+/** A long job's state as the API reports it (not an OpenAI object: `object: "job"` marks it). */
+export class JobResponseDto {
+  @ApiProperty({ example: '5f0c6a3e-1f4b-4c1e-9d2a-6f1b7f0f9a10' })
+  id!: string;
+
+  @ApiProperty({ example: 'job' })
+  object!: 'job';
+
+  @ApiProperty({ example: 'diagnostics' })
+  queue!: string;
+
+  @ApiProperty({ example: 'matmul-self-test' })
+  name!: string;
+
+  @ApiProperty({ enum: JOB_STATES })
+  status!: JobState;
+
+  @ApiProperty({
+    description: 'Progress the processor reported: a percentage, or an object such as bytes and files done',
+    oneOf: [{ type: 'number' }, { type: 'object' }, { type: 'string' }, { type: 'boolean' }],
+  })
+  progress!: number | object | string | boolean;
+
+  @ApiProperty()
+  attempts_made!: number;
+
+  @ApiProperty({ description: 'Unix seconds' })
+  created_at!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Unix seconds' })
+  finished_at!: number | null;
+
+  @ApiProperty({ type: Object, nullable: true, description: "The processor's result once completed" })
+  result!: unknown;
+
+  @ApiProperty({ type: JobErrorDto, nullable: true })
+  error!: JobErrorDto | null;
+}

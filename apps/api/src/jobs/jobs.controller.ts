@@ -1,0 +1,25 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { JobResponseDto } from './dto/job-response.dto';
+import { JobsService } from './jobs.service';
+
+@ApiTags('jobs')
+@Controller('v1/jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Get(':id')
+  @ApiOperation({ summary: 'The state, progress and result of a long job (image, speech, model download, self-test)' })
+  @ApiParam({ name: 'id', description: 'The id returned when the job was created' })
+  @ApiOkResponse({ type: JobResponseDto })
+  @ApiErrorResponses(404, 503)
+  async get(@Param('id') id: string): Promise<JobResponseDto> {
+    const job = await this.jobs.find(id);
+    if (job === undefined) {
+      throw new OpenAiHttpException(404, `No job with id "${id}"`, { code: 'job_not_found', param: 'id' });
+    }
+    return job;
+  }
+}

@@ -1,0 +1,111 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
+import { consumerConnectionOptions, QUEUE_NAMES, QUEUE_SETTINGS, type JobName, type JobPayload, type QueueName } from '@mlx-omni/jobs';
+import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import type { JobResponseDto, JobState } from './dto/job-response.dto';
+
+const unixSeconds = (millis: number): number => Math.floor(millis / 1000);
+
+/** Redis answered with an error or is unreachable: the queue-backed route answers 503, never hangs. */
+function queueUnavailable(error: unknown): OpenAiHttpException {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new OpenAiHttpException(503, `The job queue is unavailable (${reason}); retry shortly`, {
+    code: 'queue_unavailable',
+    headers: { 'retry-after': '2' },
+  });
+}
+
+/** Enqueues long jobs and reports on them. Processors live in the inference workers. */
+@Injectable()
+export class JobsService implements OnModuleInit, OnModuleDestroy {
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly events = new Map<QueueName, QueueEvents>();
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+  ) {}
+
+  /** Queue providers come from async factories, so they are looked up once the module is built. */
+  onModuleInit(): void {
+    for (const name of QUEUE_NAMES) {
+      this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.events.values()].map((events) => events.close()));
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues.get(name)!;
+  }
+
+  async enqueue<Q extends QueueName, N extends JobName<Q>>(queueName: Q, jobName: N, payload: JobPayload<Q, N>): Promise<Job> {
+    const settings = QUEUE_SETTINGS[queueName];
+    try {
+      return await this.queue(queueName).add(jobName, payload, {
+        jobId: randomUUID(),
+        attempts: settings.attempts,
+        backoff: { type: 'exponential', delay: settings.backoffMs },
+        // Finished jobs stay visible for a day so clients can fetch results, then Redis forgets them.
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+    } catch (error) {
+      throw queueUnavailable(error);
+    }
+  }
+
+  /** Waits up to `timeoutMs` for the job to finish; returns its state either way (never throws on timeout). */
+  async waitFor(job: Job, timeoutMs: number): Promise<JobResponseDto> {
+    if (timeoutMs > 0) {
+      const queueName = job.queueName as QueueName;
+      let events = this.events.get(queueName);
+      if (events === undefined) {
+        // QueueEvents blocks on Redis streams, which BullMQ only allows on a retry-forever connection.
+        events = new QueueEvents(queueName, { connection: consumerConnectionOptions(requireRedisUrl(this.config)) });
+        this.events.set(queueName, events);
+        await events.waitUntilReady();
+      }
+      // A failed job or a timeout both end the wait; the job's state below tells which.
+      await job.waitUntilFinished(events, timeoutMs).catch(() => undefined);
+    }
+    const fresh = await this.find(job.id!);
+    return fresh!;
+  }
+
+  async find(id: string): Promise<JobResponseDto | undefined> {
+    try {
+      for (const queue of this.queues.values()) {
+        const job = await queue.getJob(id);
+        if (job !== undefined) {
+          return this.describe(job, (await job.getState()) as JobState);
+        }
+      }
+      return undefined;
+    } catch (error) {
+      throw queueUnavailable(error);
+    }
+  }
+
+  private describe(job: Job, status: JobState): JobResponseDto {
+    return {
+      id: job.id!,
+      object: 'job',
+      queue: job.queueName,
+      name: job.name,
+      status,
+      progress: job.progress,
+      attempts_made: job.attemptsMade,
+      created_at: unixSeconds(job.timestamp),
+      finished_at: job.finishedOn === undefined ? null : unixSeconds(job.finishedOn),
+      result: job.returnvalue ?? null,
+      error: status === 'failed' ? { message: job.failedReason } : null,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { loadConfigOrExit, requireRedisUrl } from '@mlx-omni/config';
+import { createLogger, PinoNestLogger } from '@mlx-omni/logging';
+import { AppModule } from './app.module';
+import { createFastifyAdapter, installHttpHooks, installSwagger } from './http-server';
+import { LifecycleService } from './lifecycle/lifecycle.service';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit('api', process.env, requireRedisUrl);
+  const logger = createLogger(config.logLevel, 'api');
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config, logger), {
+    logger: new PinoNestLogger(logger),
+  });
+  installSwagger(app);
+  // After init, so the error handler below replaces the one Nest registers there.
+  await app.init();
+  installHttpHooks(app);
+  await app.listen(config.port, config.host);
+  logger.info({ url: await app.getUrl() }, 'API listening');
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    // Readiness turns 503 at once; Fastify then refuses new connections and waits for in-flight requests.
+    app.get(LifecycleService).startDraining();
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'Draining before exit');
+    const deadline = setTimeout(() => {
+      logger.warn('Grace period over; exiting with requests still open');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    deadline.unref();
+    await app.close();
+    logger.info('Stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}
+
+void bootstrap();

@@ -1,0 +1,136 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
+import { IpcClient, WORKER_SOCKET_SUFFIX, type WorkerProtocol, type WorkerStatus } from '@mlx-omni/ipc';
+import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+
+/** How often the socket folder is listed and each worker asked for its status. */
+const HEARTBEAT_MS = 1_000;
+/** A worker that has not answered for this long is considered down, even if its socket is open. */
+const STALE_AFTER_MS = 5_000;
+
+export interface WorkerEntry {
+  workerId: string;
+  socketPath: string;
+  client: IpcClient<WorkerProtocol> | undefined;
+  status: WorkerStatus | undefined;
+  lastSeenAt: number | undefined;
+}
+
+/**
+ * Which workers exist, whether each is up, what it holds and how busy it is. Workers are found by
+ * their sockets in the configured folder, so any number of API processes can share them, and the
+ * registry keeps working while Redis is down.
+ */
+@Injectable()
+export class WorkerRegistryService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(WorkerRegistryService.name);
+  private readonly entries = new Map<string, WorkerEntry>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {}
+
+  onModuleInit(): void {
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+    for (const entry of this.entries.values()) {
+      entry.client?.close();
+    }
+  }
+
+  /** Every worker seen since start, up or not, so a crashed one shows as down rather than vanishing. */
+  list(): WorkerEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.workerId.localeCompare(b.workerId));
+  }
+
+  isUp(entry: WorkerEntry, now = Date.now()): boolean {
+    return entry.client !== undefined && !entry.client.isClosed && entry.lastSeenAt !== undefined && now - entry.lastSeenAt < STALE_AFTER_MS;
+  }
+
+  /** Up and not draining: may be given new work. */
+  isAvailable(entry: WorkerEntry): boolean {
+    return this.isUp(entry) && entry.status?.draining !== true;
+  }
+
+  upCount(): number {
+    return this.list().filter((entry) => this.isUp(entry)).length;
+  }
+
+  /**
+   * The worker a request should go to: one that already holds the model if any, else the least
+   * busy. Answers 503 with Retry-After when none can take more work, instead of piling it up.
+   */
+  pick(modelId?: string): { workerId: string; client: IpcClient<WorkerProtocol> } {
+    const load = (entry: WorkerEntry): number => entry.client!.inFlight;
+    const candidates = this.list()
+      .filter((entry) => this.isAvailable(entry) && load(entry) < (entry.status?.maxPending ?? this.config.workerMaxPending))
+      .sort((a, b) => {
+        const holds = (entry: WorkerEntry): number => (entry.status?.loadedModels.some((model) => model.id === modelId) ? 0 : 1);
+        return holds(a) - holds(b) || load(a) - load(b);
+      });
+    const chosen = candidates[0];
+    if (chosen === undefined) {
+      const anyUp = this.list().some((entry) => this.isAvailable(entry));
+      throw new OpenAiHttpException(503, anyUp ? 'All inference workers are busy; retry shortly' : 'No inference worker is available; retry shortly', {
+        code: anyUp ? 'workers_busy' : 'no_worker_available',
+        headers: { 'retry-after': '1' },
+      });
+    }
+    return { workerId: chosen.workerId, client: chosen.client! };
+  }
+
+  /** Runs one discovery + heartbeat round; overlapping timer ticks share the round in flight. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.discoverAndPoll().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async discoverAndPoll(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.config.workerSocketDir);
+    } catch {
+      // The folder appears when the first worker starts.
+      names = [];
+    }
+    const sockets = names.filter((name) => name.endsWith(WORKER_SOCKET_SUFFIX)).map((name) => join(this.config.workerSocketDir, name));
+    await Promise.all(sockets.map((socketPath) => this.poll(socketPath)));
+  }
+
+  private async poll(socketPath: string): Promise<void> {
+    const workerId = basename(socketPath, WORKER_SOCKET_SUFFIX);
+    let entry = this.entries.get(workerId);
+    if (entry === undefined) {
+      entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined };
+      this.entries.set(workerId, entry);
+    }
+    try {
+      if (entry.client === undefined || entry.client.isClosed) {
+        entry.client = await IpcClient.connect<WorkerProtocol>(socketPath, HEARTBEAT_MS);
+        const client = entry.client;
+        client.onClose(() => {
+          if (entry.client === client) {
+            this.logger.warn({ workerId }, 'Worker connection closed');
+            entry.client = undefined;
+          }
+        });
+      }
+      entry.status = await entry.client.call('status', {}, { timeoutMs: STALE_AFTER_MS });
+      if (entry.lastSeenAt === undefined || Date.now() - entry.lastSeenAt >= STALE_AFTER_MS) {
+        this.logger.log({ workerId, device: entry.status.device, workerPid: entry.status.pid }, "Worker up");
+      }
+      entry.lastSeenAt = Date.now();
+    } catch {
+      // A socket file left by a crashed worker refuses connections until the supervisor restarts it.
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
+import { IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
+import { WorkerStatusService } from '../status/worker-status.service';
+
+/** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
+@Injectable()
+export class WorkerChannelService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WorkerChannelService.name);
+  private readonly server: IpcServer<WorkerProtocol>;
+
+  constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    private readonly status: WorkerStatusService,
+  ) {
+    this.server = new IpcServer<WorkerProtocol>({
+      onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
+      handlers: {
+        unary: {
+          ping: async () => ({ workerId: this.config.workerId, at: Date.now() }),
+          status: async () => this.status.snapshot(),
+        },
+        stream: {},
+      },
+    });
+  }
+
+  get socketPath(): string {
+    return join(this.config.workerSocketDir, `${this.config.workerId}${WORKER_SOCKET_SUFFIX}`);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await mkdir(this.config.workerSocketDir, { recursive: true });
+    await this.server.listen(this.socketPath);
+    this.logger.log({ socket: this.socketPath }, 'Listening for the API');
+  }
+
+  /** Requests still running; shutdown waits for this to reach zero. */
+  get activeRequests(): number {
+    return this.server.activeRequests;
+  }
+
+  onApplicationShutdown(): void {
+    this.server.close();
+  }
+}

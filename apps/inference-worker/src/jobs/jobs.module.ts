@@ -1,0 +1,18 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
+import { QUEUE_NAMES, consumerConnectionOptions } from '@mlx-omni/jobs';
+import { DiagnosticsProcessor } from './diagnostics.processor';
+
+/** Consumes the long-job queues (BullMQ on Redis); each queue has one processor here. */
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [OMNI_CONFIG],
+      useFactory: (config: OmniConfig) => ({ connection: consumerConnectionOptions(requireRedisUrl(config)) }),
+    }),
+    BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+  ],
+  providers: [DiagnosticsProcessor],
+})
+export class JobsModule {}

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
+import type { WorkerStatus } from '@mlx-omni/ipc';
+import { mlxRuntimeInfo } from '@mlx-omni/mlx-native';
+
+/** The worker's own view of itself: identity, device, memory, load. Read by the API's registry over IPC. */
+@Injectable()
+export class WorkerStatusService {
+  private readonly startedAt = new Date().toISOString();
+  private draining = false;
+  private activeRequests = 0;
+
+  constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {}
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Counts a request against the worker's bound; returns false when the worker is full or draining. */
+  tryAdmit(): boolean {
+    if (this.draining || this.activeRequests >= this.config.workerMaxPending) {
+      return false;
+    }
+    this.activeRequests += 1;
+    return true;
+  }
+
+  release(): void {
+    this.activeRequests -= 1;
+  }
+
+  snapshot(): WorkerStatus {
+    const runtime = mlxRuntimeInfo();
+    const memory = process.memoryUsage();
+    return {
+      workerId: this.config.workerId,
+      pid: process.pid,
+      device: runtime.device,
+      deviceInfo: runtime.deviceInfo,
+      startedAt: this.startedAt,
+      draining: this.draining,
+      activeRequests: this.activeRequests,
+      maxPending: this.config.workerMaxPending,
+      // The model pool (issue: models) fills this; until then a worker holds no model.
+      loadedModels: [],
+      memory: {
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        mlxActiveBytes: runtime.activeMemoryBytes,
+        mlxPeakBytes: runtime.peakMemoryBytes,
+        mlxCacheBytes: runtime.cacheMemoryBytes,
+      },
+    };
+  }
+}

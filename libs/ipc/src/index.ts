@@ -1,0 +1,6 @@
+export * from './client';
+export * from './errors';
+export * from './frames';
+export * from './protocol';
+export * from './server';
+export * from './worker-protocol';

@@ -1,0 +1,228 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { rm } from 'node:fs/promises';
+import { IpcHandlerError } from './errors';
+import { encodeFrame, FrameDecoder, type ClientFrame, type IpcErrorPayload, type ServerFrame } from './frames';
+import type { IpcHandlers, IpcProtocol } from './protocol';
+
+export interface IpcServerOptions<P extends IpcProtocol> {
+  handlers: IpcHandlers<P>;
+  /** Called for handler faults that become 500s, so they are logged once where they happen. */
+  onHandlerFault?: (method: string, error: unknown) => void;
+}
+
+class StreamCredit {
+  private available: number;
+  private waiter: (() => void) | undefined;
+
+  constructor(initial: number) {
+    this.available = initial;
+  }
+
+  grant(amount: number): void {
+    this.available += amount;
+    this.wake();
+  }
+
+  wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  async take(signal: AbortSignal): Promise<void> {
+    while (this.available <= 0) {
+      signal.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+    signal.throwIfAborted();
+    this.available -= 1;
+  }
+}
+
+interface ActiveRequest {
+  abort: AbortController;
+  credit?: StreamCredit;
+}
+
+/** One client connection: demultiplexes its frames into handler calls and writes their answers. */
+class ServerConnection<P extends IpcProtocol> {
+  private readonly decoder = new FrameDecoder();
+  private readonly active = new Map<number, ActiveRequest>();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: IpcServerOptions<P>,
+  ) {
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('close', () => this.abortAll());
+    // A peer that vanishes mid-write raises EPIPE/ECONNRESET; 'close' follows and aborts its requests.
+    socket.on('error', () => undefined);
+  }
+
+  get activeRequests(): number {
+    return this.active.size;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: unknown[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch {
+      this.socket.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      this.dispatch(frame as ClientFrame);
+    }
+  }
+
+  private dispatch(frame: ClientFrame): void {
+    switch (frame.kind) {
+      case 'call':
+        this.runUnary(frame.id, frame.method, frame.params);
+        break;
+      case 'stream':
+        this.runStream(frame.id, frame.method, frame.params, frame.window);
+        break;
+      case 'credit':
+        this.active.get(frame.id)?.credit?.grant(frame.amount);
+        break;
+      case 'cancel': {
+        const request = this.active.get(frame.id);
+        request?.abort.abort();
+        request?.credit?.wake();
+        break;
+      }
+    }
+  }
+
+  private runUnary(id: number, method: string, params: unknown): void {
+    const handler = (this.options.handlers.unary as Record<string, (p: unknown, c: unknown) => Promise<unknown>>)[method];
+    const request: ActiveRequest = { abort: new AbortController() };
+    this.active.set(id, request);
+    void this.settle(id, method, handler, () => handler(params, { signal: request.abort.signal }));
+  }
+
+  private runStream(id: number, method: string, params: unknown, window: number): void {
+    const handler = (this.options.handlers.stream as Record<string, (p: unknown, c: unknown) => Promise<unknown>>)[method];
+    const request: ActiveRequest = { abort: new AbortController(), credit: new StreamCredit(window) };
+    this.active.set(id, request);
+    const signal = request.abort.signal;
+    const send = async (data: unknown): Promise<void> => {
+      await request.credit!.take(signal);
+      await this.write({ kind: 'chunk', id, data });
+    };
+    void this.settle(id, method, handler, () => handler(params, { signal, send }));
+  }
+
+  private async settle(
+    id: number,
+    method: string,
+    handler: unknown,
+    run: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      if (typeof handler !== 'function') {
+        throw new IpcHandlerError({ message: `Unknown worker method "${method}"`, code: 'unknown_method', status: 500 });
+      }
+      const result = await run();
+      await this.write({ kind: 'result', id, result: result ?? null });
+    } catch (error) {
+      if (!this.socket.destroyed) {
+        await this.write({ kind: 'error', id, error: this.describe(method, error) });
+      }
+    } finally {
+      this.active.delete(id);
+    }
+  }
+
+  private describe(method: string, error: unknown): IpcErrorPayload {
+    if (error instanceof IpcHandlerError) {
+      return error.payload;
+    }
+    if (error instanceof Error && error.name === 'AbortError') {
+      return { message: 'Request cancelled', code: 'cancelled', status: 499 };
+    }
+    this.options.onHandlerFault?.(method, error);
+    return { message: error instanceof Error ? error.message : String(error), code: 'internal_error', status: 500 };
+  }
+
+  private write(frame: ServerFrame): Promise<void> {
+    if (this.socket.destroyed) {
+      return Promise.resolve();
+    }
+    if (this.socket.write(encodeFrame(frame))) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
+  }
+
+  private abortAll(): void {
+    for (const request of this.active.values()) {
+      request.abort.abort();
+      request.credit?.wake();
+    }
+  }
+}
+
+/** The worker's end of the channel: a Unix socket server that runs typed handlers per request. */
+export class IpcServer<P extends IpcProtocol> {
+  private server: Server | undefined;
+  private readonly connections = new Set<ServerConnection<P>>();
+
+  constructor(private readonly options: IpcServerOptions<P>) {}
+
+  /** Requests being handled across all connections right now. */
+  get activeRequests(): number {
+    let total = 0;
+    for (const connection of this.connections) {
+      total += connection.activeRequests;
+    }
+    return total;
+  }
+
+  async listen(socketPath: string): Promise<void> {
+    // A socket file left by a crashed predecessor would make listen fail with EADDRINUSE.
+    await rm(socketPath, { force: true });
+    const server = createServer((socket) => {
+      const connection = new ServerConnection(socket, this.options);
+      this.connections.add(connection);
+      socket.on('close', () => this.connections.delete(connection));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting connections; open ones keep being served until `close`. */
+  stopAccepting(): void {
+    this.server?.close();
+    this.server = undefined;
+  }
+
+  close(): void {
+    this.stopAccepting();
+    for (const connection of this.connections) {
+      connection.destroy();
+    }
+  }
+}

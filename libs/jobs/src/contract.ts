@@ -1,0 +1,50 @@
+/**
+ * The one declaration of every long-job queue: queue name → job name → payload and result.
+ * The API's producer and the worker's processors import these types, so they cannot disagree.
+ * A new capability (image generation, speech synthesis, model download) adds a queue here and a processor.
+ */
+export interface JobContract {
+  diagnostics: {
+    'matmul-self-test': {
+      payload: MatmulSelfTestPayload;
+      result: MatmulSelfTestResult;
+    };
+  };
+}
+
+export type QueueName = keyof JobContract;
+export type JobName<Q extends QueueName> = keyof JobContract[Q] & string;
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobContract[Q][N] extends { payload: infer P } ? P : never;
+export type JobResult<Q extends QueueName, N extends JobName<Q>> = JobContract[Q][N] extends { result: infer R } ? R : never;
+
+export interface QueueSettings {
+  /** Tries before a job is failed for good; transient faults (a worker crash) are retried. */
+  attempts: number;
+  backoffMs: number;
+  /** Concurrency of one worker process for this queue: long MLX jobs run one at a time. */
+  concurrency: number;
+}
+
+/** Keyed by every queue of the contract, so adding a queue without its settings does not compile. */
+export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
+  diagnostics: { attempts: 3, backoffMs: 1_000, concurrency: 1 },
+};
+
+export const QUEUE_NAMES = Object.keys(QUEUE_SETTINGS) as QueueName[];
+
+/** Checks that the backend's matrix multiply is correct and measures how fast it is (e.g. whether OpenBLAS is in use). */
+export interface MatmulSelfTestPayload {
+  /** Square matrix size. */
+  size: number;
+}
+
+/** Shown to API clients as the job's `result`, hence the wire-style names. */
+export interface MatmulSelfTestResult {
+  worker_id: string;
+  device: 'cpu' | 'gpu';
+  size: number;
+  /** Largest difference between MLX's product and a float64 reference on sampled entries. */
+  max_abs_error: number;
+  gflops: number;
+  seconds: number;
+}
