@@ -206,3 +206,31 @@ describe('with an external Redis (REDIS_URL)', () => {
     expect(accepted.body.status).toBe('completed');
   });
 });
+
+describe('the official OpenAI SDK as the caller', () => {
+  let stack: RunningStack;
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 1 });
+    await stack.waitUntilReady();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('reaches the service and gets OpenAI error classes from the envelope', async () => {
+    const { default: OpenAI, NotFoundError, BadRequestError } = await import('openai');
+    const client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+    const job = await client.post<{ object: string; status: string; result: { device: string } }>('/self-test', { body: { size: 64 } });
+    expect(job).toMatchObject({ object: 'job', status: 'completed', result: { device: 'cpu' } });
+
+    const missing = await client.get('/jobs/nope').catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing).toMatchObject({ status: 404, code: 'job_not_found', param: 'id', type: 'invalid_request_error' });
+
+    const invalid = await client.post('/self-test', { body: { size: 1 } }).catch((error: unknown) => error);
+    expect(invalid).toBeInstanceOf(BadRequestError);
+    expect(invalid).toMatchObject({ status: 400, param: 'size' });
+  });
+});

@@ -20,7 +20,8 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
       handlers: {
         unary: {
           ping: async () => ({ workerId: this.config.workerId, at: Date.now() }),
-          status: async () => this.status.snapshot(),
+          // Minus one: the status call itself is running while it counts.
+          status: async () => this.status.snapshot(this.server.activeRequests - 1),
         },
         stream: {},
       },

@@ -8,32 +8,15 @@ import { mlxRuntimeInfo } from '@mlx-omni/mlx-native';
 export class WorkerStatusService {
   private readonly startedAt = new Date().toISOString();
   private draining = false;
-  private activeRequests = 0;
 
   constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {}
-
-  get isDraining(): boolean {
-    return this.draining;
-  }
 
   startDraining(): void {
     this.draining = true;
   }
 
-  /** Counts a request against the worker's bound; returns false when the worker is full or draining. */
-  tryAdmit(): boolean {
-    if (this.draining || this.activeRequests >= this.config.workerMaxPending) {
-      return false;
-    }
-    this.activeRequests += 1;
-    return true;
-  }
-
-  release(): void {
-    this.activeRequests -= 1;
-  }
-
-  snapshot(): WorkerStatus {
+  /** `activeRequests` comes from the channel, which alone knows what it is running. */
+  snapshot(activeRequests: number): WorkerStatus {
     const runtime = mlxRuntimeInfo();
     const memory = process.memoryUsage();
     return {
@@ -43,7 +26,7 @@ export class WorkerStatusService {
       deviceInfo: runtime.deviceInfo,
       startedAt: this.startedAt,
       draining: this.draining,
-      activeRequests: this.activeRequests,
+      activeRequests,
       maxPending: this.config.workerMaxPending,
       // The model pool (issue: models) fills this; until then a worker holds no model.
       loadedModels: [],

@@ -1,0 +1,84 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@mlx-omni/config';
+import { IpcServer, type WorkerProtocol, type WorkerStatus } from '@mlx-omni/ipc';
+import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { WorkerRegistryService } from './worker-registry.service';
+
+/** Real sockets and the real client; only the status each worker reports is made up for the routing cases. */
+function statusOf(workerId: string, overrides: Partial<WorkerStatus> = {}): WorkerStatus {
+  return {
+    workerId,
+    pid: 1,
+    device: 'cpu',
+    deviceInfo: {},
+    startedAt: new Date().toISOString(),
+    draining: false,
+    activeRequests: 0,
+    maxPending: 4,
+    loadedModels: [],
+    memory: { rssBytes: 1, heapUsedBytes: 1, mlxActiveBytes: 0, mlxPeakBytes: 0, mlxCacheBytes: 0 },
+    ...overrides,
+  };
+}
+
+describe('WorkerRegistryService', () => {
+  const servers: IpcServer<WorkerProtocol>[] = [];
+  let socketDir: string;
+  let registry: WorkerRegistryService;
+
+  async function startWorker(workerId: string, status: () => WorkerStatus): Promise<IpcServer<WorkerProtocol>> {
+    const server = new IpcServer<WorkerProtocol>({
+      handlers: { unary: { ping: async () => ({ workerId, at: Date.now() }), status: async () => status() }, stream: {} },
+    });
+    await server.listen(join(socketDir, `${workerId}.sock`));
+    servers.push(server);
+    return server;
+  }
+
+  beforeEach(() => {
+    socketDir = mkdtempSync(join(tmpdir(), 'registry-'));
+    registry = new WorkerRegistryService(loadConfig({ MLX_OMNI_WORKER_SOCKET_DIR: socketDir }));
+  });
+
+  afterEach(() => {
+    registry.onModuleDestroy();
+    servers.splice(0).forEach((server) => server.close());
+  });
+
+  it('answers 503 no_worker_available with Retry-After when no worker is there', async () => {
+    await registry.refresh();
+    expect(() => registry.pick()).toThrow(OpenAiHttpException);
+    try {
+      registry.pick();
+    } catch (error) {
+      expect((error as OpenAiHttpException).getStatus()).toBe(503);
+      expect((error as OpenAiHttpException).getResponse()).toMatchObject({ error: { code: 'no_worker_available' } });
+      expect((error as OpenAiHttpException).headers['retry-after']).toBe('1');
+    }
+  });
+
+  it('discovers workers by socket and prefers the one that holds the model', async () => {
+    await startWorker('worker-1', () => statusOf('worker-1'));
+    await startWorker('worker-2', () =>
+      statusOf('worker-2', { loadedModels: [{ id: 'org/model', loadedAt: new Date().toISOString(), sizeBytes: 10 }] }),
+    );
+    await registry.refresh();
+    expect(registry.upCount()).toBe(2);
+    expect(registry.pick('org/model').workerId).toBe('worker-2');
+    expect(registry.pick('other/model').workerId).toBe('worker-1');
+  });
+
+  it('routes nothing to a draining worker and marks a closed one down', async () => {
+    const first = await startWorker('worker-1', () => statusOf('worker-1', { draining: true }));
+    await startWorker('worker-2', () => statusOf('worker-2'));
+    await registry.refresh();
+    expect(registry.pick().workerId).toBe('worker-2');
+    first.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const entry = registry.list().find((worker) => worker.workerId === 'worker-1')!;
+    expect(registry.isUp(entry)).toBe(false);
+    expect(registry.upCount()).toBe(1);
+  });
+});
