@@ -1,0 +1,35 @@
+import { LOG_LEVELS, loadConfig, type OmniConfig } from '@mlx-omni/config';
+
+interface EnvironmentVariable {
+  name: string;
+  /** Defaults come from loadConfig itself, so the help cannot drift from what the service does. */
+  describe(defaults: OmniConfig): string;
+}
+
+const GIB = 1024 ** 3;
+const gib = (bytes: number): string => `${(bytes / GIB).toFixed(1)} GiB`;
+
+/** Every variable loadConfig reads (a unit test holds this list to that). */
+export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
+  { name: 'PORT', describe: (d) => `HTTP port of the API (default ${d.port})` },
+  { name: 'HOST', describe: (d) => `address the API listens on (default ${d.host})` },
+  { name: 'REDIS_URL', describe: () => 'Redis for the job queues, e.g. redis://127.0.0.1:6379 (default: start a private redis-server on loopback)' },
+  { name: 'WORKERS', describe: (d) => `inference worker processes (default ${d.workers})` },
+  { name: 'MLX_OMNI_LOG_LEVEL', describe: (d) => `${LOG_LEVELS.join(', ')} (default ${d.logLevel})` },
+  { name: 'HF_HOME', describe: (d) => `Hugging Face home (default ${d.hfHome})` },
+  { name: 'HF_HUB_CACHE', describe: () => 'model cache in the Hugging Face layout (default $HF_HOME/hub)' },
+  { name: 'MLX_OMNI_STATE_DIR', describe: (d) => `private Redis data and worker sockets (default ${d.stateDir})` },
+  { name: 'MLX_OMNI_WORKER_SOCKET_DIR', describe: () => 'where workers listen, one Unix socket each (default $MLX_OMNI_STATE_DIR/workers)' },
+  { name: 'MLX_OMNI_SHUTDOWN_GRACE_MS', describe: (d) => `time in-flight requests get to finish on SIGTERM (default ${d.shutdownGraceMs})` },
+  { name: 'MLX_OMNI_WORKER_MAX_PENDING', describe: (d) => `requests a worker runs or queues before the API answers 503 (default ${d.workerMaxPending})` },
+  { name: 'MLX_OMNI_BODY_LIMIT_BYTES', describe: (d) => `largest request body (default ${d.bodyLimitBytes})` },
+  { name: 'MLX_OMNI_MIN_FREE_DISK_BYTES', describe: (d) => `readiness fails below this much free disk (default ${gib(d.minFreeDiskBytes)})` },
+  { name: 'MLX_OMNI_MEMORY_BUDGET_BYTES', describe: (d) => `memory the loaded models may fill (default 3/4 of RAM, ${gib(d.memoryBudgetBytes)} here)` },
+];
+
+/** The "Environment:" section of the help. */
+export function environmentHelp(): string[] {
+  const defaults = loadConfig({});
+  const width = Math.max(...ENVIRONMENT_VARIABLES.map((variable) => variable.name.length));
+  return ENVIRONMENT_VARIABLES.map((variable) => `  ${variable.name.padEnd(width)}  ${variable.describe(defaults)}`);
+}

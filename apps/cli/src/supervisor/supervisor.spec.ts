@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '@mlx-omni/config';
+import { Redis } from 'ioredis';
+import { captureLogger, isAlive, tempDir, waitFor, WRITE_ATOMIC_JS } from '../testing/probes';
+import { ECHO_WINDOW_MS, runUntilSignalled } from './run-until-signalled';
+import { Supervisor } from './supervisor';
+
+/**
+ * Stands in for the API and worker entry scripts: records what it was started with and stays up
+ * like a server; exits on SIGTERM unless told to ignore it.
+ */
+const FAKE_APP = `
+const fs = require('fs');
+${WRITE_ATOMIC_JS}
+const name = process.env.MLX_OMNI_WORKER_ID || 'api';
+if (process.env.FAKE_IGNORE_SIGTERM) process.on('SIGTERM', () => {});
+else process.on('SIGTERM', () => process.exit(0));
+writeAtomic(require('path').join(process.env.FAKE_OUT_DIR, name + '.json'),
+  JSON.stringify({ pid: process.pid, redisUrl: process.env.REDIS_URL, port: process.env.PORT, entry: process.argv[1] }));
+setInterval(() => {}, 1000);
+`;
+
+interface Recorded {
+  pid: number;
+  redisUrl: string;
+  port: string;
+  entry: string;
+}
+
+async function answersPing(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch {
+    return false;
+  }
+  try {
+    return (await client.ping()) === 'PONG';
+  } finally {
+    client.disconnect();
+  }
+}
+
+function setUp(extraEnv: NodeJS.ProcessEnv) {
+  const dir = tempDir();
+  const out = join(dir, 'out');
+  const apiEntry = join(dir, 'api.js');
+  const workerEntry = join(dir, 'worker.js');
+  writeFileSync(apiEntry, FAKE_APP);
+  writeFileSync(workerEntry, FAKE_APP);
+  mkdirSync(out);
+  const env = { PATH: process.env.PATH, MLX_OMNI_STATE_DIR: join(dir, 'state'), FAKE_OUT_DIR: out, PORT: '12345', ...extraEnv };
+  const config = loadConfig(env);
+  const { logger, lines } = captureLogger();
+  const supervisor = new Supervisor({ config, env, apiEntry, workerEntry, logger, backoff: { initialMs: 50, maxMs: 200, resetAfterMs: 60_000 } });
+  const host = new EventEmitter();
+  const recorded = (name: string): Recorded | undefined => {
+    const file = join(out, `${name}.json`);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Recorded) : undefined;
+  };
+  return { dir, config, supervisor, host, logger, lines, recorded, apiEntry, workerEntry };
+}
+
+describe('Supervisor', () => {
+  let supervisor: Supervisor | undefined;
+
+  afterEach(() => {
+    supervisor?.kill();
+  });
+
+  it('starts a private Redis, the API and the workers, restarts a killed worker, and stops everything on SIGTERM', async () => {
+    const setup = setUp({ WORKERS: '2', MLX_OMNI_SHUTDOWN_GRACE_MS: '500' });
+    supervisor = setup.supervisor;
+    const exitCode = runUntilSignalled(setup.supervisor, captureLogger().logger, setup.host);
+
+    const api = await waitFor('the API', () => setup.recorded('api'));
+    const first = await waitFor('worker-1', () => setup.recorded('worker-1'));
+    const second = await waitFor('worker-2', () => setup.recorded('worker-2'));
+    expect(api).toMatchObject({ entry: setup.apiEntry, port: '12345' });
+    expect([first.entry, second.entry]).toEqual([setup.workerEntry, setup.workerEntry]);
+    expect(api.redisUrl).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect([first.redisUrl, second.redisUrl]).toEqual([api.redisUrl, api.redisUrl]);
+    await expect(answersPing(api.redisUrl)).resolves.toBe(true);
+    expect(existsSync(setup.config.workerSocketDir)).toBe(true);
+
+    process.kill(first.pid, 'SIGKILL');
+    const restarted = await waitFor('worker-1 to come back', () => {
+      const now = setup.recorded('worker-1');
+      return now !== undefined && now.pid !== first.pid && now;
+    });
+    expect(setup.lines.find((line) => line.msg === 'exited unexpectedly; restarting')).toMatchObject({ process: 'worker-1', signal: 'SIGKILL' });
+
+    setup.host.emit('SIGTERM', 'SIGTERM');
+    await expect(exitCode).resolves.toBe(0);
+    for (const pid of [api.pid, restarted.pid, second.pid]) {
+      expect(isAlive(pid)).toBe(false);
+    }
+    await expect(answersPing(api.redisUrl)).resolves.toBe(false);
+  });
+
+  it('uses REDIS_URL as given without logging its password, and kills at once on a second Ctrl-C', async () => {
+    const redisUrl = 'redis://:s3cret@127.0.0.1:6399';
+    const setup = setUp({ REDIS_URL: redisUrl, FAKE_IGNORE_SIGTERM: '1', MLX_OMNI_SHUTDOWN_GRACE_MS: '60000' });
+    supervisor = setup.supervisor;
+    const exitCode = runUntilSignalled(setup.supervisor, captureLogger().logger, setup.host);
+
+    const api = await waitFor('the API', () => setup.recorded('api'));
+    const worker = await waitFor('worker-1', () => setup.recorded('worker-1'));
+    expect([api.redisUrl, worker.redisUrl]).toEqual([redisUrl, redisUrl]);
+    expect(existsSync(join(setup.config.stateDir, 'redis'))).toBe(false);
+    const started = await waitFor('the start-up log line', () => setup.lines.find((line) => line.msg === 'service started'));
+    expect(started.redisUrl).toBe('redis://:***@127.0.0.1:6399');
+
+    setup.host.emit('SIGINT', 'SIGINT');
+    // The echo of the same Ctrl-C through npm: still a graceful stop, which these apps ignore.
+    setup.host.emit('SIGINT', 'SIGINT');
+    await sleep(ECHO_WINDOW_MS + 100);
+    expect([isAlive(api.pid), isAlive(worker.pid)]).toEqual([true, true]);
+
+    const forcedAt = Date.now();
+    setup.host.emit('SIGINT', 'SIGINT');
+    await expect(exitCode).resolves.toBe(130);
+    await waitFor('the children to die', () => !isAlive(api.pid) && !isAlive(worker.pid), 2000);
+    expect(Date.now() - forcedAt).toBeLessThan(2000);
+  });
+
+  it('fails start-up with exit code 1 and a fatal log line when Redis cannot start, starting nothing else', async () => {
+    const setup = setUp({ PATH: tempDir() });
+    supervisor = setup.supervisor;
+
+    await expect(runUntilSignalled(setup.supervisor, setup.logger, setup.host)).resolves.toBe(1);
+    expect(setup.lines.find((line) => line.msg === 'start-up failed')).toMatchObject({
+      level: 60,
+      err: { message: expect.stringContaining('redis-server is not installed') as unknown },
+    });
+    expect(setup.recorded('api')).toBeUndefined();
+  });
+
+  it('kills every child, Redis included, when the supervisor process exits', async () => {
+    const setup = setUp({ FAKE_IGNORE_SIGTERM: '1' });
+    supervisor = setup.supervisor;
+    void runUntilSignalled(setup.supervisor, captureLogger().logger, setup.host);
+    const api = await waitFor('the API', () => setup.recorded('api'));
+    const worker = await waitFor('worker-1', () => setup.recorded('worker-1'));
+
+    setup.host.emit('exit', 1);
+
+    await waitFor('the children to die', () => !isAlive(api.pid) && !isAlive(worker.pid), 2000);
+    await expect(answersPing(api.redisUrl)).resolves.toBe(false);
+  });
+});
