@@ -1,0 +1,3 @@
+export * from './mask';
+export * from './standard-kv-cache';
+export * from './rotating-kv-cache';

