@@ -1,0 +1,186 @@
+import type { Stats } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { classifyModel, objectAt, readContextLength, readQuantization, type JsonObject, type ModelKind } from './classify';
+
+/** A model found on disk and what the listing and the loaders need to know about it. */
+export interface ResolvedModel {
+  /** The id it was asked for or listed under: `org/name`, `org/name@revision`, or an absolute path. */
+  readonly id: string;
+  /** The folder holding config.json and the weights (for the hub cache: the snapshot folder). */
+  readonly path: string;
+  /** The snapshot's commit, for models from the hub cache. */
+  readonly revision?: string;
+  readonly kind: ModelKind;
+  readonly modelType?: string;
+  readonly quantization?: { readonly bits: number; readonly groupSize: number };
+  readonly contextLength?: number;
+  /** Bytes on disk, each blob counted once however many snapshot files link to it. */
+  readonly sizeBytes: number;
+  /** Unix seconds: when the folder last changed, which for a snapshot is when its download finished. */
+  readonly createdAt: number;
+}
+
+/**
+ * Not there (any more): a model deleted or a download renamed while we looked, or a symlink loop in
+ * someone's model folder, which must not fail the listing of every other model. Other errors
+ * (permissions, I/O) are real faults and propagate.
+ */
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+}
+
+export async function statIfPresent(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if (isMissing(error)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * The entries of a folder, dot entries left out: `.cache/` is where `huggingface-cli download
+ * --local-dir` keeps partial files, `.git/` a clone's history, `.incomplete-*` a snapshot being
+ * staged; none is part of a model. Empty when the folder is missing or is a file.
+ */
+export async function visibleEntries(path: string): Promise<string[]> {
+  try {
+    return (await readdir(path)).filter((name) => !name.startsWith('.'));
+  } catch (error) {
+    if (isMissing(error)) {
+      return [];
+    }
+    throw error;
+  }
+}
+
+export async function readTextIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (isMissing(error)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** The file as a JSON object; undefined when missing or malformed, so one broken model cannot fail a listing. */
+export async function readJsonObject(path: string): Promise<JsonObject | undefined> {
+  const text = await readTextIfPresent(path);
+  if (text === undefined) {
+    return undefined;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Whether the folder looks like a model at all: config.json, diffusers' model_index.json, or the
+ * transformer/ and vae/ folders mflux saves without either. Checked before walking a folder, so a
+ * path id of `/` costs a few stats.
+ */
+export async function isModelDir(dir: string): Promise<boolean> {
+  const [config, modelIndex, transformer, vae] = await Promise.all(
+    ['config.json', 'model_index.json', 'transformer', 'vae'].map((name) => statIfPresent(join(dir, name))),
+  );
+  return config?.isFile() === true || modelIndex?.isFile() === true || (transformer?.isDirectory() === true && vae?.isDirectory() === true);
+}
+
+export interface FileScan {
+  /** "/"-separated paths relative to the scanned folder. */
+  files: Set<string>;
+  sizeBytes: number;
+}
+
+/**
+ * Every file under `dir`, up to `maxDepth` folders down, following the symlinks the Hugging Face
+ * cache makes from snapshots into blobs/. A dangling link (its blob not downloaded yet) is left
+ * out. Sizes count each inode once, because files of identical content share one blob.
+ */
+export async function scanFiles(dir: string, maxDepth: number): Promise<FileScan> {
+  const files = new Set<string>();
+  const sizes = new Map<string, number>();
+  const walk = async (relative: string, depth: number): Promise<void> => {
+    const names = await visibleEntries(join(dir, relative));
+    await Promise.all(
+      names.map(async (name) => {
+        const path = relative === '' ? name : `${relative}/${name}`;
+        const info = await statIfPresent(join(dir, path));
+        if (info?.isDirectory() && depth < maxDepth) {
+          await walk(path, depth + 1);
+        } else if (info?.isFile()) {
+          files.add(path);
+          sizes.set(`${info.dev}:${info.ino}`, info.size);
+        }
+      }),
+    );
+  };
+  await walk('', 0);
+  let sizeBytes = 0;
+  for (const size of sizes.values()) {
+    sizeBytes += size;
+  }
+  return { files, sizeBytes };
+}
+
+const WEIGHT_FILE = /\.(safetensors|npz)$/;
+
+/** Some weight file is present and, for sharded checkpoints, every shard the index names. */
+async function weightsComplete(dir: string, files: ReadonlySet<string>): Promise<boolean> {
+  const paths = [...files];
+  if (!paths.some((path) => WEIGHT_FILE.test(path))) {
+    return false;
+  }
+  for (const index of paths.filter((path) => path.endsWith('.safetensors.index.json'))) {
+    const weightMap = objectAt(await readJsonObject(join(dir, index)), 'weight_map');
+    if (weightMap === undefined) {
+      return false;
+    }
+    const folder = posix.dirname(index);
+    const shards = new Set(Object.values(weightMap));
+    if (![...shards].every((shard) => typeof shard === 'string' && files.has(folder === '.' ? shard : `${folder}/${shard}`))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A model's files sit at its root or one folder down (diffusers: transformer/, vae/, text_encoder/).
+const MODEL_DEPTH = 1;
+
+/**
+ * Describes the model in `dir`, or undefined when `dir` is no model folder (see isModelDir).
+ * Reads config.json and any shard index and stats the rest; never opens weights.
+ */
+export async function describeModelDir(dir: string, naming: { id: string; revision?: string }): Promise<ResolvedModel | undefined> {
+  const root = await statIfPresent(dir);
+  if (!root?.isDirectory() || !(await isModelDir(dir))) {
+    return undefined;
+  }
+  const { files, sizeBytes } = await scanFiles(dir, MODEL_DEPTH);
+  const config = await readJsonObject(join(dir, 'config.json'));
+  const modelType = config?.['model_type'];
+  return {
+    id: naming.id,
+    path: dir,
+    revision: naming.revision,
+    kind: classifyModel({ config, files, weightsComplete: await weightsComplete(dir, files) }),
+    modelType: typeof modelType === 'string' ? modelType : undefined,
+    quantization: readQuantization(config),
+    contextLength: readContextLength(config),
+    sizeBytes,
+    createdAt: Math.floor(root.mtimeMs / 1000),
+  };
+}
