@@ -7,7 +7,10 @@ const swc = ['@swc/jest', {
   },
   module: { type: 'commonjs' },
 }];
-const moduleNameMapper = { '^@mlx-omni/([a-z-]+)$': '<rootDir>/libs/$1/src' };
+const moduleNameMapper = {
+  '^@mlx-omni/openai-dto/testing$': '<rootDir>/libs/openai-dto/src/testing/openai-schema',
+  '^@mlx-omni/([a-z-]+)$': '<rootDir>/libs/$1/src',
+};
 module.exports = {
   // Model loading and real processes are slow on 2-core CI machines; hangs still fail, just later.
   testTimeout: 120000,

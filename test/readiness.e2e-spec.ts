@@ -34,7 +34,7 @@ describe('readiness follows the workers (API and worker started by hand, no supe
   it('is live but not ready while no worker answers, and names the failing check', async () => {
     const response = await fetch(`${baseUrl}/health/ready`);
     expect(response.status).toBe(503);
-    const body = await response.json();
+    const body = (await response.json()) as any;
     expect(body.error).toMatchObject({ type: 'server_error', code: 'not_ready' });
     expect(body.error.message).toMatch(/workers \(no inference worker is answering\)/);
     expect(body.error.message).not.toMatch(/redis/);

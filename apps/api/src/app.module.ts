@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
+import { ChatModule } from './chat/chat.module';
 import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { HealthModule } from './health/health.module';
@@ -25,6 +26,7 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         SelfTestModule,
+        ChatModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -59,6 +59,7 @@ export function installSwagger(app: INestApplication): void {
       .setDescription('OpenAI- and Anthropic-compatible local inference on Apple MLX. Errors use OpenAI\'s `{"error": {...}}` envelope.')
       .setVersion('0.1.0')
       .addBearerAuth()
+      .addTag('chat', 'Chat completions (OpenAI)')
       .addTag('health', 'Liveness and readiness')
       .addTag('metrics', 'Prometheus metrics')
       .addTag('workers', 'Inference worker processes')

@@ -1,3 +1,4 @@
+import type { ChatGenerateMethod } from './chat-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
 
 export interface LoadedModelInfo {
@@ -33,7 +34,9 @@ export interface WorkerProtocol extends IpcProtocol {
     ping: UnaryMethod<Record<string, never>, { workerId: string; at: number }>;
     status: UnaryMethod<Record<string, never>, WorkerStatus>;
   };
-  stream: Record<string, never>;
+  stream: {
+    'chat.generate': ChatGenerateMethod;
+  };
 }
 
 /** Workers listen on `<socket dir>/<worker id>.sock`; the suffix is how the API recognises them. */

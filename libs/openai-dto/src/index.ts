@@ -1,1 +1,3 @@
+export * from './chat';
+export * from './common';
 export * from './errors';

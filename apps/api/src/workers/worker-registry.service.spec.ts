@@ -30,7 +30,14 @@ describe('WorkerRegistryService', () => {
 
   async function startWorker(workerId: string, status: () => WorkerStatus): Promise<IpcServer<WorkerProtocol>> {
     const server = new IpcServer<WorkerProtocol>({
-      handlers: { unary: { ping: async () => ({ workerId, at: Date.now() }), status: async () => status() }, stream: {} },
+      handlers: {
+        unary: { ping: async () => ({ workerId, at: Date.now() }), status: async () => status() },
+        stream: {
+          'chat.generate': async () => {
+            throw new Error('routing tests never generate');
+          },
+        },
+      },
     });
     await server.listen(join(socketDir, `${workerId}.sock`));
     servers.push(server);

@@ -29,6 +29,7 @@ export class WorkersController {
       pid: status?.pid ?? null,
       device: status?.device ?? null,
       in_flight: entry.client?.inFlight ?? 0,
+      active_requests: status?.activeRequests ?? 0,
       max_pending: status?.maxPending ?? 0,
       loaded_models: (status?.loadedModels ?? []).map((model) => ({
         id: model.id,

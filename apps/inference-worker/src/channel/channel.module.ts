@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { ChatModule } from '../chat/chat.module';
 import { StatusModule } from '../status/status.module';
 import { WorkerChannelService } from './worker-channel.service';
 
-@Module({ imports: [StatusModule], providers: [WorkerChannelService], exports: [WorkerChannelService] })
+@Module({ imports: [StatusModule, ChatModule], providers: [WorkerChannelService], exports: [WorkerChannelService] })
 export class ChannelModule {}

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
-import { IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
+import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
+import { ChatGenerationService } from '../chat/chat-generation.service';
 import { WorkerStatusService } from '../status/worker-status.service';
 
 /** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
@@ -14,6 +15,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
   constructor(
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
     private readonly status: WorkerStatusService,
+    chat: ChatGenerationService,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
       onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
@@ -23,9 +25,28 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           // Minus one: the status call itself is running while it counts.
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
         },
-        stream: {},
+        stream: {
+          'chat.generate': async (params, ctx) => {
+            this.admit();
+            return chat.generate(params, ctx);
+          },
+        },
       },
     });
+  }
+
+  /**
+   * The worker's own bound, behind the API's: a second API process, or a race between two, cannot
+   * pile more work on it than `workerMaxPending`; a draining worker takes nothing new.
+   */
+  private admit(): void {
+    if (this.status.isDraining) {
+      throw new IpcHandlerError({ message: 'This worker is shutting down; retry shortly', code: 'worker_draining', status: 503 });
+    }
+    // The request being admitted is already counted.
+    if (this.server.activeRequests > this.config.workerMaxPending) {
+      throw new IpcHandlerError({ message: 'This worker is at its request limit; retry shortly', code: 'workers_busy', status: 503 });
+    }
   }
 
   get socketPath(): string {

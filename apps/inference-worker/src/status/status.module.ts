@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ModelsModule } from '../models/models.module';
 import { WorkerStatusService } from './worker-status.service';
 
-@Module({ providers: [WorkerStatusService], exports: [WorkerStatusService] })
+@Module({ imports: [ModelsModule], providers: [WorkerStatusService], exports: [WorkerStatusService] })
 export class StatusModule {}

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type { WorkerStatus } from '@mlx-omni/ipc';
 import { mlxRuntimeInfo } from '@mlx-omni/mlx-native';
+import { ModelPoolService } from '../models/model-pool.service';
 
 /** The worker's own view of itself: identity, device, memory, load. Read by the API's registry over IPC. */
 @Injectable()
@@ -9,7 +10,14 @@ export class WorkerStatusService {
   private readonly startedAt = new Date().toISOString();
   private draining = false;
 
-  constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {}
+  constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    private readonly pool: ModelPoolService,
+  ) {}
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
 
   startDraining(): void {
     this.draining = true;
@@ -28,8 +36,7 @@ export class WorkerStatusService {
       draining: this.draining,
       activeRequests,
       maxPending: this.config.workerMaxPending,
-      // The model pool (issue: models) fills this; until then a worker holds no model.
-      loadedModels: [],
+      loadedModels: this.pool.loaded(),
       memory: {
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,

@@ -47,6 +47,9 @@ export class WorkerDto {
   @ApiProperty({ description: 'Requests this API process has in flight on the worker' })
   in_flight!: number;
 
+  @ApiProperty({ description: 'Requests the worker reported running at its last heartbeat (all API processes together)' })
+  active_requests!: number;
+
   @ApiProperty({ description: 'Requests the worker runs or holds before it refuses more' })
   max_pending!: number;
 

@@ -1,0 +1,56 @@
+import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ChatCompletionChunkDto, ChatCompletionRequestDto, ChatCompletionResponseDto, ChatContentPartDto } from '@mlx-omni/openai-dto';
+import { SseWriter } from '../common/http/sse-writer';
+import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { ChatService } from './chat.service';
+
+/** An AbortSignal that fires when the client goes away before the answer is complete. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) {
+      controller.abort(new DOMException('The client disconnected', 'AbortError'));
+    }
+  });
+  return controller.signal;
+}
+
+@ApiTags('chat')
+@ApiExtraModels(ChatCompletionChunkDto, ChatContentPartDto)
+@Controller('v1/chat')
+export class ChatController {
+  constructor(private readonly chat: ChatService) {}
+
+  @Post('completions')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Create a chat completion',
+    description: 'With `stream: true` the answer is `text/event-stream`: `data:` lines of chat.completion.chunk objects, then `data: [DONE]`.',
+  })
+  @ApiOkResponse({
+    description: 'A chat.completion object, or a stream of chat.completion.chunk events',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ChatCompletionResponseDto) } },
+      'text/event-stream': { schema: { $ref: getSchemaPath(ChatCompletionChunkDto) } },
+    },
+  })
+  @ApiExtraModels(ChatCompletionResponseDto)
+  @ApiErrorResponses(400, 404, 503)
+  async create(
+    @Body() body: ChatCompletionRequestDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ChatCompletionResponseDto | void> {
+    const signal = clientGone(reply);
+    if (body.stream !== true) {
+      return this.chat.complete(body, signal);
+    }
+    const sse = new SseWriter(reply.raw);
+    const headers = { 'x-request-id': String(request.id) };
+    await this.chat.stream(body, sse, signal, headers, () => {
+      reply.hijack();
+    });
+  }
+}

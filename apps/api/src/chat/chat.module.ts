@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { ModelsModule } from '../models/models.module';
+import { WorkersModule } from '../workers/workers.module';
+import { ChatController } from './chat.controller';
+import { ChatService } from './chat.service';
+
+@Module({ imports: [ModelsModule, WorkersModule], controllers: [ChatController], providers: [ChatService] })
+export class ChatModule {}

@@ -1,0 +1,92 @@
+import type { ChatGenerationParams, ChatWireMessage, ChatWireResponseFormat, ChatWireToolChoice } from '@mlx-omni/ipc';
+import type { ChatCompletionRequestDto, ChatMessageDto } from '@mlx-omni/openai-dto';
+import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+
+function invalid(param: string, message: string): OpenAiHttpException {
+  return new OpenAiHttpException(400, message, { param, code: 'invalid_value' });
+}
+
+/** Text parts are joined with newlines, as vLLM does, so multi-part prompts keep their paragraphs. */
+function flattenContent(message: ChatMessageDto): string | null {
+  const content = message.content;
+  if (content === undefined || content === null) {
+    return null;
+  }
+  return typeof content === 'string' ? content : content.map((part) => part.text).join('\n');
+}
+
+function toWireMessage(message: ChatMessageDto): ChatWireMessage {
+  return {
+    role: message.role,
+    content: flattenContent(message),
+    ...(message.name === undefined ? {} : { name: message.name }),
+    ...(message.tool_calls === undefined
+      ? {}
+      : { tool_calls: message.tool_calls.map((call) => ({ id: call.id, type: 'function' as const, function: { ...call.function } })) }),
+    ...(message.tool_call_id === undefined ? {} : { tool_call_id: message.tool_call_id }),
+  };
+}
+
+function resolveToolChoice(request: ChatCompletionRequestDto): ChatWireToolChoice {
+  const tools = request.tools ?? [];
+  const choice = request.tool_choice ?? (tools.length > 0 ? 'auto' : 'none');
+  if (choice !== 'none' && tools.length === 0) {
+    throw invalid('tool_choice', `tool_choice "${typeof choice === 'string' ? choice : choice.function.name}" needs a non-empty tools list`);
+  }
+  if (typeof choice === 'object' && !tools.some((tool) => tool.function.name === choice.function.name)) {
+    throw invalid('tool_choice', `tool_choice names the function "${choice.function.name}", which is not in tools`);
+  }
+  return choice;
+}
+
+function resolveResponseFormat(request: ChatCompletionRequestDto): ChatWireResponseFormat {
+  const format = request.response_format;
+  if (format === undefined || format.type === 'text') {
+    return { type: 'text' };
+  }
+  if (format.type === 'json_object') {
+    return { type: 'json_object' };
+  }
+  const schema = format.json_schema?.schema;
+  if (format.json_schema === undefined || schema === undefined) {
+    throw invalid('response_format.json_schema.schema', 'response_format of type json_schema needs json_schema.schema');
+  }
+  return { type: 'json_schema', name: format.json_schema.name, schema, strict: format.json_schema.strict ?? false };
+}
+
+/**
+ * Turns a validated request into what the worker runs, applying OpenAI's defaults and the
+ * cross-field rules class-validator cannot express. `modelPath` is the resolved model directory.
+ */
+export function toGenerationParams(request: ChatCompletionRequestDto, modelPath: string): ChatGenerationParams {
+  if (request.top_logprobs !== undefined && request.top_logprobs > 0 && request.logprobs !== true) {
+    throw invalid('top_logprobs', 'top_logprobs requires logprobs to be true');
+  }
+  const stop = request.stop === undefined ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop;
+  return {
+    model: request.model,
+    modelPath,
+    messages: request.messages.map(toWireMessage),
+    tools: (request.tools ?? []).map((tool) => ({ type: 'function', function: { ...tool.function } })),
+    toolChoice: resolveToolChoice(request),
+    parallelToolCalls: request.parallel_tool_calls ?? true,
+    responseFormat: resolveResponseFormat(request),
+    templateKwargs: request.chat_template_kwargs ?? {},
+    n: request.n ?? 1,
+    maxTokens: request.max_completion_tokens ?? request.max_tokens,
+    stop,
+    sampling: {
+      temperature: request.temperature ?? 1,
+      topP: request.top_p ?? 1,
+      topK: request.top_k ?? 0,
+      minP: request.min_p ?? 0,
+      repetitionPenalty: request.repetition_penalty ?? 1,
+      presencePenalty: request.presence_penalty ?? 0,
+      frequencyPenalty: request.frequency_penalty ?? 0,
+      logitBias: Object.fromEntries(Object.entries(request.logit_bias ?? {}).map(([token, bias]) => [Number(token), bias])),
+      ...(request.seed === undefined ? {} : { seed: request.seed }),
+    },
+    logprobs: request.logprobs ?? false,
+    topLogprobs: request.top_logprobs ?? 0,
+  };
+}

@@ -1,0 +1,52 @@
+import type { ChatGenerationChunk } from '@mlx-omni/ipc';
+import { JsonConstraint } from '@mlx-omni/structured-output';
+import { ChoiceOutput, type OutputMode } from './choice-output';
+
+const ids = (): (() => string) => {
+  let n = 0;
+  return () => `call_${++n}`;
+};
+
+function run(mode: OutputMode, deltas: string[], reason: 'stop' | 'length' = 'stop'): ChatGenerationChunk[] {
+  const output = new ChoiceOutput(0, mode, ids());
+  return [...deltas.flatMap((delta) => output.push(delta, undefined)), ...output.end('', reason)];
+}
+
+const unusedConstraint = (): JsonConstraint => {
+  throw new Error('the output side never builds the constraint');
+};
+
+describe('ChoiceOutput', () => {
+  it('separates reasoning, keeps the answer’s own leading space, and ends with stop', () => {
+    const chunks = run({ kind: 'text', modelType: 'qwen3', prompt: '<|im_start|>assistant\n', toolNames: [] }, ['<thi', 'nk>\nplan</think>\n\n', ' Hi', ' there']);
+    expect(chunks.filter((c) => c.type === 'reasoning').map((c) => (c as { text: string }).text).join('')).toBe('plan');
+    expect(chunks.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe('Hi there');
+    expect(chunks.at(-1)).toEqual({ choice: 0, type: 'finish', reason: 'stop' });
+    const plain = run({ kind: 'text', modelType: 'qwen3', prompt: '', toolNames: [] }, [' leading', ' space']);
+    expect(plain.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe(' leading space');
+  });
+
+  it('turns Hermes tool-call markup into calls and finishes with tool_calls', () => {
+    const chunks = run({ kind: 'text', modelType: 'qwen3', prompt: '', toolNames: ['get_weather'] }, [
+      'Checking. <tool_',
+      'call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>',
+    ]);
+    expect(chunks.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe('Checking.');
+    expect(chunks.filter((c) => c.type === 'tool_call')).toEqual([
+      { choice: 0, type: 'tool_call', index: 0, id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+    ]);
+    expect(chunks.at(-1)).toEqual({ choice: 0, type: 'finish', reason: 'tool_calls' });
+  });
+
+  it('reads a forced call’s JSON, and hands back a cut-off one as content with length', () => {
+    const forced: OutputMode = { kind: 'forced-tool-call', constraint: unusedConstraint };
+    expect(run(forced, ['{"name":"f",', '"arguments":{"x":1}}'])).toEqual([
+      { choice: 0, type: 'tool_call', index: 0, id: 'call_1', name: 'f', arguments: '{"x":1}' },
+      { choice: 0, type: 'finish', reason: 'tool_calls' },
+    ]);
+    expect(run(forced, ['{"name":"f","argu'], 'length')).toEqual([
+      { choice: 0, type: 'content', text: '{"name":"f","argu' },
+      { choice: 0, type: 'finish', reason: 'length' },
+    ]);
+  });
+});

@@ -1,0 +1,118 @@
+import type { ChatFinishReasonWire, ChatGenerationChunk, WireTokenLogprob } from '@mlx-omni/ipc';
+import { parseForcedToolCalls, type JsonConstraint } from '@mlx-omni/structured-output';
+import { createToolCallParser, promptOpensReasoning, ReasoningSplitter, toolCallFamilyFor, type ToolCallStream } from './parsers';
+import type { ParsedToolCall } from './parsers/tool-call-parser';
+
+/** How one request's generated text becomes chunks. Constraints are factories: each choice needs a fresh one. */
+export type OutputMode =
+  | { kind: 'text'; modelType: string; prompt: string; toolNames: string[] }
+  | { kind: 'json'; constraint: () => JsonConstraint }
+  | { kind: 'forced-tool-call'; constraint: () => JsonConstraint };
+
+/**
+ * Turns one choice's text deltas into chunks: reasoning and answer apart, tool-call markup into
+ * calls, and a forced call's JSON (`{"name", "arguments"}` or a list of them) into tool calls.
+ */
+export class ChoiceOutput {
+  /** Tokens whose text went only to reasoning (usage's reasoning_tokens). */
+  reasoningTokens = 0;
+  private readonly splitter: ReasoningSplitter | undefined;
+  private readonly toolCalls: ToolCallStream | undefined;
+  private forcedJson = '';
+  private callCount = 0;
+
+  constructor(
+    private readonly choice: number,
+    private readonly mode: OutputMode,
+    private readonly newCallId: () => string,
+  ) {
+    if (mode.kind === 'text') {
+      this.splitter = new ReasoningSplitter({ startsInReasoning: promptOpensReasoning(mode.prompt) });
+      this.toolCalls =
+        mode.toolNames.length === 0
+          ? undefined
+          : createToolCallParser(toolCallFamilyFor({ modelType: mode.modelType, chatTemplate: mode.prompt }), { toolNames: mode.toolNames }).stream();
+    }
+  }
+
+  push(text: string, logprobs: WireTokenLogprob[] | undefined): ChatGenerationChunk[] {
+    switch (this.mode.kind) {
+      case 'json':
+        return text === '' && logprobs === undefined ? [] : [this.content(text, logprobs)];
+      case 'forced-tool-call':
+        this.forcedJson += text;
+        return [];
+      case 'text':
+        return this.routeText(this.splitter!.push(text), logprobs);
+    }
+  }
+
+  end(text: string, reason: 'stop' | 'length'): ChatGenerationChunk[] {
+    const chunks: ChatGenerationChunk[] = [];
+    switch (this.mode.kind) {
+      case 'json':
+        if (text !== '') {
+          chunks.push(this.content(text, undefined));
+        }
+        break;
+      case 'forced-tool-call': {
+        this.forcedJson += text;
+        const calls = reason === 'stop' ? this.forcedCalls() : undefined;
+        // A call cut off by max_tokens is not valid JSON; the client gets the partial text as content.
+        chunks.push(...(calls === undefined ? [this.content(this.forcedJson, undefined)] : calls.map((call) => this.toolCall(call))));
+        break;
+      }
+      case 'text': {
+        const split = this.splitter!.push(text);
+        const tail = this.splitter!.end();
+        chunks.push(...this.routeText({ reasoning: split.reasoning + tail.reasoning, content: split.content + tail.content }, undefined));
+        if (this.toolCalls !== undefined) {
+          const last = this.toolCalls.end();
+          if (last.content !== '') {
+            chunks.push(this.content(last.content, undefined));
+          }
+          chunks.push(...last.toolCalls.map((call) => this.toolCall(call)));
+        }
+        break;
+      }
+    }
+    const finish: ChatFinishReasonWire = reason === 'length' ? 'length' : this.callCount > 0 ? 'tool_calls' : 'stop';
+    chunks.push({ choice: this.choice, type: 'finish', reason: finish });
+    return chunks;
+  }
+
+  private routeText(split: { reasoning: string; content: string }, logprobs: WireTokenLogprob[] | undefined): ChatGenerationChunk[] {
+    const chunks: ChatGenerationChunk[] = [];
+    if (split.reasoning !== '') {
+      chunks.push({ choice: this.choice, type: 'reasoning', text: split.reasoning });
+      if (split.content === '') {
+        this.reasoningTokens += 1;
+        return chunks;
+      }
+    }
+    const parsed = this.toolCalls === undefined ? { content: split.content, toolCalls: [] } : this.toolCalls.push(split.content);
+    // A token whose text is held back (a partial character, tag or stop string) still reports its logprob.
+    if (parsed.content !== '' || logprobs !== undefined) {
+      chunks.push(this.content(parsed.content, logprobs));
+    }
+    chunks.push(...parsed.toolCalls.map((call) => this.toolCall(call)));
+    return chunks;
+  }
+
+  private forcedCalls(): ParsedToolCall[] | undefined {
+    try {
+      return parseForcedToolCalls(this.forcedJson);
+    } catch {
+      // Only a cut-off output fails here: the grammar admits nothing else.
+      return undefined;
+    }
+  }
+
+  private content(text: string, logprobs: WireTokenLogprob[] | undefined): ChatGenerationChunk {
+    return { choice: this.choice, type: 'content', text, ...(logprobs === undefined ? {} : { logprobs }) };
+  }
+
+  private toolCall(call: ParsedToolCall): ChatGenerationChunk {
+    return { choice: this.choice, type: 'tool_call', index: this.callCount++, id: this.newCallId(), name: call.name, arguments: call.arguments };
+  }
+}

@@ -1,0 +1,16 @@
+export { GEMMA } from './gemma';
+export { HERMES } from './hermes';
+export { LLAMA3 } from './llama3';
+export { MISTRAL } from './mistral';
+export { promptOpensReasoning, ReasoningSplitter, splitReasoning } from './reasoning-splitter';
+export type { ReasoningSplit, ReasoningSplitterOptions } from './reasoning-splitter';
+export { createToolCallParser, TOOL_CALL_FAMILIES, toolCallFamilyFor } from './registry';
+export type { ModelToolFormatHints } from './registry';
+export type {
+  ParsedOutput,
+  ParsedToolCall,
+  ToolCallFamily,
+  ToolCallParser,
+  ToolCallParserOptions,
+  ToolCallStream,
+} from './tool-call-parser';

@@ -1,0 +1,81 @@
+import type { StreamMethod } from './protocol';
+
+/** A chat message as it crosses to the worker: OpenAI's shape, content already flattened to text. */
+export interface ChatWireMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  content: string | null;
+  name?: string;
+  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+  tool_call_id?: string;
+}
+
+export interface ChatWireTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+}
+
+export type ChatWireToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+
+export type ChatWireResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict: boolean };
+
+export interface SamplingWireOptions {
+  temperature: number;
+  topP: number;
+  topK: number;
+  minP: number;
+  repetitionPenalty: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  logitBias: Record<number, number>;
+  seed?: number;
+}
+
+/** What the API asks a worker to generate for one chat completion (all `n` choices). */
+export interface ChatGenerationParams {
+  /** The id the client used; echoed in logs and errors. */
+  model: string;
+  /** The resolved model directory (a Hugging Face snapshot or a local path). */
+  modelPath: string;
+  messages: ChatWireMessage[];
+  tools: ChatWireTool[];
+  toolChoice: ChatWireToolChoice;
+  parallelToolCalls: boolean;
+  responseFormat: ChatWireResponseFormat;
+  templateKwargs: Record<string, unknown>;
+  n: number;
+  maxTokens: number | undefined;
+  stop: string[];
+  sampling: SamplingWireOptions;
+  logprobs: boolean;
+  topLogprobs: number;
+}
+
+export interface WireTopLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+export interface WireTokenLogprob extends WireTopLogprob {
+  top_logprobs: WireTopLogprob[];
+}
+
+export type ChatFinishReasonWire = 'stop' | 'length' | 'tool_calls';
+
+/** One event of a chat generation; `choice` is the index among the `n` choices. */
+export type ChatGenerationChunk =
+  | { choice: number; type: 'content'; text: string; logprobs?: WireTokenLogprob[] }
+  | { choice: number; type: 'reasoning'; text: string }
+  | { choice: number; type: 'tool_call'; index: number; id: string; name: string; arguments: string }
+  | { choice: number; type: 'finish'; reason: ChatFinishReasonWire };
+
+export interface ChatGenerationResult {
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+}
+
+export type ChatGenerateMethod = StreamMethod<ChatGenerationParams, ChatGenerationChunk, ChatGenerationResult>;

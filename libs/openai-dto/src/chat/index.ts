@@ -1,0 +1,2 @@
+export * from './chat-completion-request.dto';
+export * from './chat-completion-response.dto';
