@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
 import { ChatModule } from './chat/chat.module';
+import { CompletionsModule } from './completions/completions.module';
 import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { HealthModule } from './health/health.module';
@@ -27,6 +28,7 @@ export class AppModule {
         MetricsModule,
         SelfTestModule,
         ChatModule,
+        CompletionsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

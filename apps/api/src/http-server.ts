@@ -60,6 +60,7 @@ export function installSwagger(app: INestApplication): void {
       .setVersion('0.1.0')
       .addBearerAuth()
       .addTag('chat', 'Chat completions (OpenAI)')
+      .addTag('completions', 'Legacy text completions (OpenAI)')
       .addTag('health', 'Liveness and readiness')
       .addTag('metrics', 'Prometheus metrics')
       .addTag('workers', 'Inference worker processes')

@@ -1,4 +1,4 @@
-export * from './chat-protocol';
+export * from './generation-protocol';
 export * from './client';
 export * from './errors';
 export * from './frames';

@@ -1,4 +1,4 @@
-import type { ChatGenerateMethod } from './chat-protocol';
+import type { ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
 
 export interface LoadedModelInfo {
@@ -36,6 +36,7 @@ export interface WorkerProtocol extends IpcProtocol {
   };
   stream: {
     'chat.generate': ChatGenerateMethod;
+    'text.generate': TextGenerateMethod;
   };
 }
 

@@ -2,20 +2,10 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ChatCompletionChunkDto, ChatCompletionRequestDto, ChatCompletionResponseDto, ChatContentPartDto } from '@mlx-omni/openai-dto';
+import { clientGone } from '../common/http/client-gone';
 import { SseWriter } from '../common/http/sse-writer';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { ChatService } from './chat.service';
-
-/** An AbortSignal that fires when the client goes away before the answer is complete. */
-function clientGone(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) {
-      controller.abort(new DOMException('The client disconnected', 'AbortError'));
-    }
-  });
-  return controller.signal;
-}
 
 @ApiTags('chat')
 @ApiExtraModels(ChatCompletionChunkDto, ChatContentPartDto)

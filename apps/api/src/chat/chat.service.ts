@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { ChatGenerationChunk, ChatGenerationParams, ChatGenerationResult, IpcStream } from '@mlx-omni/ipc';
+import type { GenerationChunk, ChatGenerationParams, GenerationResult, IpcStream } from '@mlx-omni/ipc';
 import type { ChatCompletionRequestDto, ChatCompletionResponseDto } from '@mlx-omni/openai-dto';
-import { toErrorResponse } from '../common/errors/error-response';
-import { SseWriter } from '../common/http/sse-writer';
+import type { SseWriter } from '../common/http/sse-writer';
+import { relayToSse } from '../common/http/stream-to-sse';
 import { ModelsService } from '../models/models.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
 import { ChatCompletionAssembler, ChatCompletionChunker, type CompletionIdentity } from './completion-assembler';
@@ -23,7 +23,7 @@ export class ChatService {
   private async start(
     request: ChatCompletionRequestDto,
     signal: AbortSignal,
-  ): Promise<{ identity: CompletionIdentity; params: ChatGenerationParams; stream: IpcStream<ChatGenerationChunk, ChatGenerationResult> }> {
+  ): Promise<{ identity: CompletionIdentity; params: ChatGenerationParams; stream: IpcStream<GenerationChunk, GenerationResult> }> {
     const model = await this.models.resolveForChat(request.model);
     const params = toGenerationParams(request, model.path);
     const { client } = this.workers.pick(model.id);
@@ -40,10 +40,7 @@ export class ChatService {
     return assembler.build(identity, await stream.result);
   }
 
-  /**
-   * Streams as server-sent events. The first worker chunk is awaited before the headers go out, so
-   * a request the worker refuses (context too long, unsupported format) still gets a proper 4xx.
-   */
+  /** Streams as server-sent events: a role chunk first, deltas, a usage chunk when asked for, then `[DONE]`. */
   async stream(
     request: ChatCompletionRequestDto,
     sse: SseWriter,
@@ -52,33 +49,16 @@ export class ChatService {
     takeOverResponse: () => void,
   ): Promise<void> {
     const { identity, stream } = await this.start(request, signal);
-    const chunker = new ChatCompletionChunker(identity, request.stream_options?.include_usage === true);
-    const iterator = stream[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    takeOverResponse();
-    sse.open(headers);
-    try {
-      for (let step = first; !step.done; step = await iterator.next()) {
-        for (const chunk of chunker.map(step.value)) {
-          await sse.send(chunk);
-        }
-        if (sse.isClosed) {
-          // The client left: returning the iterator cancels the worker's generation.
-          await iterator.return?.();
-          return;
-        }
-      }
-      const result = await stream.result;
-      if (request.stream_options?.include_usage === true) {
-        await sse.send(chunker.usageChunk(result));
-      }
-      await sse.send('[DONE]');
-    } catch (error) {
-      // Headers are out: the failure travels as an error event in the stream, then the stream ends.
-      this.logger.warn({ err: error, completionId: identity.id }, 'Chat stream ended with an error');
-      await sse.send(toErrorResponse(error).body);
-    } finally {
-      sse.end();
-    }
+    const includeUsage = request.stream_options?.include_usage === true;
+    const chunker = new ChatCompletionChunker(identity, includeUsage);
+    await relayToSse({
+      stream,
+      sse,
+      headers,
+      takeOverResponse,
+      map: (chunk) => chunker.map(chunk),
+      finish: (result) => (includeUsage ? [chunker.usageChunk(result)] : []),
+      logger: this.logger,
+    });
   }
 }

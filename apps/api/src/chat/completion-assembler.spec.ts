@@ -1,4 +1,4 @@
-import type { ChatGenerationChunk } from '@mlx-omni/ipc';
+import type { GenerationChunk } from '@mlx-omni/ipc';
 import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
 import { ChatCompletionAssembler, ChatCompletionChunker } from './completion-assembler';
 
@@ -6,7 +6,7 @@ const identity = { id: 'chatcmpl-test', created: 1_700_000_000, model: 'org/mode
 const result = { promptTokens: 12, completionTokens: 7, reasoningTokens: 3 };
 const logprob = { token: 'Hi', logprob: -0.5, bytes: [72, 105], top_logprobs: [{ token: 'Hi', logprob: -0.5, bytes: [72, 105] }] };
 
-const chunks: ChatGenerationChunk[] = [
+const chunks: GenerationChunk[] = [
   { choice: 0, type: 'reasoning', text: 'think' },
   { choice: 0, type: 'content', text: 'Hi', logprobs: [logprob] },
   { choice: 0, type: 'content', text: ' there', logprobs: [{ ...logprob, token: ' there', bytes: [32] }] },

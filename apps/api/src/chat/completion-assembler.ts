@@ -1,4 +1,4 @@
-import type { ChatGenerationChunk, ChatGenerationResult, WireTokenLogprob } from '@mlx-omni/ipc';
+import type { GenerationChunk, GenerationResult, WireTokenLogprob } from '@mlx-omni/ipc';
 import type {
   ChatCompletionChoiceDto,
   ChatCompletionChunkChoiceDto,
@@ -17,7 +17,7 @@ export interface CompletionIdentity {
   model: string;
 }
 
-export function toUsage(result: ChatGenerationResult): UsageDto {
+export function toUsage(result: GenerationResult): UsageDto {
   return {
     prompt_tokens: result.promptTokens,
     completion_tokens: result.completionTokens,
@@ -45,7 +45,7 @@ export class ChatCompletionAssembler {
     this.choices = Array.from({ length: choiceCount }, () => ({ content: '', reasoning: '', toolCalls: [], logprobs: [], finishReason: 'stop' }));
   }
 
-  add(chunk: ChatGenerationChunk): void {
+  add(chunk: GenerationChunk): void {
     const choice = this.choices[chunk.choice];
     switch (chunk.type) {
       case 'content':
@@ -64,7 +64,7 @@ export class ChatCompletionAssembler {
     }
   }
 
-  build(identity: CompletionIdentity, result: ChatGenerationResult): ChatCompletionResponseDto {
+  build(identity: CompletionIdentity, result: GenerationResult): ChatCompletionResponseDto {
     return {
       id: identity.id,
       object: 'chat.completion',
@@ -113,7 +113,7 @@ export class ChatCompletionChunker {
   }
 
   /** The chunks to send for one worker chunk (a tool call becomes a name delta, then an arguments delta). */
-  map(chunk: ChatGenerationChunk): ChatCompletionChunkDto[] {
+  map(chunk: GenerationChunk): ChatCompletionChunkDto[] {
     const out: ChatCompletionChunkDto[] = [];
     const index = chunk.choice;
     if (!this.started.has(index)) {
@@ -154,7 +154,7 @@ export class ChatCompletionChunker {
     return out;
   }
 
-  usageChunk(result: ChatGenerationResult): ChatCompletionChunkDto {
+  usageChunk(result: GenerationResult): ChatCompletionChunkDto {
     return { ...this.chunk([]), usage: toUsage(result) };
   }
 }

@@ -1,6 +1,7 @@
 import type { ChatGenerationParams, ChatWireMessage, ChatWireResponseFormat, ChatWireToolChoice } from '@mlx-omni/ipc';
 import type { ChatCompletionRequestDto, ChatMessageDto } from '@mlx-omni/openai-dto';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { toSamplingOptions, toStopSequences } from '../common/generation/sampling';
 
 function invalid(param: string, message: string): OpenAiHttpException {
   return new OpenAiHttpException(400, message, { param, code: 'invalid_value' });
@@ -62,7 +63,6 @@ export function toGenerationParams(request: ChatCompletionRequestDto, modelPath:
   if (request.top_logprobs !== undefined && request.top_logprobs > 0 && request.logprobs !== true) {
     throw invalid('top_logprobs', 'top_logprobs requires logprobs to be true');
   }
-  const stop = request.stop === undefined ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop;
   return {
     model: request.model,
     modelPath,
@@ -74,18 +74,8 @@ export function toGenerationParams(request: ChatCompletionRequestDto, modelPath:
     templateKwargs: request.chat_template_kwargs ?? {},
     n: request.n ?? 1,
     maxTokens: request.max_completion_tokens ?? request.max_tokens,
-    stop,
-    sampling: {
-      temperature: request.temperature ?? 1,
-      topP: request.top_p ?? 1,
-      topK: request.top_k ?? 0,
-      minP: request.min_p ?? 0,
-      repetitionPenalty: request.repetition_penalty ?? 1,
-      presencePenalty: request.presence_penalty ?? 0,
-      frequencyPenalty: request.frequency_penalty ?? 0,
-      logitBias: Object.fromEntries(Object.entries(request.logit_bias ?? {}).map(([token, bias]) => [Number(token), bias])),
-      ...(request.seed === undefined ? {} : { seed: request.seed }),
-    },
+    stop: toStopSequences(request),
+    sampling: toSamplingOptions(request),
     logprobs: request.logprobs ?? false,
     topLogprobs: request.top_logprobs ?? 0,
   };

@@ -23,6 +23,10 @@ function statusOf(workerId: string, overrides: Partial<WorkerStatus> = {}): Work
   };
 }
 
+const neverGenerates = async (): Promise<never> => {
+  throw new Error('routing tests never generate');
+};
+
 describe('WorkerRegistryService', () => {
   const servers: IpcServer<WorkerProtocol>[] = [];
   let socketDir: string;
@@ -33,9 +37,8 @@ describe('WorkerRegistryService', () => {
       handlers: {
         unary: { ping: async () => ({ workerId, at: Date.now() }), status: async () => status() },
         stream: {
-          'chat.generate': async () => {
-            throw new Error('routing tests never generate');
-          },
+          'chat.generate': neverGenerates,
+          'text.generate': neverGenerates,
         },
       },
     });

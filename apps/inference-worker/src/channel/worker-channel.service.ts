@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
+import { TextGenerationService } from '../completions/text-generation.service';
 import { WorkerStatusService } from '../status/worker-status.service';
 
 /** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
@@ -16,6 +17,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
+    text: TextGenerationService,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
       onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
@@ -29,6 +31,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           'chat.generate': async (params, ctx) => {
             this.admit();
             return chat.generate(params, ctx);
+          },
+          'text.generate': async (params, ctx) => {
+            this.admit();
+            return text.generate(params, ctx);
           },
         },
       },

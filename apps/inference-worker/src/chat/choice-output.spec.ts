@@ -1,4 +1,4 @@
-import type { ChatGenerationChunk } from '@mlx-omni/ipc';
+import type { GenerationChunk } from '@mlx-omni/ipc';
 import { JsonConstraint } from '@mlx-omni/structured-output';
 import { ChoiceOutput, type OutputMode } from './choice-output';
 
@@ -7,7 +7,7 @@ const ids = (): (() => string) => {
   return () => `call_${++n}`;
 };
 
-function run(mode: OutputMode, deltas: string[], reason: 'stop' | 'length' = 'stop'): ChatGenerationChunk[] {
+function run(mode: OutputMode, deltas: string[], reason: 'stop' | 'length' = 'stop'): GenerationChunk[] {
   const output = new ChoiceOutput(0, mode, ids());
   return [...deltas.flatMap((delta) => output.push(delta, undefined)), ...output.end('', reason)];
 }

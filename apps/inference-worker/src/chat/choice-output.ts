@@ -1,4 +1,6 @@
-import type { ChatFinishReasonWire, ChatGenerationChunk, WireTokenLogprob } from '@mlx-omni/ipc';
+import type { ChatFinishReasonWire, GenerationChunk, WireTokenLogprob } from '@mlx-omni/ipc';
+import type { ChoiceOutputSink } from '../generation/choice-generator';
+import { VerbatimOutput } from '../generation/verbatim-output';
 import { parseForcedToolCalls, type JsonConstraint } from '@mlx-omni/structured-output';
 import { createToolCallParser, promptOpensReasoning, ReasoningSplitter, toolCallFamilyFor, type ToolCallStream } from './parsers';
 import type { ParsedToolCall } from './parsers/tool-call-parser';
@@ -13,19 +15,21 @@ export type OutputMode =
  * Turns one choice's text deltas into chunks: reasoning and answer apart, tool-call markup into
  * calls, and a forced call's JSON (`{"name", "arguments"}` or a list of them) into tool calls.
  */
-export class ChoiceOutput {
+export class ChoiceOutput implements ChoiceOutputSink {
   /** Tokens whose text went only to reasoning (usage's reasoning_tokens). */
   reasoningTokens = 0;
   private readonly splitter: ReasoningSplitter | undefined;
   private readonly toolCalls: ToolCallStream | undefined;
   private forcedJson = '';
   private callCount = 0;
+  private readonly verbatim: VerbatimOutput;
 
   constructor(
     private readonly choice: number,
     private readonly mode: OutputMode,
     private readonly newCallId: () => string,
   ) {
+    this.verbatim = new VerbatimOutput(choice);
     if (mode.kind === 'text') {
       this.splitter = new ReasoningSplitter({ startsInReasoning: promptOpensReasoning(mode.prompt) });
       this.toolCalls =
@@ -35,10 +39,10 @@ export class ChoiceOutput {
     }
   }
 
-  push(text: string, logprobs: WireTokenLogprob[] | undefined): ChatGenerationChunk[] {
+  push(text: string, logprobs: WireTokenLogprob[] | undefined): GenerationChunk[] {
     switch (this.mode.kind) {
       case 'json':
-        return text === '' && logprobs === undefined ? [] : [this.content(text, logprobs)];
+        return this.verbatim.push(text, logprobs);
       case 'forced-tool-call':
         this.forcedJson += text;
         return [];
@@ -47,14 +51,12 @@ export class ChoiceOutput {
     }
   }
 
-  end(text: string, reason: 'stop' | 'length'): ChatGenerationChunk[] {
-    const chunks: ChatGenerationChunk[] = [];
+  end(text: string, reason: 'stop' | 'length'): GenerationChunk[] {
+    if (this.mode.kind === 'json') {
+      return this.verbatim.end(text, reason);
+    }
+    const chunks: GenerationChunk[] = [];
     switch (this.mode.kind) {
-      case 'json':
-        if (text !== '') {
-          chunks.push(this.content(text, undefined));
-        }
-        break;
       case 'forced-tool-call': {
         this.forcedJson += text;
         const calls = reason === 'stop' ? this.forcedCalls() : undefined;
@@ -81,8 +83,8 @@ export class ChoiceOutput {
     return chunks;
   }
 
-  private routeText(split: { reasoning: string; content: string }, logprobs: WireTokenLogprob[] | undefined): ChatGenerationChunk[] {
-    const chunks: ChatGenerationChunk[] = [];
+  private routeText(split: { reasoning: string; content: string }, logprobs: WireTokenLogprob[] | undefined): GenerationChunk[] {
+    const chunks: GenerationChunk[] = [];
     if (split.reasoning !== '') {
       chunks.push({ choice: this.choice, type: 'reasoning', text: split.reasoning });
       if (split.content === '') {
@@ -108,11 +110,11 @@ export class ChoiceOutput {
     }
   }
 
-  private content(text: string, logprobs: WireTokenLogprob[] | undefined): ChatGenerationChunk {
-    return { choice: this.choice, type: 'content', text, ...(logprobs === undefined ? {} : { logprobs }) };
+  private content(text: string, logprobs: WireTokenLogprob[] | undefined): GenerationChunk {
+    return this.verbatim.content(text, logprobs);
   }
 
-  private toolCall(call: ParsedToolCall): ChatGenerationChunk {
+  private toolCall(call: ParsedToolCall): GenerationChunk {
     return { choice: this.choice, type: 'tool_call', index: this.callCount++, id: this.newCallId(), name: call.name, arguments: call.arguments };
   }
 }

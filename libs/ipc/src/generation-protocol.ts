@@ -65,17 +65,36 @@ export interface WireTokenLogprob extends WireTopLogprob {
 
 export type ChatFinishReasonWire = 'stop' | 'length' | 'tool_calls';
 
-/** One event of a chat generation; `choice` is the index among the `n` choices. */
-export type ChatGenerationChunk =
+/** One event of a generation (chat or plain text); `choice` is the index among the choices. */
+export type GenerationChunk =
   | { choice: number; type: 'content'; text: string; logprobs?: WireTokenLogprob[] }
   | { choice: number; type: 'reasoning'; text: string }
   | { choice: number; type: 'tool_call'; index: number; id: string; name: string; arguments: string }
   | { choice: number; type: 'finish'; reason: ChatFinishReasonWire };
 
-export interface ChatGenerationResult {
+export interface GenerationResult {
   promptTokens: number;
   completionTokens: number;
   reasoningTokens: number;
 }
 
-export type ChatGenerateMethod = StreamMethod<ChatGenerationParams, ChatGenerationChunk, ChatGenerationResult>;
+export type ChatGenerateMethod = StreamMethod<ChatGenerationParams, GenerationChunk, GenerationResult>;
+
+/** What the API asks for one legacy completion request: every prompt, `n` choices each. */
+export interface TextGenerationParams {
+  model: string;
+  modelPath: string;
+  /** Text, or token ids as the client sent them. */
+  prompts: Array<string | number[]>;
+  n: number;
+  maxTokens: number;
+  stop: string[];
+  sampling: SamplingWireOptions;
+  /** Alternatives per token to report (0: only the chosen token's logprob); undefined: no logprobs. */
+  topLogprobs: number | undefined;
+  /** Send the prompt's text back before the completion. */
+  echo: boolean;
+}
+
+/** Choice `p * n + i` is the i-th completion of prompt p, as OpenAI numbers them. */
+export type TextGenerateMethod = StreamMethod<TextGenerationParams, GenerationChunk, GenerationResult>;

@@ -1,0 +1,36 @@
+import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
+import { clientGone } from '../common/http/client-gone';
+import { SseWriter } from '../common/http/sse-writer';
+import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { CompletionsService } from './completions.service';
+
+@ApiTags('completions')
+@Controller('v1/completions')
+export class CompletionsController {
+  constructor(private readonly completions: CompletionsService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Create a (legacy) text completion',
+    description: 'The prompt goes to the model without a chat template. With `stream: true`: `text/event-stream` of text_completion objects, then `data: [DONE]`.',
+  })
+  @ApiOkResponse({ type: CompletionResponseDto })
+  @ApiErrorResponses(400, 404, 503)
+  async create(
+    @Body() body: CompletionRequestDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CompletionResponseDto | void> {
+    const signal = clientGone(reply);
+    if (body.stream !== true) {
+      return this.completions.complete(body, signal);
+    }
+    await this.completions.stream(body, new SseWriter(reply.raw), signal, { 'x-request-id': String(request.id) }, () => {
+      reply.hijack();
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { TextGenerationParams } from '@mlx-omni/ipc';
+import type { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
+import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { toSamplingOptions, toStopSequences } from '../common/generation/sampling';
+import type { SseWriter } from '../common/http/sse-writer';
+import { relayToSse } from '../common/http/stream-to-sse';
+import { ModelsService } from '../models/models.service';
+import { WorkerRegistryService } from '../workers/worker-registry.service';
+import { TextCompletionBuilder } from './text-completion-builder';
+
+/** OpenAI's default for the legacy endpoint, unlike chat's "whatever fits". */
+const DEFAULT_MAX_TOKENS = 16;
+
+function invalid(param: string, message: string): OpenAiHttpException {
+  return new OpenAiHttpException(400, message, { param, code: 'invalid_value' });
+}
+
+/** Legacy /v1/completions: a raw prompt (text or token ids), no chat template. */
+@Injectable()
+export class CompletionsService {
+  private readonly logger = new Logger(CompletionsService.name);
+
+  constructor(
+    private readonly models: ModelsService,
+    private readonly workers: WorkerRegistryService,
+  ) {}
+
+  private async start(request: CompletionRequestDto, signal: AbortSignal) {
+    if (request.suffix !== undefined && request.suffix !== '') {
+      throw invalid('suffix', 'suffix (fill-in-the-middle) is not supported by this server');
+    }
+    if (request.echo === true && request.logprobs !== undefined) {
+      // Clients that ask for both want the prompt's own logprobs (scoring), which are not computed; half an answer would mislead.
+      throw invalid('echo', 'echo together with logprobs is not supported: prompt-token logprobs are not computed');
+    }
+    const n = request.n ?? 1;
+    if (request.best_of !== undefined && request.best_of !== 1 && request.best_of !== n) {
+      throw invalid('best_of', 'best_of other than n is not supported: candidates are not ranked');
+    }
+    const model = await this.models.resolveForChat(request.model);
+    const prompt = request.prompt;
+    // One token-id list is one prompt; a list of strings or of id lists is several.
+    const prompts = typeof prompt === 'string' || typeof prompt[0] === 'number' ? [prompt as string | number[]] : (prompt as Array<string | number[]>);
+    const params: TextGenerationParams = {
+      model: request.model,
+      modelPath: model.path,
+      prompts,
+      n,
+      maxTokens: request.max_tokens ?? DEFAULT_MAX_TOKENS,
+      stop: toStopSequences(request),
+      sampling: toSamplingOptions(request),
+      topLogprobs: request.logprobs,
+      echo: request.echo ?? false,
+    };
+    const { client } = this.workers.pick(model.id);
+    const builder = new TextCompletionBuilder(
+      { id: `cmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: request.model },
+      request.logprobs !== undefined,
+    );
+    return { builder, stream: client.stream('text.generate', params, { signal }) };
+  }
+
+  async complete(request: CompletionRequestDto, signal: AbortSignal): Promise<CompletionResponseDto> {
+    const { builder, stream } = await this.start(request, signal);
+    for await (const chunk of stream) {
+      builder.add(chunk);
+    }
+    return builder.build(await stream.result);
+  }
+
+  async stream(
+    request: CompletionRequestDto,
+    sse: SseWriter,
+    signal: AbortSignal,
+    headers: Record<string, string>,
+    takeOverResponse: () => void,
+  ): Promise<void> {
+    const { builder, stream } = await this.start(request, signal);
+    const includeUsage = request.stream_options?.include_usage === true;
+    await relayToSse({
+      stream,
+      sse,
+      headers,
+      takeOverResponse,
+      map: (chunk) => [builder.streamChunk(chunk)],
+      finish: (result) => (includeUsage ? [builder.usageChunk(result)] : []),
+      logger: this.logger,
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import type { GenerationChunk, GenerationResult, StreamContext, TextGenerationParams } from '@mlx-omni/ipc';
+import { ModelPoolService } from '../models/model-pool.service';
+import { assertFitsContext, badRequest, generateChoice } from '../generation/choice-generator';
+import { VerbatimOutput } from '../generation/verbatim-output';
+
+/** Legacy completions: the prompt goes to the model as it is, with no chat template. */
+@Injectable()
+export class TextGenerationService {
+  constructor(private readonly pool: ModelPoolService) {}
+
+  async generate(params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
+    const pooled = await this.pool.acquire(params.model, params.modelPath);
+    const { tokenizer } = pooled;
+    // Text is encoded as the tokenizer's defaults say (BOS included where the model expects it); token ids are used as sent.
+    const prompts = params.prompts.map((prompt, index) => {
+      const ids = typeof prompt === 'string' ? tokenizer.encode(prompt) : prompt;
+      const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= tokenizer.vocabSize);
+      if (bad !== undefined) {
+        throw badRequest(`prompt[${index}] holds token id ${bad}, outside this model's vocabulary of ${tokenizer.vocabSize}`, 'prompt');
+      }
+      assertFitsContext(pooled, ids.length, 'prompt');
+      return { ids, text: typeof prompt === 'string' ? prompt : tokenizer.decode(ids) };
+    });
+    let promptTokens = 0;
+    let completionTokens = 0;
+    for (const [index, prompt] of prompts.entries()) {
+      promptTokens += prompt.ids.length;
+      for (let i = 0; i < params.n; i++) {
+        const choice = index * params.n + i;
+        const output = new VerbatimOutput(choice);
+        if (params.echo) {
+          await ctx.send(output.content(prompt.text, undefined));
+        }
+        completionTokens += await generateChoice(
+          pooled,
+          prompt.ids,
+          {
+            choice,
+            sampling: params.sampling,
+            maxTokens: params.maxTokens,
+            stop: params.stop,
+            logprobs: params.topLogprobs !== undefined,
+            topLogprobs: params.topLogprobs ?? 0,
+            logitsProcessors: [],
+            skipSpecialTokens: true,
+          },
+          output,
+          ctx,
+        );
+      }
+    }
+    return { promptTokens, completionTokens, reasoningTokens: 0 };
+  }
+}

@@ -1,0 +1,112 @@
+import type { GenerationChunk, SamplingWireOptions, StreamContext, WireTokenLogprob } from '@mlx-omni/ipc';
+import { IpcHandlerError } from '@mlx-omni/ipc';
+import { ContextLengthExceededError, generateText, InvalidGenerationOptionsError, type GeneratedText, type LogitsProcessor, type ModelTokenizer } from '@mlx-omni/mlx-native';
+import type { PooledChatModel } from '../models/model-pool.service';
+
+export function badRequest(message: string, param: string | null, code = 'invalid_value'): IpcHandlerError {
+  return new IpcHandlerError({ message, code, status: 400, param });
+}
+
+/** Refuses a prompt that leaves no room to generate, before any model work, in OpenAI's words. */
+export function assertFitsContext(pooled: PooledChatModel, promptTokens: number, param: string): void {
+  const contextLength = pooled.weights.model.contextLength;
+  if (promptTokens >= contextLength) {
+    throw badRequest(
+      `This model's maximum context length is ${contextLength} tokens. However, your prompt resulted in ${promptTokens} tokens.`,
+      param,
+      'context_length_exceeded',
+    );
+  }
+}
+
+function toWireLogprobs(tokenizer: ModelTokenizer, event: GeneratedText): WireTokenLogprob[] | undefined {
+  if (event.logprob === undefined) {
+    return undefined;
+  }
+  const describe = (tokenId: number, logprob: number) => ({ token: tokenizer.tokenText(tokenId), logprob, bytes: Array.from(tokenizer.tokenBytes(tokenId)) });
+  return [
+    {
+      ...describe(event.tokenId, event.logprob),
+      top_logprobs: (event.topLogprobs ?? []).map((alternative) => describe(alternative.tokenId, alternative.logprob)),
+    },
+  ];
+}
+
+/** Turns one choice's text into chunks; chat splits reasoning and tool calls out, completions pass text through. */
+export interface ChoiceOutputSink {
+  push(text: string, logprobs: WireTokenLogprob[] | undefined): GenerationChunk[];
+  end(text: string, reason: 'stop' | 'length'): GenerationChunk[];
+}
+
+export interface ChoiceSettings {
+  choice: number;
+  sampling: SamplingWireOptions;
+  maxTokens: number | undefined;
+  stop: string[];
+  logprobs: boolean;
+  topLogprobs: number;
+  logitsProcessors: LogitsProcessor[];
+  skipSpecialTokens: boolean;
+}
+
+/** Generates one choice and streams its chunks; returns the completion tokens it took. */
+export async function generateChoice(
+  { tokenizer, weights }: PooledChatModel,
+  promptIds: readonly number[],
+  settings: ChoiceSettings,
+  output: ChoiceOutputSink,
+  ctx: StreamContext<GenerationChunk>,
+): Promise<number> {
+  const sampling = settings.sampling;
+  const events = generateText(
+    weights.model,
+    tokenizer,
+    promptIds,
+    {
+      temperature: sampling.temperature,
+      topP: sampling.topP,
+      topK: sampling.topK,
+      minP: sampling.minP,
+      repetitionPenalty: sampling.repetitionPenalty,
+      presencePenalty: sampling.presencePenalty,
+      frequencyPenalty: sampling.frequencyPenalty,
+      logitBias: sampling.logitBias,
+      // Each choice gets its own stream of randomness, still reproducible from the request's seed.
+      seed: sampling.seed === undefined ? undefined : sampling.seed + settings.choice,
+      maxTokens: settings.maxTokens,
+      stop: settings.stop,
+      eosTokenIds: weights.eosTokenIds,
+      logprobs: settings.logprobs,
+      topLogprobs: settings.topLogprobs,
+      logitsProcessors: settings.logitsProcessors,
+      skipSpecialTokens: settings.skipSpecialTokens,
+    },
+    ctx.signal,
+  );
+  try {
+    for await (const event of events) {
+      if (event.type === 'token') {
+        for (const chunk of output.push(event.text, toWireLogprobs(tokenizer, event))) {
+          await ctx.send(chunk);
+        }
+        continue;
+      }
+      if (event.finishReason === 'abort') {
+        throw new DOMException('The request was cancelled', 'AbortError');
+      }
+      for (const chunk of output.end(event.text, event.finishReason)) {
+        await ctx.send(chunk);
+      }
+      return event.completionTokens;
+    }
+  } catch (error) {
+    if (error instanceof ContextLengthExceededError) {
+      throw badRequest(error.message, 'max_tokens', 'context_length_exceeded');
+    }
+    if (error instanceof InvalidGenerationOptionsError) {
+      throw badRequest(error.message, null);
+    }
+    throw error;
+  }
+  throw new Error('Generation ended without a final event');
+}

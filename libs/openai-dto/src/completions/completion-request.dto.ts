@@ -1,0 +1,64 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
+import { SamplingParametersDto } from '../chat/chat-completion-request.dto';
+
+const isTokenIds = (value: unknown): value is number[] =>
+  Array.isArray(value) && value.length > 0 && value.every((id) => Number.isInteger(id) && (id as number) >= 0);
+
+/** `prompt`: a string, a list of strings, a list of token ids, or a list of such lists (OpenAI's four forms). */
+function IsPrompt(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isPrompt',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' ||
+        isTokenIds(value) ||
+        (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' || isTokenIds(item))),
+      defaultMessage: () => '$property must be a string, an array of strings, an array of token ids, or an array of token-id arrays',
+    },
+  });
+}
+
+export type CompletionPrompt = string | string[] | number[] | number[][];
+
+export class CompletionRequestDto extends SamplingParametersDto {
+  @ApiProperty({ example: 'mlx-community/Llama-3.2-1B-Instruct-4bit' })
+  @IsString()
+  @IsNotEmpty()
+  model!: string;
+
+  @ApiProperty({
+    oneOf: [
+      { type: 'string' },
+      { type: 'array', items: { type: 'string' } },
+      { type: 'array', items: { type: 'integer' } },
+      { type: 'array', items: { type: 'array', items: { type: 'integer' } } },
+    ],
+  })
+  @IsPrompt()
+  prompt!: CompletionPrompt;
+
+  @ApiPropertyOptional({ description: 'Not supported: fill-in-the-middle needs model-specific tokens; a non-empty suffix answers 400' })
+  @IsOptional()
+  @IsString()
+  suffix?: string;
+
+  @ApiPropertyOptional({ default: false, description: 'Return the prompt before the completion' })
+  @IsOptional()
+  @IsBoolean()
+  echo?: boolean;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 5, description: 'Alternatives per token to report with the chosen token’s logprob' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  logprobs?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 16, description: 'Only best_of equal to n (or 1) is accepted: ranking candidates is not supported' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  best_of?: number;
+}

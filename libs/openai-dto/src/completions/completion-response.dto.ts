@@ -1,0 +1,54 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { UsageDto } from '../chat/chat-completion-response.dto';
+
+export class CompletionLogprobsDto {
+  @ApiProperty({ type: [String] })
+  tokens!: string[];
+
+  @ApiProperty({ type: [Number] })
+  token_logprobs!: number[];
+
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: { type: 'number' } } })
+  top_logprobs!: Array<Record<string, number>>;
+
+  @ApiProperty({ type: [Number], description: 'Character offset of each token in the returned text' })
+  text_offset!: number[];
+}
+
+export class CompletionChoiceDto {
+  @ApiProperty()
+  text!: string;
+
+  @ApiProperty()
+  index!: number;
+
+  @ApiProperty({ type: CompletionLogprobsDto, nullable: true })
+  logprobs!: CompletionLogprobsDto | null;
+
+  @ApiProperty({ enum: ['stop', 'length'], nullable: true, description: 'null on stream chunks before the last' })
+  finish_reason!: 'stop' | 'length' | null;
+}
+
+/** Both the whole answer and each stream chunk (OpenAI uses one shape for the legacy endpoint). */
+export class CompletionResponseDto {
+  @ApiProperty({ example: 'cmpl-5f0c6a3e1f4b4c1e9d2a6f1b' })
+  id!: string;
+
+  @ApiProperty({ enum: ['text_completion'] })
+  object!: 'text_completion';
+
+  @ApiProperty()
+  created!: number;
+
+  @ApiProperty()
+  model!: string;
+
+  @ApiProperty()
+  system_fingerprint!: string;
+
+  @ApiProperty({ type: [CompletionChoiceDto] })
+  choices!: CompletionChoiceDto[];
+
+  @ApiPropertyOptional({ type: UsageDto, nullable: true })
+  usage?: UsageDto | null;
+}

@@ -1,0 +1,2 @@
+export * from './completion-request.dto';
+export * from './completion-response.dto';
