@@ -135,6 +135,36 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     expect(new Ajv().compile(parameters)(JSON.parse(call.function.arguments))).toBe(true);
   });
 
+  it('puts text after <think> into reasoning_content and reasoning, streamed as reasoning deltas', async () => {
+    // Random weights never think on their own; a logit bias makes every token Qwen3's <think> (id 151667).
+    const request = { model: QWEN, messages, max_tokens: 4, logit_bias: { '151667': 100 } };
+    const completion = await client.chat.completions.create(request);
+    const message = completion.choices[0].message as OpenAI.Chat.ChatCompletionMessage & { reasoning_content?: string; reasoning?: string };
+    // The first <think> opens the block; the three after it are what the model "thought".
+    expect(message.reasoning_content).toBe('<think><think><think>');
+    expect(message.reasoning).toBe(message.reasoning_content);
+    expect(message.content).toBe('');
+    expect(completion.usage!.completion_tokens_details!.reasoning_tokens).toBe(3);
+
+    const stream = await client.chat.completions.create({ ...request, stream: true });
+    let reasoning = '';
+    let content = '';
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
+      reasoning += delta?.reasoning_content ?? '';
+      content += delta?.content ?? '';
+    }
+    expect(reasoning).toBe(message.reasoning_content);
+    expect(content).toBe('');
+  });
+
+  it('passes chat_template_kwargs to the template (Qwen3 enable_thinking: false adds an empty think block)', async () => {
+    const thinking = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 1 });
+    const direct = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 1, chat_template_kwargs: { enable_thinking: false } } as never);
+    // "<think>\n\n</think>\n\n" is four Qwen3 tokens.
+    expect((direct as OpenAI.Chat.ChatCompletion).usage!.prompt_tokens).toBe(thinking.usage!.prompt_tokens + 4);
+  });
+
   it('stops generating within a step when the client disconnects mid-stream', async () => {
     const stream = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 5000, temperature: 1, stream: true });
     let received = 0;

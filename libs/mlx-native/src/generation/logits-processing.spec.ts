@@ -18,6 +18,13 @@ describe('createLogitsPipeline', () => {
     expect(run({ logitBias: { 1: 5, 4: -100 } })).toEqual([2, 3, 1, 0.5, -101]);
   });
 
+  test('logit bias holds over many steps of one request (the pipeline is reused every step)', () => {
+    const pipeline = createLogitsPipeline({ logitBias: { 2: 10 } }, [], LOGITS.length);
+    for (let step = 0; step < 4; step++) {
+      expect(pipeline([], mx.array(LOGITS, mx.float32)).tolist()).toEqual([2, -2, 11, 0.5, -1]);
+    }
+  });
+
   test('repetition penalty divides positive and multiplies negative logits of recent tokens', () => {
     // Token 0 (logit 2) and 1 (logit -2) were seen, once in the prompt and twice in the completion.
     expect(run({ repetitionPenalty: 2 }, [1, 1], [0])).toEqual([1, -4, 1, 0.5, -1]);

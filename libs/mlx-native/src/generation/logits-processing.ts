@@ -42,9 +42,10 @@ export function createLogitsPipeline(
       requireOption(Number.isInteger(id) && id >= 0 && id < vocabSize, `logitBias has token id ${id}, outside the vocabulary (0..${vocabSize - 1})`);
       requireOption(Number.isFinite(bias), `logitBias for token ${id} must be a finite number`);
     }
-    const ids = mx.array(biasEntries.map(([id]) => id), mx.int32);
-    const biases = mx.array(biasEntries.map(([, bias]) => bias), mx.float32);
-    steps.push((_, logits) => logits.at(ids).add(biases));
+    const ids = biasEntries.map(([id]) => id);
+    const biases = biasEntries.map(([, bias]) => bias);
+    // Fresh index arrays every step: the binding crashes (SIGSEGV) when one index array is reused by a second `at().add()`.
+    steps.push((_, logits) => logits.at(mx.array(ids, mx.int32)).add(mx.array(biases, mx.float32)));
   }
 
   const repetitionPenalty = options.repetitionPenalty ?? 1;
