@@ -113,7 +113,18 @@ describe('the running service (supervisor, API, worker, private Redis)', () => {
   it('documents every route in the OpenAPI JSON and serves Swagger UI', async () => {
     const { status, body } = await stack.request('/docs/json');
     expect(status).toBe(200);
-    expect(Object.keys(body.paths).sort()).toEqual(['/health', '/health/ready', '/metrics', '/v1/jobs/{id}', '/v1/self-test', '/v1/workers']);
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining(['/health', '/health/ready', '/metrics', '/v1/chat/completions', '/v1/completions', '/v1/jobs/{id}', '/v1/self-test', '/v1/workers']),
+    );
+    // Every operation is tagged, says what it returns, and documents the error envelope.
+    for (const [path, operations] of Object.entries<Record<string, any>>(body.paths)) {
+      for (const [method, operation] of Object.entries<any>(operations)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect([where, operation.tags?.length > 0]).toEqual([where, true]);
+        expect([where, Object.keys(operation.responses).some((status) => status.startsWith('2'))]).toEqual([where, true]);
+        expect([where, operation.responses['500']?.content?.['application/json']?.schema?.$ref]).toEqual([where, '#/components/schemas/ErrorResponseDto']);
+      }
+    }
     const selfTest = body.paths['/v1/self-test'].post;
     expect(selfTest.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SelfTestRequestDto');
     expect(selfTest.responses['400'].content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorResponseDto');
@@ -134,6 +145,21 @@ describe('the running service (supervisor, API, worker, private Redis)', () => {
     const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(lint.stderr + lint.stdout).toBe('');
     expect(lint.status).toBe(0);
+  });
+
+  it('serves the official OpenAI SDK, which gets its error classes from the envelope', async () => {
+    const { default: OpenAI, NotFoundError, BadRequestError } = await import('openai');
+    const client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+    const job = await client.post<{ object: string; status: string; result: { device: string } }>('/self-test', { body: { size: 64 } });
+    expect(job).toMatchObject({ object: 'job', status: 'completed', result: { device: 'cpu' } });
+
+    const missing = await client.get('/jobs/nope').catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing).toMatchObject({ status: 404, code: 'job_not_found', param: 'id', type: 'invalid_request_error' });
+
+    const invalid = await client.post('/self-test', { body: { size: 1 } }).catch((error: unknown) => error);
+    expect(invalid).toBeInstanceOf(BadRequestError);
+    expect(invalid).toMatchObject({ status: 400, param: 'size' });
   });
 
   it('restarts a killed worker, and readiness recovers', async () => {
@@ -204,33 +230,5 @@ describe('with an external Redis (REDIS_URL)', () => {
     });
     expect(accepted.status).toBe(200);
     expect(accepted.body.status).toBe('completed');
-  });
-});
-
-describe('the official OpenAI SDK as the caller', () => {
-  let stack: RunningStack;
-
-  beforeAll(async () => {
-    stack = await startStack({ workers: 1 });
-    await stack.waitUntilReady();
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
-
-  it('reaches the service and gets OpenAI error classes from the envelope', async () => {
-    const { default: OpenAI, NotFoundError, BadRequestError } = await import('openai');
-    const client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
-    const job = await client.post<{ object: string; status: string; result: { device: string } }>('/self-test', { body: { size: 64 } });
-    expect(job).toMatchObject({ object: 'job', status: 'completed', result: { device: 'cpu' } });
-
-    const missing = await client.get('/jobs/nope').catch((error: unknown) => error);
-    expect(missing).toBeInstanceOf(NotFoundError);
-    expect(missing).toMatchObject({ status: 404, code: 'job_not_found', param: 'id', type: 'invalid_request_error' });
-
-    const invalid = await client.post('/self-test', { body: { size: 1 } }).catch((error: unknown) => error);
-    expect(invalid).toBeInstanceOf(BadRequestError);
-    expect(invalid).toMatchObject({ status: 400, param: 'size' });
   });
 });

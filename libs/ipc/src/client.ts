@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { IpcConnectionClosedError, IpcRemoteError, IpcTimeoutError } from './errors';
-import { encodeFrame, FrameDecoder, type ClientFrame, type ServerFrame } from './frames';
+import { encodeFrame, readFrames, type ClientFrame, type ServerFrame } from './frames';
 import type { IpcProtocol } from './protocol';
 
 export interface CallOptions {
@@ -117,7 +117,6 @@ export class IpcStream<C, R> implements AsyncIterable<C> {
 
 /** The API's end of the channel to one worker: many concurrent requests over one Unix socket. */
 export class IpcClient<P extends IpcProtocol> {
-  private readonly decoder = new FrameDecoder();
   private readonly pending = new Map<number, PendingRequest>();
   private readonly closeListeners: Array<() => void> = [];
   private nextId = 1;
@@ -127,7 +126,7 @@ export class IpcClient<P extends IpcProtocol> {
     private readonly socket: Socket,
     readonly socketPath: string,
   ) {
-    socket.on('data', (chunk) => this.onData(chunk));
+    readFrames(socket, (frame) => this.handleFrame(frame as ServerFrame));
     socket.on('close', () => this.handleClose());
     socket.on('error', () => undefined);
   }
@@ -258,31 +257,21 @@ export class IpcClient<P extends IpcProtocol> {
     }
   }
 
-  private onData(chunk: Buffer): void {
-    let frames: unknown[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch {
-      this.socket.destroy();
+  private handleFrame(frame: ServerFrame): void {
+    const request = this.pending.get(frame.id);
+    if (request === undefined) {
       return;
     }
-    for (const raw of frames) {
-      const frame = raw as ServerFrame;
-      const request = this.pending.get(frame.id);
-      if (request === undefined) {
-        continue;
-      }
-      switch (frame.kind) {
-        case 'chunk':
-          request.onChunk(frame.data);
-          break;
-        case 'result':
-          request.settle(undefined, frame.result);
-          break;
-        case 'error':
-          request.settle(new IpcRemoteError(frame.error));
-          break;
-      }
+    switch (frame.kind) {
+      case 'chunk':
+        request.onChunk(frame.data);
+        break;
+      case 'result':
+        request.settle(undefined, frame.result);
+        break;
+      case 'error':
+        request.settle(new IpcRemoteError(frame.error));
+        break;
     }
   }
 

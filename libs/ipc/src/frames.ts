@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+
 /** The wire vocabulary of the API ⇄ worker channel. Every frame names the request it belongs to. */
 export interface IpcErrorPayload {
   message: string;
@@ -52,4 +54,19 @@ export class FrameDecoder {
     }
     return frames;
   }
+}
+
+/** Feeds every frame arriving on `socket` to `onFrame`; a corrupt stream closes the socket (its requests then fail as closed). */
+export function readFrames(socket: Socket, onFrame: (frame: unknown) => void): void {
+  const decoder = new FrameDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    let frames: unknown[];
+    try {
+      frames = decoder.push(chunk);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    frames.forEach(onFrame);
+  });
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { IpcHandlerError } from './errors';
-import { encodeFrame, FrameDecoder, type ClientFrame, type IpcErrorPayload, type ServerFrame } from './frames';
+import { encodeFrame, readFrames, type ClientFrame, type IpcErrorPayload, type ServerFrame } from './frames';
 import type { IpcHandlers, IpcProtocol } from './protocol';
 
 export interface IpcServerOptions<P extends IpcProtocol> {
@@ -48,14 +48,13 @@ interface ActiveRequest {
 
 /** One client connection: demultiplexes its frames into handler calls and writes their answers. */
 class ServerConnection<P extends IpcProtocol> {
-  private readonly decoder = new FrameDecoder();
   private readonly active = new Map<number, ActiveRequest>();
 
   constructor(
     private readonly socket: Socket,
     private readonly options: IpcServerOptions<P>,
   ) {
-    socket.on('data', (chunk) => this.onData(chunk));
+    readFrames(socket, (frame) => this.dispatch(frame as ClientFrame));
     socket.on('close', () => this.abortAll());
     // A peer that vanishes mid-write raises EPIPE/ECONNRESET; 'close' follows and aborts its requests.
     socket.on('error', () => undefined);
@@ -67,19 +66,6 @@ class ServerConnection<P extends IpcProtocol> {
 
   destroy(): void {
     this.socket.destroy();
-  }
-
-  private onData(chunk: Buffer): void {
-    let frames: unknown[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch {
-      this.socket.destroy();
-      return;
-    }
-    for (const frame of frames) {
-      this.dispatch(frame as ClientFrame);
-    }
   }
 
   private dispatch(frame: ClientFrame): void {

@@ -31,6 +31,7 @@ export class HealthController {
   ) {}
 
   @Get()
+  @ApiErrorResponses()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the API process answers' })
   live(): Promise<HealthCheckResult> {
