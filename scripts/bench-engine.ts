@@ -10,13 +10,17 @@ import { loadLanguageModel, type LanguageModel } from '@mlx-omni/mlx-native';
 import { BENCH_FIXTURE_SPEC, ensureFixtures } from '@mlx-omni/model-fixtures';
 import { resolve } from 'node:path';
 
+/** Yield to the event loop: finalizers of native arrays run only then. */
+const tick = () => new Promise<void>((done) => setImmediate(done));
+
 /**
- * Yield to the event loop so finalizers free native arrays; with `node --expose-gc` also collect
- * first, which keeps the peak at one forward's intermediates (see the README on memory).
+ * After a prefill, also collect when `node --expose-gc` allows it: a prefill leaves hundreds of MB
+ * of intermediates that V8 does not know about (see the README on memory). Not per decode step,
+ * where a full collection would cost more than the step's garbage.
  */
-const tick = () => {
+const collect = () => {
   (globalThis as { gc?: () => void }).gc?.();
-  return new Promise<void>((done) => setImmediate(done));
+  return tick();
 };
 
 function argValue(name: string, fallback: number): number {
@@ -51,55 +55,39 @@ function modelShapes(config: Record<string, unknown>): Shapes {
   };
 }
 
-async function timeIt(runs: number, body: () => void | Promise<void>): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    await body();
-    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e9);
-    await tick();
-  }
-  return best;
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
 /**
- * Greedy decoding as generation does it: one eval per step, the next step queued while this
- * one's token is read, a yield to the event loop every step. Returns seconds per token (median,
- * since the development machines are shared and a mean absorbs other processes' bursts; and mean).
+ * Greedy decoding as generation does it: one eval per step, the next step queued (asyncEval)
+ * while this one's token is read, a yield to the event loop every step. `step()` returns the
+ * wall time of one token.
  */
-async function decode(model: LanguageModel, prompt: number[], steps: number): Promise<{ median: number; mean: number }> {
+function greedyDecoder(model: LanguageModel, prompt: number[]): { step(): Promise<number>; drain(): void } {
   const cache = model.createCache();
-  const step = (input: mx.array) => mx.argmax(model.forward(input, cache, { lastTokenOnly: true }).index(0, -1), -1);
-  let token = step(mx.array([prompt], mx.int32));
-  mx.eval(token);
-  const times: number[] = [];
+  const next = (input: mx.array) => mx.argmax(model.forward(input, cache, { lastTokenOnly: true }).index(0, -1), -1);
+  let token = next(mx.array([prompt], mx.int32));
+  mx.asyncEval(token);
   let last = process.hrtime.bigint();
-  for (let i = 0; i < steps; i++) {
-    const next = step(token.reshape(1, 1));
-    mx.asyncEval(next);
-    token.item();
-    token = next;
-    await tick();
-    const now = process.hrtime.bigint();
-    times.push(Number(now - last) / 1e9);
-    last = now;
-  }
-  token.item();
-  return { median: median(times), mean: times.reduce((a, b) => a + b, 0) / times.length };
-}
-
-/** Median wall time of `runs` calls. */
-async function medianTime(runs: number, body: () => void): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    body();
-    times.push(Number(process.hrtime.bigint() - start) / 1e9);
-    await tick();
-  }
-  return median(times);
+  return {
+    async step() {
+      const following = next(token.reshape(1, 1));
+      mx.asyncEval(following);
+      token.item();
+      token = following;
+      await tick();
+      const now = process.hrtime.bigint();
+      const elapsed = Number(now - last) / 1e9;
+      last = now;
+      return elapsed;
+    },
+    /** Finishes the step in flight, so that nothing else runs while a baseline is timed. */
+    drain() {
+      token.item();
+      last = process.hrtime.bigint();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -109,54 +97,93 @@ async function main(): Promise<void> {
   const hub = resolve(process.env['HF_HUB_CACHE'] ?? './.fixtures/hub');
   const dir = (await ensureFixtures(hub, [BENCH_FIXTURE_SPEC.id])).get(BENCH_FIXTURE_SPEC.id) as string;
 
-  const loadStart = Date.now();
+  const loadStart = process.hrtime.bigint();
   const { model, config } = await loadLanguageModel(dir);
-  const loadSeconds = (Date.now() - loadStart) / 1000;
+  const loadSeconds = seconds(loadStart);
   const shapes = modelShapes(config);
   const params = shapes.matrices.reduce((sum, [o, i]) => sum + o * i, 0);
+  const [vocab, hidden] = shapes.matrices[shapes.matrices.length - 1];
   const prompt = Array.from({ length: promptLength }, (_, i) => (i * 7919 + 13) % model.vocabSize);
 
-  // Prefill: the whole prompt in one forward, logits of the last position only.
-  const prefill = () => {
+  // Phase 1, the engine alone: throughput and peak memory.
+  const prefill = async () => {
+    const start = process.hrtime.bigint();
     mx.eval(model.forward(mx.array([prompt], mx.int32), model.createCache(), { lastTokenOnly: true }));
+    const elapsed = seconds(start);
+    await collect();
+    return elapsed;
   };
-  prefill();
-  const prefillSeconds = await timeIt(3, prefill);
-  const linearFlops = 2 * promptLength * (params - shapes.matrices[shapes.matrices.length - 1][0] * shapes.matrices[0][1]);
+  await prefill();
+  const prefillTimes = [await prefill(), await prefill(), await prefill()];
+  // Only the last position goes through lm_head.
+  const linearFlops = 2 * promptLength * (params - vocab * hidden);
   const attentionFlops = 2 * 2 * shapes.layers * shapes.heads * shapes.headDim * ((promptLength * (promptLength + 1)) / 2);
-  const prefillGflops = (linearFlops + attentionFlops) / prefillSeconds / 1e9;
+  const prefillFlops = linearFlops + attentionFlops;
 
-  await decode(model, prompt.slice(0, 16), 8);
-  const decodeTime = await decode(model, prompt.slice(0, 16), decodeSteps);
-  const secondsPerToken = decodeTime.median;
+  const decoder = greedyDecoder(model, prompt.slice(0, 16));
+  const decodeTimes: number[] = [];
+  for (let i = 0; i < decodeSteps; i++) {
+    decodeTimes.push(await decoder.step());
+  }
+  decoder.drain();
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
-  // Baselines over matrices of the same shapes (hence the same bytes).
+  // Phase 2, the ratios: plain matvecs and matmuls over matrices of the model's shapes (so the
+  // same bytes), interleaved round by round with decode steps and prefills, so that load from
+  // other processes on a shared machine hits both sides of each ratio alike.
   const weights = shapes.matrices.map(([o, i], k) => mx.random.uniform(-0.05, 0.05, [o, i], mx.float32, mx.random.key(k)).T);
-  mx.eval(...weights);
   const vectors = shapes.matrices.map(([, i], k) => mx.random.uniform(-1, 1, [1, i], mx.float32, mx.random.key(10_000 + k)));
-  mx.eval(...vectors);
-  const matvec = () => mx.eval(...weights.map((w, k) => mx.matmul(vectors[k], w)));
-  matvec();
-  const matvecSeconds = await medianTime(31, matvec);
-  const weightBytes = params * 4;
-
   const blocks = shapes.matrices.slice(0, -1).map(([, i], k) => mx.random.uniform(-1, 1, [promptLength, i], mx.float32, mx.random.key(20_000 + k)));
-  mx.eval(...blocks);
-  const matmul = () => mx.eval(...weights.slice(0, -1).map((w, k) => mx.matmul(blocks[k], w)));
-  matmul();
-  const matmulSeconds = await timeIt(3, matmul);
-  const matmulGflops = linearFlops / matmulSeconds / 1e9;
+  mx.eval(...weights, ...vectors, ...blocks);
+  const matvec = async () => {
+    const start = process.hrtime.bigint();
+    mx.eval(...weights.map((w, k) => mx.matmul(vectors[k], w)));
+    const elapsed = seconds(start);
+    await tick();
+    return elapsed;
+  };
+  const matmul = async () => {
+    const start = process.hrtime.bigint();
+    mx.eval(...weights.slice(0, -1).map((w, k) => mx.matmul(blocks[k], w)));
+    const elapsed = seconds(start);
+    await tick();
+    return elapsed;
+  };
+  await matvec();
+  await matmul();
+  const decodeRatios: number[] = [];
+  const prefillRatios: number[] = [];
+  const matvecTimes: number[] = [];
+  const matmulGflops: number[] = [];
+  for (let round = 0; round < 8; round++) {
+    const steps: number[] = [];
+    const plain: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      steps.push(await decoder.step());
+    }
+    decoder.drain();
+    for (let i = 0; i < 6; i++) {
+      plain.push(await matvec());
+    }
+    matvecTimes.push(median(plain));
+    decodeRatios.push(median(steps) / median(plain));
+    const matmulSeconds = await matmul();
+    matmulGflops.push(linearFlops / matmulSeconds / 1e9);
+    prefillRatios.push(prefillFlops / (await prefill()) / 1e9 / matmulGflops[matmulGflops.length - 1]);
+  }
 
+  const prefillSeconds = median(prefillTimes);
+  const secondsPerToken = median(decodeTimes);
+  const weightBytes = params * 4;
   const rows: Array<[string, string]> = [
     ['device', mx.metal.isAvailable() ? 'gpu (Metal)' : 'cpu'],
-    ['model', `${BENCH_FIXTURE_SPEC.id} (${(params / 1e6).toFixed(1)}M params in matmuls, float32, ${(weightBytes / 1e6).toFixed(0)} MB read per token)`],
+    ['model', `${BENCH_FIXTURE_SPEC.id}: ${(params / 1e6).toFixed(1)}M parameters in matmuls, float32, ${(weightBytes / 1e6).toFixed(0)} MB read per token`],
     ['load', `${loadSeconds.toFixed(2)} s`],
-    ['prefill', `${promptLength} tokens in ${(prefillSeconds * 1000).toFixed(0)} ms = ${(promptLength / prefillSeconds).toFixed(0)} tokens/s (${prefillGflops.toFixed(1)} GFLOP/s)`],
-    ['fp32 matmul, same shapes', `${matmulGflops.toFixed(1)} GFLOP/s  → prefill at ${((100 * prefillGflops) / matmulGflops).toFixed(0)}% of it`],
-    ['decode', `${(1000 * secondsPerToken).toFixed(2)} ms/token = ${(1 / secondsPerToken).toFixed(1)} tokens/s (median of ${decodeSteps} greedy steps; mean ${(1000 * decodeTime.mean).toFixed(2)} ms)`],
-    ['matvecs over the same bytes', `${(1000 * matvecSeconds).toFixed(2)} ms median (${(weightBytes / matvecSeconds / 1e9).toFixed(1)} GB/s)  → decode/matvec ratio ${(secondsPerToken / matvecSeconds).toFixed(2)}x (target ≤ 1.25x)`],
-    ['peak RSS (load, prefill, decode)', `${peakRssMb.toFixed(0)} MB${'gc' in globalThis ? ' (with --expose-gc)' : ' (run with node --expose-gc to collect between steps)'}`],
+    ['prefill', `${promptLength} tokens in ${(prefillSeconds * 1000).toFixed(0)} ms = ${(promptLength / prefillSeconds).toFixed(0)} tokens/s (${(prefillFlops / prefillSeconds / 1e9).toFixed(1)} GFLOP/s)`],
+    ['decode', `${(1000 * secondsPerToken).toFixed(2)} ms/token = ${(1 / secondsPerToken).toFixed(1)} tokens/s (median of ${decodeSteps} greedy steps)`],
+    ['peak RSS', `${peakRssMb.toFixed(0)} MB after load, ${prefillTimes.length + 1} prefills and decode${'gc' in globalThis ? ' (--expose-gc)' : ' (without --expose-gc)'}`],
+    ['fp32 matmul, same shapes', `${median(matmulGflops).toFixed(1)} GFLOP/s → prefill at ${(100 * median(prefillRatios)).toFixed(0)}% of it (median of 8 interleaved rounds)`],
+    ['matvecs, same bytes', `${(1000 * median(matvecTimes)).toFixed(2)} ms (${(weightBytes / median(matvecTimes) / 1e9).toFixed(1)} GB/s) → decode/matvec ${median(decodeRatios).toFixed(2)}x (target ≤ 1.25x; median of 8 interleaved rounds)`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [key, value] of rows) {

@@ -112,6 +112,13 @@ describe('ensureFixtures', () => {
     }
     expect(Object.fromEntries(stored)).toEqual(index.weight_map);
     expect(index.weight_map['model.embed_tokens.scales']).toBeDefined();
+    // Some quantized module has its parts in two shards, so the loader's waiting path is exercised.
+    const shardsOf = new Map<string, Set<string>>();
+    for (const [name, shard] of Object.entries(index.weight_map)) {
+      const module = name.replace(/\.(weight|scales|biases)$/, '');
+      shardsOf.set(module, (shardsOf.get(module) ?? new Set()).add(shard));
+    }
+    expect([...shardsOf.values()].some((set) => set.size > 1)).toBe(true);
     const config = await json<Record<string, unknown>>(join(dir, 'config.json'));
     expect(config['quantization']).toEqual({ group_size: 32, bits: 4 });
   });

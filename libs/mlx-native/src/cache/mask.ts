@@ -1,5 +1,9 @@
 import { core as mx } from '@frost-beta/mlx';
 
+/** Every layer of a step asks for the same mask; keep the last few instead of rebuilding them per layer. */
+const recentMasks: Array<{ key: string; mask: mx.array | undefined }> = [];
+const RECENT_MASKS = 4;
+
 /**
  * Additive attention mask [queryLength, keyLength]: 0 where query i (at absolute position
  * queryStart + i) may see key j (at keyStart + j), -inf elsewhere. A key is visible when it is
@@ -10,6 +14,25 @@ import { core as mx } from '@frost-beta/mlx';
  * @frost-beta/mlx 0.0.7 gives wrong results (measured), the additive one matches a plain softmax.
  */
 export function attentionMask(
+  queryStart: number,
+  queryLength: number,
+  keyStart: number,
+  keyLength: number,
+  dtype: mx.Dtype,
+  window?: number,
+): mx.array | undefined {
+  const key = `${queryStart}:${queryLength}:${keyStart}:${keyLength}:${String(dtype)}:${window ?? ''}`;
+  const recent = recentMasks.find((m) => m.key === key);
+  if (recent) {
+    return recent.mask;
+  }
+  const mask = buildMask(queryStart, queryLength, keyStart, keyLength, dtype, window);
+  recentMasks.unshift({ key, mask });
+  recentMasks.length = Math.min(recentMasks.length, RECENT_MASKS);
+  return mask;
+}
+
+function buildMask(
   queryStart: number,
   queryLength: number,
   keyStart: number,

@@ -49,8 +49,13 @@ export class RotatingKVCache implements KVCache {
     this.filled = Math.min(this.filled + 1, this.window);
     this.next = (slot + 1) % this.window;
     this.seen += 1;
-    const stored = mx.Slice(0, this.filled);
-    return { keys: bufKeys.index(all, all, stored, all), values: bufValues.index(all, all, stored, all), mask: undefined };
+    // The whole buffer, as in StandardKVCache and for the same reason. Full, it holds exactly the
+    // window; until then slot i holds position seen - filled + i and the empty slots are "future".
+    const mask =
+      this.filled === this.window
+        ? undefined
+        : attentionMask(this.seen - 1, 1, this.seen - this.filled, bufKeys.shape[2], keys.dtype);
+    return { keys: bufKeys, values: bufValues, mask };
   }
 
   private appendChunk(keys: mx.array, values: mx.array): AttentionContext {

@@ -10,6 +10,11 @@ const all = mx.Slice();
 /**
  * Keys and values of every position seen so far, in preallocated buffers that grow in steps of
  * `KV_CACHE_STEP` and are written in place: decoding one token copies one token's worth.
+ *
+ * Attention gets the whole buffer, its unwritten tail hidden by the causal mask (those slots are
+ * "future" positions), never a slice of it: a slice shares the buffer, and while its JS wrapper
+ * waits for the garbage collector the next in-place write must copy the entire buffer instead
+ * (measured: 2.3 ms per layer and tensor at 4096 positions, growing with the context).
  */
 export class StandardKVCache implements KVCache {
   private keys: mx.array | undefined;
@@ -28,12 +33,7 @@ export class StandardKVCache implements KVCache {
     bufKeys.indexPut_([all, all, range, all], keys);
     bufValues.indexPut_([all, all, range, all], values);
     this.seen = start + length;
-    const filled = mx.Slice(0, this.seen);
-    return {
-      keys: bufKeys.index(all, all, filled, all),
-      values: bufValues.index(all, all, filled, all),
-      mask: attentionMask(start, length, 0, this.seen, keys.dtype),
-    };
+    return { keys: bufKeys, values: bufValues, mask: attentionMask(start, length, 0, bufKeys.shape[2], keys.dtype) };
   }
 
   private reserve(keys: mx.array, values: mx.array, needed: number): [mx.array, mx.array] {

@@ -1,5 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
-import type { Activation, Linear } from './layers';
+import type { Gating, Linear } from './layers';
 
 /** The position-wise block of a decoder layer: x [batch, length, hidden] → same shape. */
 export interface FeedForward {
@@ -26,11 +26,11 @@ export class GatedMlp implements FeedForward {
   constructor(
     private readonly gateUp: GateUpProjection,
     private readonly down: Linear,
-    private readonly activation: Activation,
+    private readonly gating: Gating,
   ) {}
 
   forward(x: mx.array): mx.array {
     const [gate, up] = this.gateUp(x);
-    return this.down.forward(mx.multiply(this.activation(gate), up));
+    return this.down.forward(this.gating(gate, up));
   }
 }

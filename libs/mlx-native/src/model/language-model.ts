@@ -2,7 +2,10 @@ import type { core as mx } from '@frost-beta/mlx';
 
 /** What attention reads back after appending one chunk of keys/values to a layer's cache. */
 export interface AttentionContext {
-  /** [batch, kvHeads, keyLength, headDim]: every key the new queries may see, cached ones included. */
+  /**
+   * [batch, kvHeads, keyLength, headDim]: every key the new queries may see, cached ones included,
+   * possibly with slots they must not see (preallocated, not yet written), which the mask hides.
+   */
   keys: mx.array;
   values: mx.array;
   /** Additive mask [queryLength, keyLength] (0 or -inf), or undefined when every query sees every key. */

@@ -97,15 +97,20 @@ export class RMSNorm {
   }
 }
 
-export type Activation = (x: mx.array) => mx.array;
+/**
+ * The gating of a GLU-family MLP: act(gate) ⊙ up. Compiled, so the activation's several
+ * elementwise ops run as one pass and leave one array behind instead of one per op (each of
+ * which would stay allocated until its JS wrapper is collected).
+ */
+export type Gating = (gate: mx.array, up: mx.array) => mx.array;
 
-/** SiLU / swish: x · σ(x). */
-export const silu: Activation = (x) => mx.multiply(x, mx.sigmoid(x));
+/** SwiGLU: silu(gate) ⊙ up, silu(x) = x · σ(x). */
+export const swiGlu: Gating = mx.compile((gate: mx.array, up: mx.array) => mx.multiply(mx.multiply(gate, mx.sigmoid(gate)), up));
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-/** GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), as Gemma's `gelu_pytorch_tanh`. */
-export const geluTanh: Activation = (x) => {
-  const inner = mx.multiply(mx.add(x, mx.multiply(mx.power(x, 3), 0.044715)), SQRT_2_OVER_PI);
-  return mx.multiply(mx.multiply(x, 0.5), mx.add(mx.tanh(inner), 1));
-};
+/** GeGLU with the tanh approximation of GELU (Gemma's `gelu_pytorch_tanh`): ½g(1 + tanh(√(2/π)(g + 0.044715g³))) ⊙ up. */
+export const geluTanhGlu: Gating = mx.compile((gate: mx.array, up: mx.array) => {
+  const inner = mx.multiply(mx.add(gate, mx.multiply(mx.power(gate, 3), 0.044715)), SQRT_2_OVER_PI);
+  return mx.multiply(mx.multiply(mx.multiply(gate, 0.5), mx.add(mx.tanh(inner), 1)), up);
+});

@@ -5,7 +5,7 @@ import type { WeightStore } from '../loading/weight-store';
 import { Attention, separateQkv, type QkvProjection } from '../model/attention';
 import { DecoderLayer, DecoderModel, type DecoderLayerParts } from '../model/decoder';
 import { GatedMlp, separateGateUp } from '../model/feed-forward';
-import { silu, type Activation, type RMSNorm } from '../model/layers';
+import { swiGlu, type Gating, type RMSNorm } from '../model/layers';
 import { createRope, type Rope, type RopeScaling } from '../model/rope';
 
 /** The config.json fields every decoder here shares, with Hugging Face's defaults. */
@@ -88,8 +88,8 @@ export interface AttentionOptions {
   rope: Rope;
   qkvBias?: boolean;
   outBias?: boolean;
-  /** Per-head q/k RMSNorm (`q_norm`, `k_norm`), with the model's weight transform if any. */
-  qkNorm?: (weights: WeightStore, module: string) => RMSNorm;
+  /** Builds the per-head q/k RMSNorm (`q_norm`, `k_norm`) at a module path. */
+  qkNorm?: (module: string) => RMSNorm;
   /** Default 1/√headDim. */
   scale?: number;
   qkv?: QkvProjection;
@@ -114,8 +114,8 @@ export function attention(w: WeightStore, path: string, c: DecoderConfig, option
     headDim: c.headDim,
     scale: options.scale ?? 1 / Math.sqrt(c.headDim),
     rope: options.rope,
-    queryNorm: options.qkNorm?.(w, `${path}.q_norm`),
-    keyNorm: options.qkNorm?.(w, `${path}.k_norm`),
+    queryNorm: options.qkNorm?.(`${path}.q_norm`),
+    keyNorm: options.qkNorm?.(`${path}.k_norm`),
   });
 }
 
@@ -125,7 +125,7 @@ export function gatedMlp(
   path: string,
   hidden: number,
   intermediate: number,
-  options: { activation?: Activation; bias?: boolean } = {},
+  options: { gating?: Gating; bias?: boolean } = {},
 ): GatedMlp {
   const bias = options.bias ?? false;
   return new GatedMlp(
@@ -134,7 +134,7 @@ export function gatedMlp(
       w.linear(`${path}.up_proj`, hidden, intermediate, { bias }),
     ),
     w.linear(`${path}.down_proj`, intermediate, hidden, { bias }),
-    options.activation ?? silu,
+    options.gating ?? swiGlu,
   );
 }
 

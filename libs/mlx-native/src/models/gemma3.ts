@@ -2,7 +2,7 @@ import { core as mx } from '@frost-beta/mlx';
 import { InvalidModelConfigError } from '../loading/errors';
 import type { ModelConfig } from '../loading/model-config';
 import type { WeightStore } from '../loading/weight-store';
-import { geluTanh } from '../model/layers';
+import { geluTanhGlu } from '../model/layers';
 import { createRope } from '../model/rope';
 import type { Architecture } from './architecture';
 import { attention, buildDecoder, gatedMlp, readDecoderConfig, readRopeScaling } from './common';
@@ -80,9 +80,9 @@ function buildGemma3Text(textConfig: ModelConfig, w: WeightStore) {
       attention: attention(w, `${path}.self_attn`, c, {
         rope: sliding[i] ? localRope : globalRope,
         scale: config.number('query_pre_attn_scalar') ** -0.5,
-        qkNorm: (_, module) => norm(module, c.headDim),
+        qkNorm: (module) => norm(module, c.headDim),
       }),
-      mlp: gatedMlp(w, `${path}.mlp`, c.hidden, c.intermediate, { activation: geluTanh }),
+      mlp: gatedMlp(w, `${path}.mlp`, c.hidden, c.intermediate, { gating: geluTanhGlu }),
       inputNorm: norm(`${path}.input_layernorm`),
       postAttentionNorm: norm(`${path}.post_attention_layernorm`),
       preMlpNorm: norm(`${path}.pre_feedforward_layernorm`),

@@ -1,6 +1,6 @@
 import { fusedQkv } from '../model/attention';
 import { fusedGateUp, GatedMlp } from '../model/feed-forward';
-import { silu } from '../model/layers';
+import { swiGlu } from '../model/layers';
 import type { Architecture } from './architecture';
 import { attention, buildDecoder, preNorms, readDecoderConfig, ropeFromConfig } from './common';
 
@@ -20,7 +20,7 @@ export const phi3: Architecture = {
       mlp: new GatedMlp(
         fusedGateUp(w.linear(`${path}.mlp.gate_up_proj`, c.hidden, 2 * c.intermediate)),
         w.linear(`${path}.mlp.down_proj`, c.intermediate, c.hidden),
-        silu,
+        swiGlu,
       ),
       ...preNorms(w, path, c),
     }));

@@ -1,5 +1,5 @@
 import { GatedMlp, separateGateUp } from '../model/feed-forward';
-import { silu } from '../model/layers';
+import { swiGlu } from '../model/layers';
 import { SparseMoe } from '../model/sparse-moe';
 import type { Architecture } from './architecture';
 import { buildDecoder, gatedMlp, preNorms, readDecoderConfig } from './common';
@@ -20,6 +20,7 @@ export const qwen3Moe: Architecture = {
     const mlpOnly = new Set(config.intList('mlp_only_layers', []));
     const normTopKProb = config.bool('norm_topk_prob', false);
     const isSparse = (i: number) => experts > 0 && !mlpOnly.has(i) && (i + 1) % sparseStep === 0;
+    const selfAttention = qwen3Attention(config, w, c);
 
     const moe = (path: string): SparseMoe => {
       const expert = (e: number): GatedMlp => {
@@ -28,7 +29,7 @@ export const qwen3Moe: Architecture = {
         return new GatedMlp(
           separateGateUp(proj('gate_proj', c.hidden, expertWidth), proj('up_proj', c.hidden, expertWidth)),
           proj('down_proj', expertWidth, c.hidden),
-          silu,
+          swiGlu,
         );
       };
       const router = w.linear(`${path}.gate`, c.hidden, experts);
@@ -36,7 +37,7 @@ export const qwen3Moe: Architecture = {
     };
 
     return buildDecoder(w, c, (i, path) => ({
-      attention: qwen3Attention(config, w, `${path}.self_attn`, c),
+      attention: selfAttention(`${path}.self_attn`),
       mlp: isSparse(i) ? moe(`${path}.mlp`) : gatedMlp(w, `${path}.mlp`, c.hidden, c.intermediate),
       ...preNorms(w, path, c),
     }));

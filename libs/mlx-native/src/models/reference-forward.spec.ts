@@ -7,10 +7,10 @@ import { loadLanguageModel } from '../loading/load-language-model';
 jest.setTimeout(120_000);
 
 /**
- * An independent float64 forward pass of Llama-family decoders, in plain typed-array loops
- * straight from the papers and Hugging Face's modeling code: its own safetensors reader, its own
- * rope (Llama 3.1 frequency scaling included), attention, SwiGLU and norms. The engine's logits
- * must agree with it; a shared misunderstanding would have to be made twice.
+ * An independent float64 forward pass, in plain typed-array loops straight from the papers and
+ * Hugging Face's modeling code: its own safetensors reader, rope (Llama 3.1 and linear scaling),
+ * attention with sliding windows, SwiGLU/GeGLU and norms, for Llama, Qwen3 and Gemma 3. The
+ * engine's logits must agree with it; a shared misunderstanding would have to be made twice.
  */
 
 interface Matrix {
@@ -73,6 +73,13 @@ function rmsNorm(x: Float64Array, weight: Float64Array, eps: number): Float64Arr
   return x.map((v, i) => v * inv * weight[i]);
 }
 
+interface RopeSettings {
+  theta: number;
+  /** Linear rope scaling divides positions by this. */
+  positionDivisor: number;
+  llama3?: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
+}
+
 interface ReferenceConfig {
   hidden: number;
   layers: number;
@@ -80,19 +87,23 @@ interface ReferenceConfig {
   kvHeads: number;
   headDim: number;
   eps: number;
-  ropeTheta: number;
-  llama3?: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
   qkNorm: boolean;
+  rope: (layer: number) => RopeSettings;
+  /**
+   * Gemma 3: (1 + w) norms, a norm after each block too, √hidden embedding scale, GeGLU (tanh),
+   * query_pre_attn_scalar, and sliding-window attention on all but every `pattern`-th layer.
+   */
+  gemma?: { window: number; pattern: number; queryPreAttnScalar: number };
 }
 
 /** Inverse frequencies of rotary pair i, with Llama 3.1's scaling when configured. */
-function inverseFrequencies(c: ReferenceConfig): Float64Array {
-  const half = c.headDim / 2;
+function inverseFrequencies(headDim: number, rope: RopeSettings): Float64Array {
+  const half = headDim / 2;
   const freqs = new Float64Array(half);
   for (let i = 0; i < half; i++) {
-    let f = Math.pow(c.ropeTheta, (-2 * i) / c.headDim);
-    if (c.llama3) {
-      const { factor, lowFreqFactor, highFreqFactor, originalContext } = c.llama3;
+    let f = Math.pow(rope.theta, (-2 * i) / headDim);
+    if (rope.llama3) {
+      const { factor, lowFreqFactor, highFreqFactor, originalContext } = rope.llama3;
       const wavelength = (2 * Math.PI) / f;
       if (wavelength > originalContext / lowFreqFactor) {
         f = f / factor;
@@ -101,7 +112,7 @@ function inverseFrequencies(c: ReferenceConfig): Float64Array {
         f = (1 - smooth) * (f / factor) + smooth * f;
       }
     }
-    freqs[i] = f;
+    freqs[i] = f / rope.positionDivisor;
   }
   return freqs;
 }
@@ -119,6 +130,9 @@ function rotate(v: Float64Array, position: number, freqs: Float64Array): Float64
   return out;
 }
 
+const silu = (g: number) => g / (1 + Math.exp(-g));
+const geluTanh = (g: number) => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3)));
+
 function referenceLogits(t: Map<string, Matrix>, c: ReferenceConfig, tokens: number[]): Float64Array[] {
   const get = (name: string): Matrix => {
     const m = t.get(name);
@@ -127,24 +141,32 @@ function referenceLogits(t: Map<string, Matrix>, c: ReferenceConfig, tokens: num
     }
     return m;
   };
+  const gemma = c.gemma;
+  const norm = (x: Float64Array, name: string) => {
+    const w = get(name).data;
+    return rmsNorm(x, gemma ? w.map((v) => 1 + v) : w, c.eps);
+  };
+  const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
   const embed = get('model.embed_tokens.weight');
-  const freqs = inverseFrequencies(c);
   const D = c.headDim;
   const group = c.heads / c.kvHeads;
-  let xs = tokens.map((tok) => embed.data.slice(tok * c.hidden, (tok + 1) * c.hidden));
+  const scale = gemma ? 1 / Math.sqrt(gemma.queryPreAttnScalar) : 1 / Math.sqrt(D);
+  let xs = tokens.map((tok) => embed.data.slice(tok * c.hidden, (tok + 1) * c.hidden).map((v) => (gemma ? v * Math.sqrt(c.hidden) : v)));
 
   for (let l = 0; l < c.layers; l++) {
     const p = `model.layers.${l}`;
-    const keys: Float64Array[][] = [];
-    const values: Float64Array[][] = [];
-    const queries: Float64Array[][] = [];
-    const headsOf = (v: Float64Array, count: number, norm?: string): Float64Array[] =>
+    const freqs = inverseFrequencies(D, c.rope(l));
+    const window = gemma && (l + 1) % gemma.pattern !== 0 ? gemma.window : Infinity;
+    const headsOf = (v: Float64Array, count: number, normName?: string): Float64Array[] =>
       Array.from({ length: count }, (_, h) => {
         const head = v.slice(h * D, (h + 1) * D);
-        return norm ? rmsNorm(head, get(norm).data, c.eps) : head;
+        return normName ? norm(head, normName) : head;
       });
+    const queries: Float64Array[][] = [];
+    const keys: Float64Array[][] = [];
+    const values: Float64Array[][] = [];
     xs.forEach((x, pos) => {
-      const h = rmsNorm(x, get(`${p}.input_layernorm.weight`).data, c.eps);
+      const h = norm(x, `${p}.input_layernorm.weight`);
       const qNorm = c.qkNorm ? `${p}.self_attn.q_norm.weight` : undefined;
       const kNorm = c.qkNorm ? `${p}.self_attn.k_norm.weight` : undefined;
       queries.push(headsOf(matvec(get(`${p}.self_attn.q_proj.weight`), h), c.heads, qNorm).map((q) => rotate(q, pos, freqs)));
@@ -153,77 +175,89 @@ function referenceLogits(t: Map<string, Matrix>, c: ReferenceConfig, tokens: num
     });
     xs = xs.map((x, pos) => {
       const attended = new Float64Array(c.heads * D);
+      const visible = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j > pos - window);
       for (let head = 0; head < c.heads; head++) {
         const kvHead = Math.floor(head / group);
-        const scores = Array.from({ length: pos + 1 }, (_, j) => {
+        const scores = visible.map((j) => {
           let s = 0;
           for (let d = 0; d < D; d++) {
             s += queries[pos][head][d] * keys[j][kvHead][d];
           }
-          return s / Math.sqrt(D);
+          return s * scale;
         });
         const max = Math.max(...scores);
         const weights = scores.map((s) => Math.exp(s - max));
         const total = weights.reduce((a, b) => a + b, 0);
-        for (let j = 0; j <= pos; j++) {
+        visible.forEach((j, n) => {
           for (let d = 0; d < D; d++) {
-            attended[head * D + d] += (weights[j] / total) * values[j][kvHead][d];
+            attended[head * D + d] += (weights[n] / total) * values[j][kvHead][d];
           }
-        }
+        });
       }
-      const afterAttention = x.map((v, i) => v + matvec(get(`${p}.self_attn.o_proj.weight`), attended)[i]);
-      const h = rmsNorm(afterAttention, get(`${p}.post_attention_layernorm.weight`).data, c.eps);
+      let attentionOut = matvec(get(`${p}.self_attn.o_proj.weight`), attended);
+      if (gemma) {
+        attentionOut = norm(attentionOut, `${p}.post_attention_layernorm.weight`);
+      }
+      const afterAttention = add(x, attentionOut);
+      const h = norm(afterAttention, gemma ? `${p}.pre_feedforward_layernorm.weight` : `${p}.post_attention_layernorm.weight`);
       const gate = matvec(get(`${p}.mlp.gate_proj.weight`), h);
       const up = matvec(get(`${p}.mlp.up_proj.weight`), h);
-      const act = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]);
-      const down = matvec(get(`${p}.mlp.down_proj.weight`), act);
-      return afterAttention.map((v, i) => v + down[i]);
+      const act = gate.map((g, i) => (gemma ? geluTanh(g) : silu(g)) * up[i]);
+      let mlpOut = matvec(get(`${p}.mlp.down_proj.weight`), act);
+      if (gemma) {
+        mlpOut = norm(mlpOut, `${p}.post_feedforward_layernorm.weight`);
+      }
+      return add(afterAttention, mlpOut);
     });
   }
   const head = t.get('lm_head.weight') ?? embed;
-  return xs.map((x) => matvec(head, rmsNorm(x, get('model.norm.weight').data, c.eps)));
+  return xs.map((x) => matvec(head, norm(x, 'model.norm.weight')));
 }
 
-const CASES: Array<[string, (config: Record<string, number>) => ReferenceConfig]> = [
+type Config = Record<string, number>;
+const common = (cfg: Config) => ({
+  hidden: cfg.hidden_size,
+  layers: cfg.num_hidden_layers,
+  heads: cfg.num_attention_heads,
+  kvHeads: cfg.num_key_value_heads,
+  headDim: cfg.head_dim,
+  eps: cfg.rms_norm_eps,
+});
+
+// Each case hard-codes the architecture's reading of its config (rope scaling, windows), checked
+// against the fixture's config.json first so the two cannot drift apart silently.
+const CASES: Array<[string, Record<string, unknown>, (cfg: Config) => ReferenceConfig]> = [
   [
     'mlx-omni-test/tiny-llama-fp32',
+    { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } },
     (cfg) => ({
-      hidden: cfg.hidden_size,
-      layers: cfg.num_hidden_layers,
-      heads: cfg.num_attention_heads,
-      kvHeads: cfg.num_key_value_heads,
-      headDim: cfg.head_dim,
-      eps: cfg.rms_norm_eps,
-      ropeTheta: cfg.rope_theta,
-      llama3: { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192 },
+      ...common(cfg),
       qkNorm: false,
+      rope: () => ({ theta: cfg.rope_theta, positionDivisor: 1, llama3: { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192 } }),
     }),
   ],
+  ['mlx-omni-test/tiny-qwen3-fp32', {}, (cfg) => ({ ...common(cfg), qkNorm: true, rope: () => ({ theta: cfg.rope_theta, positionDivisor: 1 }) })],
   [
-    'mlx-omni-test/tiny-qwen3-fp32',
+    'mlx-omni-test/tiny-gemma3-text-fp32',
+    { sliding_window: 4, sliding_window_pattern: 2, rope_scaling: { rope_type: 'linear', factor: 8 }, rope_local_base_freq: 10000 },
     (cfg) => ({
-      hidden: cfg.hidden_size,
-      layers: cfg.num_hidden_layers,
-      heads: cfg.num_attention_heads,
-      kvHeads: cfg.num_key_value_heads,
-      headDim: cfg.head_dim,
-      eps: cfg.rms_norm_eps,
-      ropeTheta: cfg.rope_theta,
+      ...common(cfg),
       qkNorm: true,
+      // Local layers: their own base, unscaled; global layers: rope_theta with positions / 8.
+      rope: (layer) => ((layer + 1) % 2 !== 0 ? { theta: 10000, positionDivisor: 1 } : { theta: cfg.rope_theta, positionDivisor: 8 }),
+      gemma: { window: 4, pattern: 2, queryPreAttnScalar: cfg.query_pre_attn_scalar },
     }),
   ],
 ];
 
-describe.each(CASES)('float64 reference forward: %s', (id, referenceConfig) => {
+describe.each(CASES)('float64 reference forward: %s', (id, expectedConfig, referenceConfig) => {
   it("agrees with the engine's logits at every position", async () => {
     const dir = (await ensureFixtures(testHubDir(), [id])).get(id) as string;
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    if (id.includes('llama')) {
-      // The reference hard-codes Llama 3.1's rope scaling; make sure the fixture still uses it.
-      expect(config['rope_scaling']).toMatchObject({ rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 });
-    }
-    const tokens = [17, 1000, 42, 99_999 % (config['vocab_size'] as number), 7, 31_337, 5, 12_345];
-    const reference = referenceLogits(readTensors(dir), referenceConfig(config as Record<string, number>), tokens);
+    expect(config).toMatchObject(expectedConfig);
+    // Ten tokens: past the Gemma fixture's 4-token window.
+    const tokens = [17, 1000, 42, 99_999, 7, 31_337, 5, 12_345, 3, 2024].map((t) => t % (config['vocab_size'] as number));
+    const reference = referenceLogits(readTensors(dir), referenceConfig(config as Config), tokens);
 
     const { model } = await loadLanguageModel(dir);
     const engine = model.forward(mx.array([tokens], mx.int32));
