@@ -7,6 +7,9 @@ import { GenerationClock } from './generation-clock';
 import { createLogitsPipeline, type LogitsProcessingOptions } from './logits-processing';
 import { resolveSampling, TokenSampler, type SamplingOptions } from './sampling';
 
+/** Present when node runs with --expose-gc. */
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
 // Only the last position's logits are ever read: prefill chunks exist to fill the cache.
 const LAST_TOKEN_ONLY = { lastTokenOnly: true };
 
@@ -77,6 +80,9 @@ export async function* generateTokens(
     }
     mx.eval(model.forward(mx.array([promptIds.slice(fed, fed + chunkSize)], mx.int32), cache, LAST_TOKEN_ONLY));
     fed += chunkSize;
+    // A chunk's intermediates (hundreds of MB on a large model) are freed only by their finalizers; a
+    // collection here (when node runs with --expose-gc, as the workers do) keeps the peak at one chunk.
+    collectGarbage?.();
     await nextMacrotask();
   }
   let input = mx.array([promptIds.slice(fed)], mx.int32);
