@@ -46,3 +46,13 @@ export async function stopProcess(spawned: Spawned, graceMs = 20_000): Promise<n
   clearTimeout(timer);
   return code;
 }
+
+/** Whether a process with this id still exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
+import { AuthModule } from './auth/auth.module';
 import { ChatModule } from './chat/chat.module';
 import { CompletionsModule } from './completions/completions.module';
 import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
@@ -9,6 +10,8 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ModelsModule } from './models/models.module';
+import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { RedisModule } from './redis/redis.module';
 import { SelfTestModule } from './self-test/self-test.module';
 import { WorkersModule } from './workers/workers.module';
@@ -22,10 +25,13 @@ export class AppModule {
         OmniConfigModule.forRoot(config),
         LifecycleModule,
         RedisModule,
+        AuthModule,
+        RateLimitsModule,
         WorkersModule,
         JobsModule,
         HealthModule,
         MetricsModule,
+        ModelsModule,
         SelfTestModule,
         ChatModule,
         CompletionsModule,

@@ -26,14 +26,17 @@ async function bootstrap(): Promise<void> {
       return;
     }
     stopping = true;
-    // Readiness turns 503 at once; Fastify then refuses new connections and waits for in-flight requests.
-    app.get(LifecycleService).startDraining();
+    // Readiness turns 503 at once, and new requests get 503 while in-flight ones finish. The port
+    // stays open meanwhile: a load balancer acts on those 503s, where a closed port only says "down".
+    const lifecycle = app.get(LifecycleService);
+    lifecycle.startDraining();
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'Draining before exit');
     const deadline = setTimeout(() => {
       logger.warn('Grace period over; exiting with requests still open');
       process.exit(1);
     }, config.shutdownGraceMs);
     deadline.unref();
+    await lifecycle.whenIdle();
     await app.close();
     logger.info('Stopped');
     process.exit(0);

@@ -45,7 +45,7 @@ describe('mlx-omni-server command line', () => {
     [['--bogus'], "Unknown option '--bogus'"],
     [['--port'], "'--port <value>' argument missing"],
     [['--port', '-1'], "'--port' argument is ambiguous"],
-    [['frobnicate'], 'unknown command "frobnicate"; commands: serve'],
+    [['frobnicate'], 'unknown command "frobnicate"; commands: serve, keys'],
     [['serve', 'extra'], 'serve takes no arguments, got "extra"'],
   ])('%j is a usage error: one line saying why, a pointer to --help, exit code 2', async (argv, reason) => {
     const { code, err } = await cli(argv);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from './config';
 
 describe('loadConfig', () => {
@@ -12,13 +13,48 @@ describe('loadConfig', () => {
     expect(loadConfig({ HF_HOME: '/data/hf', HF_HUB_CACHE: '/models' }).hfHubCache).toBe('/models');
   });
 
+  it('leaves keys, CORS and rate limits off by default', () => {
+    expect(loadConfig({})).toMatchObject({
+      apiKey: undefined,
+      keysFile: undefined,
+      protectOps: false,
+      corsOrigins: [],
+      rateLimits: { requestsPerMinute: 0, tokensPerMinute: 0, concurrent: 0 },
+    });
+    expect(loadConfig({ MLX_OMNI_CORS_ORIGINS: ' https://a.example.com ,http://localhost:3000' }).corsOrigins).toEqual(['https://a.example.com', 'http://localhost:3000']);
+  });
+
+  it('logs prompt text only when asked to', () => {
+    expect(loadConfig({}).logPrompts).toBe(false);
+    expect(loadConfig({ MLX_OMNI_LOG_PROMPTS: 'true' }).logPrompts).toBe(true);
+    expect(loadConfig({ MLX_OMNI_LOG_PROMPTS: '0' }).logPrompts).toBe(false);
+  });
+
+  it('reads the model settings: lists, switches and the Hub endpoint', () => {
+    const config = loadConfig({
+      MLX_OMNI_MODEL_DIRS: '/models/a:relative',
+      MLX_OMNI_PRELOAD_MODELS: 'org/one, org/two,',
+      MLX_OMNI_AUTO_DOWNLOAD: 'true',
+      HF_ENDPOINT: 'http://127.0.0.1:9000/',
+    });
+    expect(config).toMatchObject({ preloadModels: ['org/one', 'org/two'], autoDownload: true, hfEndpoint: 'http://127.0.0.1:9000', hfToken: undefined });
+    expect(config.modelDirs).toEqual(['/models/a', resolve('relative')]);
+    expect(loadConfig({})).toMatchObject({ modelDirs: [], preloadModels: [], autoDownload: false, modelIdleTtlS: 0, hfEndpoint: 'https://huggingface.co' });
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty"'],
     [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000'],
     [{ WORKERS: '0' }, 'WORKERS must be between 1 and 64, got 0'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis:// or rediss://'],
     [{ MLX_OMNI_LOG_LEVEL: 'loud' }, 'MLX_OMNI_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, got "loud"'],
+    [{ MLX_OMNI_QUANTIZED_WEIGHTS: 'half' }, 'MLX_OMNI_QUANTIZED_WEIGHTS must be one of auto, quantized, dequantized, got "half"'],
     [{ HOST: 'local host' }, 'HOST must be a host name or IP address'],
+    [{ MLX_OMNI_API_KEY: 'short' }, 'MLX_OMNI_API_KEY must be at least 16 characters, got 5'],
+    [{ MLX_OMNI_CORS_ORIGINS: 'https://ok.example.com, app.example.com' }, 'MLX_OMNI_CORS_ORIGINS must be * or comma-separated origins'],
+    [{ MLX_OMNI_PROTECT_OPS: 'yes' }, 'MLX_OMNI_PROTECT_OPS must be true or false, got "yes"'],
+    [{ HF_ENDPOINT: 'ftp://hub' }, 'HF_ENDPOINT must start with http:// or https://'],
+    [{ MLX_OMNI_LOG_PROMPTS: 'yes' }, 'MLX_OMNI_LOG_PROMPTS must be true or false, got "yes"'],
   ])('rejects %p naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

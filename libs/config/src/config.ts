@@ -1,5 +1,5 @@
 import { homedir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -29,7 +29,43 @@ export interface OmniConfig {
   minFreeDiskBytes: number;
   /** Host memory the worker's model pool may fill. */
   memoryBudgetBytes: number;
+  /** Puts prompt and completion text into the per-request log lines; off, since they may be private. */
+  logPrompts: boolean;
+  /** One admin key (MLX_OMNI_API_KEY); keys are off when neither this nor keysFile is set. */
+  apiKey: string | undefined;
+  /** JSON file of hashed keys with names and roles, managed by `mlx-omni-server keys`. */
+  keysFile: string | undefined;
+  /** Put /health and /metrics behind a key too (they are open by default, for scrapers). */
+  protectOps: boolean;
+  /** Origins allowed by CORS; empty: CORS off. `*` allows any. */
+  corsOrigins: string[];
+  /** Per-key limits shared through Redis; 0 means no limit. */
+  rateLimits: { requestsPerMinute: number; tokensPerMinute: number; concurrent: number };
+  /** Largest total size of a request's headers. */
+  maxHeaderBytes: number;
+  /** Deepest nesting of arrays and objects a JSON body may have. */
+  jsonMaxDepth: number;
+  /** Folders of model folders (LM Studio's, say) searched after the hub cache. */
+  modelDirs: string[];
+  /** Whether a request naming a model that is not cached downloads it first (else 404 naming how to pull). */
+  autoDownload: boolean;
+  /** Seconds an unused model stays loaded; 0 keeps it until memory is needed. */
+  modelIdleTtlS: number;
+  /** Model ids every worker loads at start and never evicts. */
+  preloadModels: string[];
+  /** The Hugging Face Hub (or a mirror) that models are pulled from. */
+  hfEndpoint: string;
+  /** Sent to the Hub as a bearer token, for gated and private repos. */
+  hfToken: string | undefined;
+  /**
+   * How quantized checkpoints are held: `auto` dequantizes on the CPU backend (its fast path) and keeps
+   * them quantized on Metal; `quantized` / `dequantized` force one path (both give the same tokens).
+   */
+  quantizedWeights: QuantizedWeightsMode;
 }
+
+export const QUANTIZED_WEIGHTS_MODES = ['auto', 'quantized', 'dequantized'] as const;
+export type QuantizedWeightsMode = (typeof QUANTIZED_WEIGHTS_MODES)[number];
 
 export class ConfigError extends Error {
   constructor(
@@ -58,6 +94,20 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
   return value;
 }
 
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  if (raw === 'true' || raw === '1') {
+    return true;
+  }
+  if (raw === 'false' || raw === '0') {
+    return false;
+  }
+  throw new ConfigError(name, `must be true or false, got "${env[name]}"`);
+}
+
 function readString(env: Env, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw === undefined || raw === '' ? undefined : raw;
@@ -80,12 +130,12 @@ function readRedisUrl(env: Env): string | undefined {
   return raw;
 }
 
-function readLogLevel(env: Env): LogLevel {
-  const raw = readString(env, 'MLX_OMNI_LOG_LEVEL')?.toLowerCase() ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
-    throw new ConfigError('MLX_OMNI_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = readString(env, name)?.toLowerCase() ?? fallback;
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${choices.join(', ')}, got "${raw}"`);
   }
-  return raw as LogLevel;
+  return raw as T;
 }
 
 function readHost(env: Env): string {
@@ -96,12 +146,58 @@ function readHost(env: Env): string {
   return host;
 }
 
+function readPath(env: Env, name: string): string | undefined {
+  const raw = readString(env, name);
+  return raw === undefined ? undefined : resolve(raw);
+}
+
+function readApiKey(env: Env): string | undefined {
+  const key = readString(env, 'MLX_OMNI_API_KEY');
+  // A short key can be guessed over the network; generated keys (`mlx-omni-server keys add`) are 48 characters.
+  if (key !== undefined && key.length < 16) {
+    throw new ConfigError('MLX_OMNI_API_KEY', `must be at least 16 characters, got ${key.length}`);
+  }
+  return key;
+}
+
+function readCorsOrigins(env: Env): string[] {
+  const origins = (readString(env, 'MLX_OMNI_CORS_ORIGINS') ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[A-Za-z0-9.:\-[\]]+$/.test(origin)) {
+      throw new ConfigError('MLX_OMNI_CORS_ORIGINS', `must be * or comma-separated origins such as https://app.example.com, got "${origin}"`);
+    }
+  }
+  return origins;
+}
+
 function readWorkerId(env: Env): string {
   const id = readString(env, 'MLX_OMNI_WORKER_ID') ?? `worker-${process.pid}`;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
     throw new ConfigError('MLX_OMNI_WORKER_ID', `must be 1-64 letters, digits, "-" or "_", got "${id}"`);
   }
   return id;
+}
+
+/** A list in one variable; `separator` splits it and empty items are dropped. */
+function readList(env: Env, name: string, separator: string): string[] {
+  return (readString(env, name) ?? '')
+    .split(separator)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function readHttpUrl(env: Env, name: string, fallback: string): string {
+  const raw = readString(env, name) ?? fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL such as ${fallback}, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must start with http:// or https://, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 /**
@@ -117,7 +213,7 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     port: readInteger(env, 'PORT', 10240, 0, 65535),
     redisUrl: readRedisUrl(env),
     workers: readInteger(env, 'WORKERS', 1, 1, 64),
-    logLevel: readLogLevel(env),
+    logLevel: readChoice(env, 'MLX_OMNI_LOG_LEVEL', LOG_LEVELS, 'info'),
     hfHome,
     hfHubCache: resolve(readString(env, 'HF_HUB_CACHE') ?? join(hfHome, 'hub')),
     stateDir,
@@ -129,6 +225,27 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     minFreeDiskBytes: readInteger(env, 'MLX_OMNI_MIN_FREE_DISK_BYTES', gib, 0, Number.MAX_SAFE_INTEGER),
     // Three quarters leaves the OS, the API and the KV caches room on a shared machine.
     memoryBudgetBytes: readInteger(env, 'MLX_OMNI_MEMORY_BUDGET_BYTES', Math.floor(totalmem() * 0.75), 0, Number.MAX_SAFE_INTEGER),
+    logPrompts: readBoolean(env, 'MLX_OMNI_LOG_PROMPTS', false),
+    apiKey: readApiKey(env),
+    keysFile: readPath(env, 'MLX_OMNI_KEYS_FILE'),
+    protectOps: readBoolean(env, 'MLX_OMNI_PROTECT_OPS', false),
+    corsOrigins: readCorsOrigins(env),
+    rateLimits: {
+      requestsPerMinute: readInteger(env, 'MLX_OMNI_RATE_LIMIT_RPM', 0, 0, 1_000_000),
+      tokensPerMinute: readInteger(env, 'MLX_OMNI_RATE_LIMIT_TPM', 0, 0, 1_000_000_000),
+      concurrent: readInteger(env, 'MLX_OMNI_RATE_LIMIT_CONCURRENT', 0, 0, 100_000),
+    },
+    maxHeaderBytes: readInteger(env, 'MLX_OMNI_MAX_HEADER_BYTES', 16 * 1024, 1024, 1024 * 1024),
+    jsonMaxDepth: readInteger(env, 'MLX_OMNI_JSON_MAX_DEPTH', 64, 2, 10_000),
+    // The PATH convention (":" on macOS and Linux), so a folder name may hold commas.
+    modelDirs: readList(env, 'MLX_OMNI_MODEL_DIRS', delimiter).map((dir) => resolve(dir)),
+    autoDownload: readBoolean(env, 'MLX_OMNI_AUTO_DOWNLOAD', false),
+    modelIdleTtlS: readInteger(env, 'MLX_OMNI_MODEL_IDLE_TTL_S', 0, 0, 365 * 24 * 3600),
+    preloadModels: readList(env, 'MLX_OMNI_PRELOAD_MODELS', ','),
+    // The names huggingface_hub reads, so one setting serves the Python tools and this server.
+    hfEndpoint: readHttpUrl(env, 'HF_ENDPOINT', 'https://huggingface.co'),
+    hfToken: readString(env, 'HF_TOKEN'),
+    quantizedWeights: readChoice(env, 'MLX_OMNI_QUANTIZED_WEIGHTS', QUANTIZED_WEIGHTS_MODES, 'auto'),
   };
 }
 

@@ -3,8 +3,31 @@ import type { IpcProtocol, UnaryMethod } from './protocol';
 
 export interface LoadedModelInfo {
   id: string;
+  /** The folder it was loaded from (for the hub cache: the snapshot). */
+  path: string;
   loadedAt: string;
+  /** What it takes of the pool's memory budget. */
   sizeBytes: number;
+  loadSeconds: number;
+  /** Preloaded at start and never evicted. */
+  pinned: boolean;
+  /** Requests using it now; a model in use is never evicted or unloaded. */
+  activeRequests: number;
+  lastUsedAt: string;
+}
+
+/** The worker's model pool: its memory budget and how often it had to unload a model. */
+export interface ModelPoolStatus {
+  budgetBytes: number;
+  usedBytes: number;
+  /** lru: to make room for another model; ttl: idle too long; admin: the unload route. */
+  evictions: { lru: number; ttl: number; admin: number };
+}
+
+/** A model for the worker to load: the API resolves ids to folders, so workers never disagree on what an id names. */
+export interface ModelRef {
+  id: string;
+  path: string;
 }
 
 /** What a worker says about itself; the API's worker registry routes and reports by it. */
@@ -19,6 +42,7 @@ export interface WorkerStatus {
   activeRequests: number;
   maxPending: number;
   loadedModels: LoadedModelInfo[];
+  modelPool: ModelPoolStatus;
   memory: {
     rssBytes: number;
     heapUsedBytes: number;
@@ -33,6 +57,9 @@ export interface WorkerProtocol extends IpcProtocol {
   unary: {
     ping: UnaryMethod<Record<string, never>, { workerId: string; at: number }>;
     status: UnaryMethod<Record<string, never>, WorkerStatus>;
+    'model.load': UnaryMethod<ModelRef, LoadedModelInfo>;
+    /** Unloads every model loaded under this id or folder; 409 model_in_use while requests use it. */
+    'model.unload': UnaryMethod<{ id: string }, { unloaded: boolean }>;
   };
   stream: {
     'chat.generate': ChatGenerateMethod;

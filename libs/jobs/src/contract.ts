@@ -10,6 +10,12 @@ export interface JobContract {
       result: MatmulSelfTestResult;
     };
   };
+  'model-download': {
+    pull: {
+      payload: ModelPullPayload;
+      result: ModelPullResult;
+    };
+  };
 }
 
 export type QueueName = keyof JobContract;
@@ -28,6 +34,8 @@ export interface QueueSettings {
 /** Keyed by every queue of the contract, so adding a queue without its settings does not compile. */
 export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
   diagnostics: { attempts: 3, backoffMs: 1_000, concurrency: 1 },
+  // Network faults are common on multi-gigabyte pulls; each retry resumes the partial file.
+  'model-download': { attempts: 5, backoffMs: 2_000, concurrency: 2 },
 };
 
 export const QUEUE_NAMES = Object.keys(QUEUE_SETTINGS) as QueueName[];
@@ -47,4 +55,25 @@ export interface MatmulSelfTestResult {
   max_abs_error: number;
   gflops: number;
   seconds: number;
+}
+
+/** Downloads a model repo from the Hugging Face Hub into the hub cache; its progress is model-hub's DownloadProgress. */
+export interface ModelPullPayload {
+  /** `org/name` on the Hub. */
+  model: string;
+  /** A branch, tag or commit; `main` when the client named none. */
+  revision: string;
+}
+
+export interface ModelPullResult {
+  model: string;
+  revision: string;
+  /** The commit the revision named; the snapshot folder's name. */
+  commit: string;
+  /** The snapshot folder in the hub cache. */
+  path: string;
+  files: number;
+  bytes_total: number;
+  /** Less than bytes_total when files were already cached or a partial file was resumed. */
+  bytes_downloaded: number;
 }

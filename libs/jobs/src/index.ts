@@ -1,2 +1,3 @@
 export * from './contract';
 export * from './redis-connection';
+export * from './processor-options';

@@ -50,3 +50,49 @@ export class ModelNotDeletableError extends ModelHubError {
     super(modelId, `Model "${modelId}" cannot be deleted: ${reason}.`);
   }
 }
+
+/** A loaded model keeps its files open and mapped; deleting them under it is refused. */
+export class ModelInUseError extends ModelHubError {
+  readonly code = 'model_in_use';
+
+  constructor(modelId: string) {
+    super(modelId, `Model "${modelId}" is loaded on a worker; unload it first (POST /v1/models/${modelId}/unload).`);
+  }
+}
+
+/**
+ * The Hub answered a request of a download with an error status. 401, 403 and 404 are
+ * `permanent`: trying again cannot help until the user fixes the id, the revision or HF_TOKEN.
+ */
+export class HubRequestError extends ModelHubError {
+  readonly code: string;
+  readonly permanent: boolean;
+
+  constructor(
+    modelId: string,
+    revision: string,
+    readonly url: string,
+    readonly status: number,
+    sentToken: boolean,
+  ) {
+    super(modelId, HubRequestError.describe(modelId, revision, url, status, sentToken));
+    this.permanent = status === 401 || status === 403 || status === 404;
+    this.code = status === 404 ? 'model_not_on_hub' : status === 401 || status === 403 ? 'hub_access_denied' : 'hub_unavailable';
+  }
+
+  private static describe(modelId: string, revision: string, url: string, status: number, sentToken: boolean): string {
+    if (status === 401 || status === 403) {
+      const fix = sentToken ? 'HF_TOKEN has no access to it; accept its terms on the Hub or use another token' : 'it does not exist, or it is gated or private and needs HF_TOKEN';
+      return `The Hub refused ${modelId} (HTTP ${status}): ${fix}.`;
+    }
+    if (status === 404) {
+      return `The Hub has no model ${modelId} at revision "${revision}" (HTTP 404 from ${url}); check the id and revision.`;
+    }
+    return `The Hub answered HTTP ${status} for ${url}; the download will be retried.`;
+  }
+}
+
+/** A download could not finish: a file arrived corrupt, or the Hub's answer made no sense. */
+export class ModelDownloadError extends ModelHubError {
+  readonly code = 'model_download_failed';
+}

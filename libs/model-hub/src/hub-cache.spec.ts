@@ -1,6 +1,6 @@
 import { lstat, mkdir, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidModelIdError, ModelNotDeletableError, ModelNotFoundError } from './errors';
+import { InvalidModelIdError, ModelInUseError, ModelNotDeletableError, ModelNotFoundError } from './errors';
 import { deleteModel, listModels, resolveModel } from './hub-cache';
 import { commitOf, makeTempDir, MODEL_FILES, weights, without, writeHubSnapshot, writeModelFolder, type FileTree } from './testing/hub-tree';
 
@@ -227,6 +227,16 @@ describe('deleteModel', () => {
 
     await expect(deleteModel(snapshot, { hubCache: hub })).resolves.toMatchObject({ path: join(hub, 'models--org--name') });
     expect(await readdir(hub)).toEqual([]);
+  });
+
+  it('asks whether the repo folder is in use, and deletes nothing when it is', async () => {
+    const snapshot = await writeHubSnapshot(hub, 'org/name', commitOf('v1'), CHAT);
+    const asked: string[] = [];
+
+    await expect(deleteModel(snapshot, { hubCache: hub }, (repoDir) => asked.push(repoDir) > 0)).rejects.toThrow(ModelInUseError);
+
+    expect(asked).toEqual([join(hub, 'models--org--name')]);
+    expect(await readdir(hub)).toEqual(['models--org--name']);
   });
 
   it('refuses paths outside the hub cache and single revisions, deleting nothing', async () => {

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { ModelNotDeletableError, ModelNotFoundError } from './errors';
+import { ModelInUseError, ModelNotDeletableError, ModelNotFoundError } from './errors';
 import { describeModelDir, isModelDir, readTextIfPresent, scanFiles, statIfPresent, visibleEntries, type ResolvedModel } from './model-dir';
 import { isRepoId, parseModelId, repoFolderName, repoIdFromFolder } from './model-id';
 
@@ -145,9 +145,10 @@ function repoFolderHolding(hubCache: string, path: string): string | undefined {
 /**
  * Removes a model repo from the hub cache: blobs, refs and every snapshot. A path id must lie
  * inside a repo folder of the hub cache; models in the extra folders are the user's own and are
- * never deleted. Throws ModelNotDeletableError, ModelNotFoundError or InvalidModelIdError.
+ * never deleted. `inUse` is asked about the repo folder before anything is removed; a true answer
+ * throws ModelInUseError. Throws ModelNotDeletableError, ModelNotFoundError or InvalidModelIdError.
  */
-export async function deleteModel(id: string, options: ModelHubOptions): Promise<DeletedModel> {
+export async function deleteModel(id: string, options: ModelHubOptions, inUse: (repoDir: string) => boolean = () => false): Promise<DeletedModel> {
   const parsed = parseModelId(id);
   let repoDir: string | undefined;
   if (parsed.kind === 'path') {
@@ -163,6 +164,9 @@ export async function deleteModel(id: string, options: ModelHubOptions): Promise
   }
   if ((await statIfPresent(repoDir))?.isDirectory() !== true) {
     throw new ModelNotFoundError(id);
+  }
+  if (inUse(repoDir)) {
+    throw new ModelInUseError(id);
   }
   const { sizeBytes } = await scanFiles(repoDir, REPO_DEPTH);
   await rm(repoDir, { recursive: true });

@@ -3,6 +3,7 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } f
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ChatCompletionChunkDto, ChatCompletionRequestDto, ChatCompletionResponseDto, ChatContentPartDto } from '@mlx-omni/openai-dto';
 import { clientGone } from '../common/http/client-gone';
+import { requestContext } from '../common/http/request-context';
 import { SseWriter } from '../common/http/sse-writer';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { ChatService } from './chat.service';
@@ -35,11 +36,9 @@ export class ChatController {
   ): Promise<ChatCompletionResponseDto | void> {
     const signal = clientGone(reply);
     if (body.stream !== true) {
-      return this.chat.complete(body, signal);
+      return this.chat.complete(body, requestContext(request), signal);
     }
-    const sse = new SseWriter(reply.raw);
-    const headers = { 'x-request-id': String(request.id) };
-    await this.chat.stream(body, sse, signal, headers, () => {
+    await this.chat.stream(body, requestContext(request), new SseWriter(reply.raw), signal, () => {
       reply.hijack();
     });
   }

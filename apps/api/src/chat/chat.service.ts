@@ -1,10 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { GenerationChunk, ChatGenerationParams, GenerationResult, IpcStream } from '@mlx-omni/ipc';
+import type { ChatGenerationParams } from '@mlx-omni/ipc';
 import type { ChatCompletionRequestDto, ChatCompletionResponseDto } from '@mlx-omni/openai-dto';
+import type { RequestContext } from '../common/http/request-context';
 import type { SseWriter } from '../common/http/sse-writer';
-import { relayToSse } from '../common/http/stream-to-sse';
+import { relayToSse, type GenerationStream } from '../common/http/stream-to-sse';
+import { InferenceMetricsService } from '../metrics/inference-metrics.service';
 import { ModelsService } from '../models/models.service';
+import { RateLimitService } from '../rate-limits/rate-limit.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
 import { ChatCompletionAssembler, ChatCompletionChunker, type CompletionIdentity } from './completion-assembler';
 import { toGenerationParams } from './generation-params';
@@ -17,22 +20,33 @@ export class ChatService {
   constructor(
     private readonly models: ModelsService,
     private readonly workers: WorkerRegistryService,
+    private readonly inference: InferenceMetricsService,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
   /** Everything that can fail with a 4xx happens here, before any byte of a stream is sent. */
   private async start(
     request: ChatCompletionRequestDto,
+    context: RequestContext,
     signal: AbortSignal,
-  ): Promise<{ identity: CompletionIdentity; params: ChatGenerationParams; stream: IpcStream<GenerationChunk, GenerationResult> }> {
+  ): Promise<{ identity: CompletionIdentity; params: ChatGenerationParams; stream: GenerationStream }> {
     const model = await this.models.resolveForChat(request.model);
     const params = toGenerationParams(request, model.path);
     const { client } = this.workers.pick(model.id);
     const identity = { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: request.model };
-    return { identity, params, stream: client.stream('chat.generate', params, { signal }) };
+    const stream = this.inference.track(client.stream('chat.generate', params, { signal }), {
+      context,
+      model: request.model,
+      endpoint: 'chat',
+      stream: request.stream === true,
+      prompt: params.messages,
+    });
+    this.rateLimits.chargeGeneratedTokens(stream.result);
+    return { identity, params, stream };
   }
 
-  async complete(request: ChatCompletionRequestDto, signal: AbortSignal): Promise<ChatCompletionResponseDto> {
-    const { identity, params, stream } = await this.start(request, signal);
+  async complete(request: ChatCompletionRequestDto, context: RequestContext, signal: AbortSignal): Promise<ChatCompletionResponseDto> {
+    const { identity, params, stream } = await this.start(request, context, signal);
     const assembler = new ChatCompletionAssembler(params.n, params.logprobs);
     for await (const chunk of stream) {
       assembler.add(chunk);
@@ -43,18 +57,18 @@ export class ChatService {
   /** Streams as server-sent events: a role chunk first, deltas, a usage chunk when asked for, then `[DONE]`. */
   async stream(
     request: ChatCompletionRequestDto,
+    context: RequestContext,
     sse: SseWriter,
     signal: AbortSignal,
-    headers: Record<string, string>,
     takeOverResponse: () => void,
   ): Promise<void> {
-    const { identity, stream } = await this.start(request, signal);
+    const { identity, stream } = await this.start(request, context, signal);
     const includeUsage = request.stream_options?.include_usage === true;
     const chunker = new ChatCompletionChunker(identity, includeUsage);
     await relayToSse({
       stream,
       sse,
-      headers,
+      headers: { 'x-request-id': context.requestId },
       takeOverResponse,
       map: (chunk) => chunker.map(chunk),
       finish: (result) => (includeUsage ? [chunker.usageChunk(result)] : []),

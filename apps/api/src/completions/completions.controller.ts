@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
 import { clientGone } from '../common/http/client-gone';
+import { requestContext } from '../common/http/request-context';
 import { SseWriter } from '../common/http/sse-writer';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { CompletionsService } from './completions.service';
@@ -27,9 +28,9 @@ export class CompletionsController {
   ): Promise<CompletionResponseDto | void> {
     const signal = clientGone(reply);
     if (body.stream !== true) {
-      return this.completions.complete(body, signal);
+      return this.completions.complete(body, requestContext(request), signal);
     }
-    await this.completions.stream(body, new SseWriter(reply.raw), signal, { 'x-request-id': String(request.id) }, () => {
+    await this.completions.stream(body, requestContext(request), new SseWriter(reply.raw), signal, () => {
       reply.hijack();
     });
   }

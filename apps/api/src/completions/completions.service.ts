@@ -4,9 +4,12 @@ import type { TextGenerationParams } from '@mlx-omni/ipc';
 import type { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
 import { toSamplingOptions, toStopSequences } from '../common/generation/sampling';
+import type { RequestContext } from '../common/http/request-context';
 import type { SseWriter } from '../common/http/sse-writer';
 import { relayToSse } from '../common/http/stream-to-sse';
+import { InferenceMetricsService } from '../metrics/inference-metrics.service';
 import { ModelsService } from '../models/models.service';
+import { RateLimitService } from '../rate-limits/rate-limit.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
 import { TextCompletionBuilder } from './text-completion-builder';
 
@@ -25,9 +28,11 @@ export class CompletionsService {
   constructor(
     private readonly models: ModelsService,
     private readonly workers: WorkerRegistryService,
+    private readonly inference: InferenceMetricsService,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
-  private async start(request: CompletionRequestDto, signal: AbortSignal) {
+  private async start(request: CompletionRequestDto, context: RequestContext, signal: AbortSignal) {
     if (request.suffix !== undefined && request.suffix !== '') {
       throw invalid('suffix', 'suffix (fill-in-the-middle) is not supported by this server');
     }
@@ -59,11 +64,19 @@ export class CompletionsService {
       { id: `cmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: request.model },
       request.logprobs !== undefined,
     );
-    return { builder, stream: client.stream('text.generate', params, { signal }) };
+    const stream = this.inference.track(client.stream('text.generate', params, { signal }), {
+      context,
+      model: request.model,
+      endpoint: 'completions',
+      stream: request.stream === true,
+      prompt: prompts,
+    });
+    this.rateLimits.chargeGeneratedTokens(stream.result);
+    return { builder, stream };
   }
 
-  async complete(request: CompletionRequestDto, signal: AbortSignal): Promise<CompletionResponseDto> {
-    const { builder, stream } = await this.start(request, signal);
+  async complete(request: CompletionRequestDto, context: RequestContext, signal: AbortSignal): Promise<CompletionResponseDto> {
+    const { builder, stream } = await this.start(request, context, signal);
     for await (const chunk of stream) {
       builder.add(chunk);
     }
@@ -72,17 +85,17 @@ export class CompletionsService {
 
   async stream(
     request: CompletionRequestDto,
+    context: RequestContext,
     sse: SseWriter,
     signal: AbortSignal,
-    headers: Record<string, string>,
     takeOverResponse: () => void,
   ): Promise<void> {
-    const { builder, stream } = await this.start(request, signal);
+    const { builder, stream } = await this.start(request, context, signal);
     const includeUsage = request.stream_options?.include_usage === true;
     await relayToSse({
       stream,
       sse,
-      headers,
+      headers: { 'x-request-id': context.requestId },
       takeOverResponse,
       map: (chunk) => [builder.streamChunk(chunk)],
       finish: (result) => (includeUsage ? [builder.usageChunk(result)] : []),

@@ -43,7 +43,15 @@ export class ReadinessIndicators {
     const indicator = this.indicators.check('workers');
     const all = this.workers.list();
     const up = all.filter((entry) => this.workers.isUp(entry)).length;
-    const details = { up, known: all.length };
+    const details = {
+      up,
+      known: all.length,
+      model_pools: all.flatMap(({ workerId, status }) =>
+        status === undefined
+          ? []
+          : [{ worker_id: workerId, models: status.loadedModels.map((model) => model.id), used_bytes: status.modelPool.usedBytes, budget_bytes: status.modelPool.budgetBytes }],
+      ),
+    };
     return up > 0 ? indicator.up(details) : indicator.down({ ...details, message: 'no inference worker is answering' });
   }
 

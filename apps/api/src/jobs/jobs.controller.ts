@@ -1,5 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { Caller } from '@mlx-omni/api-keys';
+import { CurrentCaller } from '../auth/current-caller.decorator';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { JobResponseDto } from './dto/job-response.dto';
@@ -14,11 +16,17 @@ export class JobsController {
   @ApiOperation({ summary: 'The state, progress and result of a long job (image, speech, model download, self-test)' })
   @ApiParam({ name: 'id', description: 'The id returned when the job was created' })
   @ApiOkResponse({ type: JobResponseDto })
-  @ApiErrorResponses(404, 503)
-  async get(@Param('id') id: string): Promise<JobResponseDto> {
+  @ApiErrorResponses(401, 403, 404, 503)
+  async get(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<JobResponseDto> {
     const job = await this.jobs.find(id);
     if (job === undefined) {
       throw new OpenAiHttpException(404, `No job with id "${id}"`, { code: 'job_not_found', param: 'id' });
+    }
+    if (caller.role !== 'admin' && job.owner !== caller.name) {
+      throw new OpenAiHttpException(403, `Job "${id}" belongs to another key; only admin keys see other keys' jobs`, {
+        code: 'insufficient_permissions',
+        param: 'id',
+      });
     }
     return job;
   }

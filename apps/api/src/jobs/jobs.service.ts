@@ -5,10 +5,17 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { consumerConnectionOptions, QUEUE_NAMES, QUEUE_SETTINGS, type JobName, type JobPayload, type QueueName } from '@mlx-omni/jobs';
+import { CallerContext } from '../auth/caller-context';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
 import type { JobResponseDto, JobState } from './dto/job-response.dto';
 
 const unixSeconds = (millis: number): number => Math.floor(millis / 1000);
+
+/**
+ * The creating key's name travels in the job's data (BullMQ has no other per-job field); processors
+ * read only their payload's own fields, so the extra one does not reach them.
+ */
+const OWNER_FIELD = 'requested_by';
 
 /** Redis answered with an error or is unreachable: the queue-backed route answers 503, never hangs. */
 function queueUnavailable(error: unknown): OpenAiHttpException {
@@ -28,6 +35,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly moduleRef: ModuleRef,
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    private readonly callers: CallerContext,
   ) {}
 
   /** Queue providers come from async factories, so they are looked up once the module is built. */
@@ -45,11 +53,13 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     return this.queues.get(name)!;
   }
 
-  async enqueue<Q extends QueueName, N extends JobName<Q>>(queueName: Q, jobName: N, payload: JobPayload<Q, N>): Promise<Job> {
+  /** A given `jobId` deduplicates: while a job with that id exists, BullMQ returns it instead of adding another. */
+  async enqueue<Q extends QueueName, N extends JobName<Q>>(queueName: Q, jobName: N, payload: JobPayload<Q, N>, jobId: string = randomUUID()): Promise<Job> {
     const settings = QUEUE_SETTINGS[queueName];
     try {
-      return await this.queue(queueName).add(jobName, payload, {
-        jobId: randomUUID(),
+      const owner = this.callers.current()?.name ?? null;
+      return await this.queue(queueName).add(jobName, { ...(payload as object), [OWNER_FIELD]: owner }, {
+        jobId,
         attempts: settings.attempts,
         backoff: { type: 'exponential', delay: settings.backoffMs },
         // Finished jobs stay visible for a day so clients can fetch results, then Redis forgets them.
@@ -82,9 +92,12 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
   async find(id: string): Promise<JobResponseDto | undefined> {
     try {
       for (const queue of this.queues.values()) {
-        const job = await queue.getJob(id);
+        // State first, then the job: a job only moves forward, so its data is then at least as fresh
+        // as its state. The other order could report "completed" from a snapshot without the result.
+        const state = await queue.getJobState(id);
+        const job = state === 'unknown' ? undefined : await queue.getJob(id);
         if (job !== undefined) {
-          return this.describe(job, (await job.getState()) as JobState);
+          return this.describe(job, state as JobState);
         }
       }
       return undefined;
@@ -102,6 +115,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       status,
       progress: job.progress,
       attempts_made: job.attemptsMade,
+      owner: typeof job.data?.[OWNER_FIELD] === 'string' ? (job.data[OWNER_FIELD] as string) : null,
       created_at: unixSeconds(job.timestamp),
       finished_at: job.finishedOn === undefined ? null : unixSeconds(job.finishedOn),
       result: job.returnvalue ?? null,

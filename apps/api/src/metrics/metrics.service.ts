@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type Redis from 'ioredis';
 import { QUEUE_NAMES } from '@mlx-omni/jobs';
 import { JobsService } from '../jobs/jobs.service';
@@ -16,6 +16,7 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as 
 export class MetricsService {
   readonly registry = new Registry();
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly keyRequests: Counter<'key' | 'route' | 'status_code'>;
 
   constructor(
     workers: WorkerRegistryService,
@@ -35,6 +36,12 @@ export class MetricsService {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers: [this.registry],
     });
+    this.keyRequests = new Counter({
+      name: `${METRIC_PREFIX}key_requests_total`,
+      help: 'HTTP requests made with an API key, by the key\'s name (never the key)',
+      labelNames: ['key', 'route', 'status_code'],
+      registers: [this.registry],
+    });
     new Gauge({
       name: `${METRIC_PREFIX}worker_up`,
       help: 'Whether an inference worker answers heartbeats (1) or not (0)',
@@ -44,6 +51,20 @@ export class MetricsService {
         this.reset();
         for (const entry of workers.list()) {
           this.set({ worker_id: entry.workerId }, workers.isUp(entry) ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}model_memory_bytes`,
+      help: 'Bytes of each model a worker holds loaded',
+      labelNames: ['worker_id', 'model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const entry of workers.list()) {
+          for (const model of entry.status?.loadedModels ?? []) {
+            this.set({ worker_id: entry.workerId, model: model.id }, model.sizeBytes);
+          }
         }
       },
     });
@@ -76,9 +97,77 @@ export class MetricsService {
         ).catch(() => undefined);
       },
     });
+    this.registerModelPoolMetrics(workers);
   }
 
-  observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
+  /** Read from the workers' last heartbeat, so a scrape never waits on a worker. */
+  private registerModelPoolMetrics(workers: WorkerRegistryService): void {
+    const statuses = () => workers.list().flatMap((entry) => (entry.status === undefined ? [] : [entry.status]));
+    new Gauge({
+      name: `${METRIC_PREFIX}models_loaded`,
+      help: 'Models loaded in each worker',
+      labelNames: ['worker_id'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const status of statuses()) {
+          this.set({ worker_id: status.workerId }, status.loadedModels.length);
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}model_pool_bytes`,
+      help: "Each worker's model memory: used by loaded models, and its budget",
+      labelNames: ['worker_id', 'kind'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { workerId, modelPool } of statuses()) {
+          this.set({ worker_id: workerId, kind: 'used' }, modelPool.usedBytes);
+          this.set({ worker_id: workerId, kind: 'budget' }, modelPool.budgetBytes);
+        }
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}model_evictions_total`,
+      help: 'Models unloaded by each worker: lru (to make room), ttl (idle too long), admin (unload route)',
+      labelNames: ['worker_id', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { workerId, modelPool } of statuses()) {
+          for (const [reason, count] of Object.entries(modelPool.evictions)) {
+            this.inc({ worker_id: workerId, reason }, count);
+          }
+        }
+      },
+    });
+    // Each load is observed once, the first scrape after a heartbeat shows it (a model loaded and
+    // unloaded between two scrapes is missed); the key tells a reload from the same load seen again.
+    const observed = new Set<string>();
+    new Histogram({
+      name: `${METRIC_PREFIX}model_load_seconds`,
+      help: 'Time to load a model into a worker',
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [this.registry],
+      collect() {
+        for (const { workerId, loadedModels } of statuses()) {
+          for (const model of loadedModels) {
+            const key = `${workerId}\t${model.path}\t${model.loadedAt}`;
+            if (!observed.has(key)) {
+              observed.add(key);
+              this.observe(model.loadSeconds);
+            }
+          }
+        }
+      },
+    });
+  }
+
+  observeHttp(method: string, route: string, statusCode: number, seconds: number, keyName: string | null): void {
     this.httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+    if (keyName !== null) {
+      this.keyRequests.inc({ key: keyName, route, status_code: String(statusCode) });
+    }
   }
 }

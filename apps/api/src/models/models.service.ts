@@ -1,20 +1,60 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { createHash } from 'node:crypto';
+import { sep } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
-import { InvalidModelIdError, ModelCatalog, ModelNotFoundError, type ResolvedModel } from '@mlx-omni/model-hub';
+import type { LoadedModelInfo } from '@mlx-omni/ipc';
+import { deleteModel, ModelCatalog, ModelHubError, ModelInUseError, ModelNotFoundError, parseModelId, type ResolvedModel } from '@mlx-omni/model-hub';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import type { JobResponseDto } from '../jobs/dto/job-response.dto';
+import { JobsService } from '../jobs/jobs.service';
+import { WorkerRegistryService } from '../workers/worker-registry.service';
+import type { ModelDeletedResponseDto, ModelDto, ModelListResponseDto } from './dto/model.dto';
 
-/** Finds models in the Hugging Face cache for the routes that name one. */
+/** A request that pulls a model first waits this long before answering 503 with the job to poll. */
+const AUTO_DOWNLOAD_WAIT_MS = 10 * 60_000;
+/** Loading a large model from disk takes minutes on a slow one. */
+const LOAD_TIMEOUT_MS = 10 * 60_000;
+
+const unixSeconds = (millis: number): number => Math.floor(millis / 1000);
+
+/** How the lib's errors reach clients: each has its own code; the status is the HTTP one for its meaning. */
+function toHttp(error: unknown): unknown {
+  if (!(error instanceof ModelHubError)) {
+    return error;
+  }
+  const status = error instanceof ModelNotFoundError ? 404 : error instanceof ModelInUseError ? 409 : 400;
+  return new OpenAiHttpException(status, error.message, { param: 'model', code: error.code });
+}
+
+/**
+ * The models the server can serve: discovery in the Hugging Face cache and the extra folders,
+ * where they are loaded, pulls from the Hub as jobs, deletion, and loading and unloading on workers.
+ */
 @Injectable()
 export class ModelsService {
   private readonly catalog: ModelCatalog;
 
-  constructor(@Inject(OMNI_CONFIG) config: OmniConfig) {
-    this.catalog = new ModelCatalog({ hubCache: config.hfHubCache });
+  constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    private readonly jobs: JobsService,
+    private readonly workers: WorkerRegistryService,
+  ) {
+    this.catalog = new ModelCatalog({ hubCache: config.hfHubCache, extraDirs: config.modelDirs });
   }
 
-  /** The model a chat request names: 404 when it is not there, 400 when it is not a chat model. */
+  async list(): Promise<ModelListResponseDto> {
+    const models = await this.catalog.list();
+    return { object: 'list', data: models.map((model) => this.toDto(model)) };
+  }
+
+  async retrieve(id: string): Promise<ModelDto> {
+    return this.toDto(await this.resolve(id));
+  }
+
+  /** The model a chat or completion request names: pulled first when auto-download is on; 400 when it is not a chat model. */
   async resolveForChat(id: string): Promise<ResolvedModel> {
-    const model = await this.resolve(id);
+    const model = await this.resolve(id, this.config.autoDownload);
     if (model.kind !== 'chat') {
       throw new OpenAiHttpException(400, `The model ${id} is a ${model.kind} model and cannot serve chat completions`, {
         param: 'model',
@@ -24,17 +64,134 @@ export class ModelsService {
     return model;
   }
 
-  private async resolve(id: string): Promise<ResolvedModel> {
+  async remove(id: string): Promise<ModelDeletedResponseDto> {
+    const loaded = this.loadedEverywhere().map(({ model }) => model.path);
+    try {
+      const deleted = await deleteModel(id, { hubCache: this.config.hfHubCache }, (repoDir) =>
+        loaded.some((path) => path.startsWith(`${repoDir}${sep}`)),
+      );
+      return { id, object: 'model', deleted: true, freed_bytes: deleted.freedBytes };
+    } catch (error) {
+      throw toHttp(error);
+    } finally {
+      this.catalog.invalidate();
+    }
+  }
+
+  /**
+   * Enqueues a download, one job per model and revision: while one runs, pulling again returns it.
+   * A finished one (done, or failed for good) is replaced, so pulling after a delete or a fix works.
+   */
+  async pull(model: string, revision: string): Promise<JobResponseDto> {
+    const parsed = this.parse(model);
+    if (parsed.kind !== 'repo' || parsed.revision !== undefined) {
+      throw new OpenAiHttpException(400, `Only Hub repo ids ("org/name") can be pulled, got "${model}"; put the revision in "revision"`, {
+        param: 'model',
+        code: 'invalid_model_id',
+      });
+    }
+    this.parse(`${model}@${revision}`);
+    return this.jobs.waitFor(await this.enqueuePull(model, revision), 0);
+  }
+
+  private async enqueuePull(model: string, revision: string): Promise<Job> {
+    // BullMQ job ids cannot hold ":" and ours travel in URL paths: a digest of the pair fits both.
+    const jobId = `pull-${createHash('sha256').update(`${model}@${revision}`).digest('hex').slice(0, 32)}`;
+    const existing = await this.jobs.find(jobId);
+    if (existing?.status === 'completed' || existing?.status === 'failed') {
+      await this.jobs.queue('model-download').remove(jobId);
+    }
+    return this.jobs.enqueue('model-download', 'pull', { model, revision }, jobId);
+  }
+
+  /** Loads a chat model on the worker best placed for it (one that has it already, else the least busy). */
+  async load(id: string): Promise<ModelDto> {
+    const model = await this.resolveForChat(id);
+    const { client } = this.workers.pick(model.id);
+    await client.call('model.load', { id: model.id, path: model.path }, { timeoutMs: LOAD_TIMEOUT_MS });
+    await this.workers.refresh();
+    return this.toDto(model);
+  }
+
+  /** Unloads the model from every worker that holds it; 409 while requests use it. */
+  async unload(id: string): Promise<ModelDto> {
+    const model = await this.resolve(id);
+    await Promise.all(
+      this.loadedEverywhere()
+        .filter((entry) => entry.model.path === model.path)
+        .map(({ workerId }) => this.workers.list().find((worker) => worker.workerId === workerId)?.client?.call('model.unload', { id: model.path })),
+    );
+    await this.workers.refresh();
+    return this.toDto(model);
+  }
+
+  private parse(id: string): ReturnType<typeof parseModelId> {
+    try {
+      return parseModelId(id);
+    } catch (error) {
+      throw toHttp(error);
+    }
+  }
+
+  private async resolve(id: string, pullWhenMissing = false): Promise<ResolvedModel> {
     try {
       return await this.catalog.resolve(id);
     } catch (error) {
-      if (error instanceof ModelNotFoundError) {
-        throw new OpenAiHttpException(404, error.message, { param: 'model', code: error.code });
+      if (!(error instanceof ModelNotFoundError && pullWhenMissing)) {
+        throw toHttp(error);
       }
-      if (error instanceof InvalidModelIdError) {
-        throw new OpenAiHttpException(400, error.message, { param: 'model', code: error.code });
-      }
-      throw error;
     }
+    const parsed = parseModelId(id);
+    if (parsed.kind !== 'repo') {
+      throw toHttp(new ModelNotFoundError(id));
+    }
+    const pulled = await this.jobs.waitFor(await this.enqueuePull(parsed.repoId, parsed.revision ?? 'main'), AUTO_DOWNLOAD_WAIT_MS);
+    if (pulled.status === 'failed') {
+      throw new OpenAiHttpException(404, `Model "${id}" is not downloaded, and pulling it failed: ${pulled.error?.message}`, {
+        param: 'model',
+        code: 'model_not_found',
+      });
+    }
+    if (pulled.status !== 'completed') {
+      throw new OpenAiHttpException(503, `Model "${id}" is still downloading; retry once GET /v1/jobs/${pulled.id} shows it completed`, {
+        param: 'model',
+        code: 'model_downloading',
+        headers: { 'retry-after': '30' },
+      });
+    }
+    this.catalog.invalidate();
+    return this.resolve(id);
+  }
+
+  /** Every model loaded on a worker that answers, with the worker's id. */
+  private loadedEverywhere(): Array<{ workerId: string; model: LoadedModelInfo }> {
+    return this.workers
+      .list()
+      .filter((entry) => this.workers.isUp(entry))
+      .flatMap((entry) => (entry.status?.loadedModels ?? []).map((model) => ({ workerId: entry.workerId, model })));
+  }
+
+  private toDto(model: ResolvedModel): ModelDto {
+    const loads = this.loadedEverywhere().filter((entry) => entry.model.path === model.path);
+    const parsed = parseModelId(model.id);
+    return {
+      id: model.id,
+      object: 'model',
+      created: model.createdAt,
+      owned_by: parsed.kind === 'repo' && parsed.repoId.includes('/') ? parsed.repoId.split('/')[0] : 'local',
+      kind: model.kind as ModelDto['kind'],
+      size_bytes: model.sizeBytes,
+      quantization: model.quantization === undefined ? null : { bits: model.quantization.bits, group_size: model.quantization.groupSize },
+      context_length: model.contextLength ?? null,
+      revision: model.revision ?? null,
+      loaded_on: loads.map((entry) => entry.workerId),
+      loads: loads.map(({ workerId, model: loaded }) => ({
+        worker_id: workerId,
+        loaded_at: unixSeconds(Date.parse(loaded.loadedAt)),
+        load_seconds: loaded.loadSeconds,
+        pinned: loaded.pinned,
+        active_requests: loaded.activeRequests,
+      })),
+    };
   }
 }

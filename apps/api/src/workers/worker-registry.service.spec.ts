@@ -18,6 +18,7 @@ function statusOf(workerId: string, overrides: Partial<WorkerStatus> = {}): Work
     activeRequests: 0,
     maxPending: 4,
     loadedModels: [],
+    modelPool: { budgetBytes: 100, usedBytes: 0, evictions: { lru: 0, ttl: 0, admin: 0 } },
     memory: { rssBytes: 1, heapUsedBytes: 1, mlxActiveBytes: 0, mlxPeakBytes: 0, mlxCacheBytes: 0 },
     ...overrides,
   };
@@ -35,7 +36,12 @@ describe('WorkerRegistryService', () => {
   async function startWorker(workerId: string, status: () => WorkerStatus): Promise<IpcServer<WorkerProtocol>> {
     const server = new IpcServer<WorkerProtocol>({
       handlers: {
-        unary: { ping: async () => ({ workerId, at: Date.now() }), status: async () => status() },
+        unary: {
+          ping: async () => ({ workerId, at: Date.now() }),
+          status: async () => status(),
+          'model.load': neverGenerates,
+          'model.unload': neverGenerates,
+        },
         stream: {
           'chat.generate': neverGenerates,
           'text.generate': neverGenerates,
@@ -53,7 +59,7 @@ describe('WorkerRegistryService', () => {
   });
 
   afterEach(() => {
-    registry.onModuleDestroy();
+    registry.onApplicationShutdown();
     servers.splice(0).forEach((server) => server.close());
   });
 
@@ -72,7 +78,11 @@ describe('WorkerRegistryService', () => {
   it('discovers workers by socket and prefers the one that holds the model', async () => {
     await startWorker('worker-1', () => statusOf('worker-1'));
     await startWorker('worker-2', () =>
-      statusOf('worker-2', { loadedModels: [{ id: 'org/model', loadedAt: new Date().toISOString(), sizeBytes: 10 }] }),
+      statusOf('worker-2', {
+        loadedModels: [
+          { id: 'org/model', path: '/m', loadedAt: new Date().toISOString(), sizeBytes: 10, loadSeconds: 1, pinned: false, activeRequests: 0, lastUsedAt: new Date().toISOString() },
+        ],
+      }),
     );
     await registry.refresh();
     expect(registry.upCount()).toBe(2);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
@@ -24,7 +24,7 @@ export interface WorkerEntry {
  * registry keeps working while Redis is down.
  */
 @Injectable()
-export class WorkerRegistryService implements OnModuleInit, OnModuleDestroy {
+export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerRegistryService.name);
   private readonly entries = new Map<string, WorkerEntry>();
   private timer: NodeJS.Timeout | undefined;
@@ -38,7 +38,11 @@ export class WorkerRegistryService implements OnModuleInit, OnModuleDestroy {
     this.timer.unref();
   }
 
-  onModuleDestroy(): void {
+  /**
+   * A shutdown hook, not a destroy hook: Nest runs destroy hooks before it closes the HTTP server,
+   * which would cut the worker connections under the streams that draining lets finish.
+   */
+  onApplicationShutdown(): void {
     clearInterval(this.timer);
     for (const entry of this.entries.values()) {
       entry.client?.close();

@@ -6,7 +6,7 @@ import { loadConfig } from '@mlx-omni/config';
 import { Redis } from 'ioredis';
 import { captureLogger, isAlive, tempDir, waitFor, WRITE_ATOMIC_JS } from '../testing/probes';
 import { ECHO_WINDOW_MS, runUntilSignalled } from './run-until-signalled';
-import { Supervisor } from './supervisor';
+import { isLoopback, Supervisor } from './supervisor';
 
 /**
  * Stands in for the API and worker entry scripts: records what it was started with and stays up
@@ -151,5 +151,20 @@ describe('Supervisor', () => {
 
     await waitFor('the children to die', () => !isAlive(api.pid) && !isAlive(worker.pid), 2000);
     await expect(answersPing(api.redisUrl)).resolves.toBe(false);
+  });
+});
+
+describe('isLoopback (whether binding there without keys deserves a warning)', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['localhost', true],
+    ['::1', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['192.168.1.20', false],
+    ['studio.local', false],
+  ])('%s → %s', (host, expected) => {
+    expect(isLoopback(host)).toBe(expected);
   });
 });

@@ -6,6 +6,11 @@ import { PrivateRedis } from './private-redis';
 import { SupervisedProcess } from './supervised-process';
 
 /** Names each worker process (worker-1, worker-2...); set by the supervisor, never by the user. */
+/** Addresses only this machine can reach; anything else (0.0.0.0, ::, a LAN address) is the network. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export const WORKER_ID_VARIABLE = 'MLX_OMNI_WORKER_ID';
 
 /** Room, beyond the apps' own drain period, for them to close connections and flush logs. */
@@ -92,17 +97,24 @@ export class Supervisor {
       this.supervise('api', node, this.options.apiEntry, env),
       ...Array.from({ length: config.workers }, (_, index) => {
         const workerId = `worker-${index + 1}`;
-        return this.supervise(workerId, node, this.options.workerEntry, { ...env, [WORKER_ID_VARIABLE]: workerId });
+        // --expose-gc lets generation collect a prefill chunk's intermediates at once (libs/mlx-native README).
+        return this.supervise(workerId, node, this.options.workerEntry, { ...env, [WORKER_ID_VARIABLE]: workerId }, ['--expose-gc']);
       }),
     ];
     await Promise.all(this.apps.map((app) => app.start()));
     logger.info({ port: config.port, host: config.host, workers: config.workers, redisUrl: redactPassword(redisUrl) }, 'service started');
+    if (!isLoopback(config.host) && config.apiKey === undefined && config.keysFile === undefined) {
+      logger.warn(
+        { host: config.host },
+        'The API listens beyond this machine with no API keys: anyone on the network can use it. Set MLX_OMNI_API_KEY or MLX_OMNI_KEYS_FILE.',
+      );
+    }
   }
 
-  private supervise(name: string, node: string, entry: string, env: NodeJS.ProcessEnv): SupervisedProcess {
+  private supervise(name: string, node: string, entry: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): SupervisedProcess {
     return new SupervisedProcess(
       // Source maps turn stack traces from dist/ back into TypeScript lines.
-      { name, command: node, args: ['--enable-source-maps', entry], env, stdio: ['ignore', 'inherit', 'inherit'] },
+      { name, command: node, args: ['--enable-source-maps', ...nodeFlags, entry], env, stdio: ['ignore', 'inherit', 'inherit'] },
       this.options.logger,
       new RestartBackoff(this.options.backoff),
     );

@@ -5,6 +5,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
+import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
 
 /** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
@@ -18,6 +19,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    pool: ModelPoolService,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
       onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
@@ -26,6 +28,8 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           ping: async () => ({ workerId: this.config.workerId, at: Date.now() }),
           // Minus one: the status call itself is running while it counts.
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
+          'model.load': async ({ id, path }) => pool.load(id, path),
+          'model.unload': async ({ id }) => ({ unloaded: pool.unload(id) }),
         },
         stream: {
           'chat.generate': async (params, ctx) => {

@@ -17,8 +17,11 @@ import { ChoiceOutput, type OutputMode } from './choice-output';
 export class ChatGenerationService {
   constructor(private readonly pool: ModelPoolService) {}
 
-  async generate(params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
-    const pooled = await this.pool.acquire(params.model, params.modelPath);
+  generate(params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
+    return this.pool.use(params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
+  }
+
+  private async generateWith(pooled: PooledChatModel, params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     const prompt = this.renderPrompt(pooled, params);
     const promptIds = pooled.tokenizer.encode(prompt, { addSpecialTokens: false });
     assertFitsContext(pooled, promptIds.length, 'messages');

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { GenerationChunk, GenerationResult, StreamContext, TextGenerationParams } from '@mlx-omni/ipc';
-import { ModelPoolService } from '../models/model-pool.service';
+import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
 import { assertFitsContext, badRequest, generateChoice } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
 
@@ -9,8 +9,11 @@ import { VerbatimOutput } from '../generation/verbatim-output';
 export class TextGenerationService {
   constructor(private readonly pool: ModelPoolService) {}
 
-  async generate(params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
-    const pooled = await this.pool.acquire(params.model, params.modelPath);
+  generate(params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
+    return this.pool.use(params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
+  }
+
+  private async generateWith(pooled: PooledChatModel, params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     const { tokenizer } = pooled;
     // Text is encoded as the tokenizer's defaults say (BOS included where the model expects it); token ids are used as sent.
     const prompts = params.prompts.map((prompt, index) => {

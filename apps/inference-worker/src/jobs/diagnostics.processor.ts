@@ -2,12 +2,12 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
-import { QUEUE_SETTINGS, type JobName, type JobPayload, type JobResult } from '@mlx-omni/jobs';
+import { processorOptions, type JobName, type JobPayload, type JobResult } from '@mlx-omni/jobs';
 import { mlxRuntimeInfo, runMatmulSelfTest } from '@mlx-omni/mlx-native';
 
 type DiagnosticsJob = JobName<'diagnostics'>;
 
-@Processor('diagnostics', { concurrency: QUEUE_SETTINGS.diagnostics.concurrency })
+@Processor('diagnostics', processorOptions('diagnostics'))
 export class DiagnosticsProcessor extends WorkerHost {
   private readonly logger = new Logger(DiagnosticsProcessor.name);
 

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { QUEUE_NAMES, consumerConnectionOptions } from '@mlx-omni/jobs';
 import { DiagnosticsProcessor } from './diagnostics.processor';
+import { ModelDownloadProcessor } from './model-download.processor';
 
 /** Consumes the long-job queues (BullMQ on Redis); each queue has one processor here. */
 @Module({
@@ -13,6 +14,6 @@ import { DiagnosticsProcessor } from './diagnostics.processor';
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
   ],
-  providers: [DiagnosticsProcessor],
+  providers: [DiagnosticsProcessor, ModelDownloadProcessor],
 })
 export class JobsModule {}

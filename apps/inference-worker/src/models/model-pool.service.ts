@@ -1,8 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LoadedModelInfo } from '@mlx-omni/ipc';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
+import type { LoadedModelInfo, ModelPoolStatus } from '@mlx-omni/ipc';
 import { loadLanguageModel, ModelTokenizer, type LoadedLanguageModel } from '@mlx-omni/mlx-native';
+import { ModelCatalog } from '@mlx-omni/model-hub';
+import { ModelPool } from './model-pool';
 
 /** A chat model ready to generate: weights, tokenizer and the facts generation needs. */
 export interface PooledChatModel {
@@ -10,8 +13,6 @@ export interface PooledChatModel {
   path: string;
   weights: LoadedLanguageModel;
   tokenizer: ModelTokenizer;
-  loadedAt: Date;
-  sizeBytes: number;
 }
 
 async function weightBytes(dir: string): Promise<number> {
@@ -21,39 +22,71 @@ async function weightBytes(dir: string): Promise<number> {
 }
 
 /**
- * The models this worker holds, keyed by directory. Loads on first use; concurrent requests for a
- * model that is loading share the one load.
+ * The chat models this worker holds, within the memory budget (see ModelPool). The preload list is
+ * loaded and pinned at start.
  */
 @Injectable()
-export class ModelPoolService {
+export class ModelPoolService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ModelPoolService.name);
-  private readonly loading = new Map<string, Promise<PooledChatModel>>();
-  private readonly ready = new Map<string, PooledChatModel>();
+  private readonly pool: ModelPool<PooledChatModel>;
 
-  acquire(id: string, path: string): Promise<PooledChatModel> {
-    const loaded = this.ready.get(path);
-    if (loaded !== undefined) {
-      return Promise.resolve(loaded);
-    }
-    let pending = this.loading.get(path);
-    if (pending === undefined) {
-      pending = this.load(id, path).finally(() => this.loading.delete(path));
-      this.loading.set(path, pending);
-      // A failed load is not kept: the next request tries again (the files may have been fixed).
-      pending.then((model) => this.ready.set(path, model)).catch(() => undefined);
-    }
-    return pending;
+  constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {
+    this.pool = new ModelPool({
+      budgetBytes: config.memoryBudgetBytes,
+      idleTtlMs: config.modelIdleTtlS * 1000,
+      sizeOf: weightBytes,
+      load: (id, path) => this.loadChatModel(id, path),
+      onEvict: (id, reason) => this.logger.log({ model: id, reason }, 'Model unloaded'),
+    });
   }
 
-  private async load(id: string, path: string): Promise<PooledChatModel> {
-    const started = performance.now();
-    const [weights, tokenizer, sizeBytes] = await Promise.all([loadLanguageModel(path), ModelTokenizer.load(path), weightBytes(path)]);
-    this.logger.log({ model: id, path, seconds: (performance.now() - started) / 1000, sizeBytes, weights: weights.quantizedWeights }, 'Model loaded');
-    return { id, path, weights, tokenizer, loadedAt: new Date(), sizeBytes };
+  /** Runs `work` with the model loaded; 503 when it cannot fit while the loaded models are busy. */
+  use<R>(id: string, path: string, work: (model: PooledChatModel) => Promise<R>): Promise<R> {
+    return this.pool.use(id, path, work);
   }
 
-  /** Models whose load has finished, for the worker's status. */
+  load(id: string, path: string): Promise<LoadedModelInfo> {
+    return this.pool.load(id, path);
+  }
+
+  unload(id: string): boolean {
+    return this.pool.unload(id);
+  }
+
+  /** Not awaited: the worker answers on its socket while the preload list loads. */
+  onApplicationBootstrap(): void {
+    void this.preload();
+  }
+
+  onApplicationShutdown(): void {
+    this.pool.close();
+  }
+
   loaded(): LoadedModelInfo[] {
-    return [...this.ready.values()].map((model) => ({ id: model.id, loadedAt: model.loadedAt.toISOString(), sizeBytes: model.sizeBytes }));
+    return this.pool.loaded();
+  }
+
+  status(): ModelPoolStatus {
+    return this.pool.status();
+  }
+
+  private async preload(): Promise<void> {
+    const catalog = new ModelCatalog({ hubCache: this.config.hfHubCache, extraDirs: this.config.modelDirs });
+    for (const id of this.config.preloadModels) {
+      try {
+        const model = await catalog.resolve(id);
+        await this.pool.load(id, model.path, { pin: true });
+      } catch (error) {
+        // One missing or oversized model must not stop the worker serving the others.
+        this.logger.error({ model: id, err: error }, 'Could not preload a model of MLX_OMNI_PRELOAD_MODELS');
+      }
+    }
+  }
+
+  private async loadChatModel(id: string, path: string): Promise<PooledChatModel> {
+    const started = performance.now();
+    const [weights, tokenizer] = await Promise.all([loadLanguageModel(path, { weights: this.config.quantizedWeights }), ModelTokenizer.load(path)]);
+    this.logger.log({ model: id, path, seconds: (performance.now() - started) / 1000, weights: weights.quantizedWeights }, 'Model loaded');
+    return { id, path, weights, tokenizer };
   }
 }

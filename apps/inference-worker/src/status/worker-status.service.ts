@@ -37,6 +37,7 @@ export class WorkerStatusService {
       activeRequests,
       maxPending: this.config.workerMaxPending,
       loadedModels: this.pool.loaded(),
+      modelPool: this.pool.status(),
       memory: {
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,

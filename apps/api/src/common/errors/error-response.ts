@@ -26,6 +26,9 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'request_too_large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_content_length' },
+  // Fastify's own messages for these echo the whole path back.
+  FST_ERR_BAD_URL: { code: 'invalid_url', message: 'The URL is not valid' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'invalid_url', message: 'A path parameter is longer than the server accepts' },
 };
 
 function httpExceptionMessage(response: string | object): string {

@@ -1,10 +1,15 @@
 import type { Logger } from '@nestjs/common';
-import type { GenerationChunk, GenerationResult, IpcStream } from '@mlx-omni/ipc';
+import type { GenerationChunk, GenerationResult } from '@mlx-omni/ipc';
 import { toErrorResponse } from '../errors/error-response';
 import type { SseWriter } from './sse-writer';
 
+/** A worker's generation as the API relays it: chunks, then the usage. `IpcStream` is one. */
+export interface GenerationStream extends AsyncIterable<GenerationChunk> {
+  readonly result: Promise<GenerationResult>;
+}
+
 export interface SseRelay {
-  stream: IpcStream<GenerationChunk, GenerationResult>;
+  stream: GenerationStream;
   sse: SseWriter;
   headers: Record<string, string>;
   /** Called once the response is known to succeed, to take it over from the framework. */

@@ -5,7 +5,9 @@ import { ErrorResponseDto } from '@mlx-omni/openai-dto';
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request: `param` names the field at fault',
   401: 'Missing or invalid API key',
+  403: "The API key's role may not do this (admin routes, other keys' jobs)",
   404: 'Not found',
+  409: 'Conflicts with the current state (a model in use)',
   413: 'Request body too large',
   429: 'Rate limit reached; see Retry-After',
   500: 'Internal error',

@@ -34,6 +34,9 @@ export class JobResponseDto {
   @ApiProperty()
   attempts_made!: number;
 
+  @ApiProperty({ type: String, nullable: true, description: 'Name of the API key that created the job ("anonymous" when keys are off; null when unknown)' })
+  owner!: string | null;
+
   @ApiProperty({ description: 'Unix seconds' })
   created_at!: number;
 

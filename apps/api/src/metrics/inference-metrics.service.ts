@@ -1,0 +1,181 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
+import type { GenerationChunk } from '@mlx-omni/ipc';
+import type { RequestContext } from '../common/http/request-context';
+import type { GenerationStream } from '../common/http/stream-to-sse';
+import { METRIC_PREFIX, MetricsService } from './metrics.service';
+
+export interface TrackedGeneration {
+  context: RequestContext;
+  /** The model id as the client named it: the label dashboards group by. */
+  model: string;
+  endpoint: 'chat' | 'completions';
+  stream: boolean;
+  /** Logged only with MLX_OMNI_LOG_PROMPTS=true. */
+  prompt: unknown;
+}
+
+type Outcome = 'finished' | 'error' | 'cancelled';
+
+// vLLM's buckets, extended below 10 ms: a Mac decodes small models faster than vLLM's smallest bucket.
+const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
+const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
+const E2E_BUCKETS = [0.1, 0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480];
+
+/**
+ * Inference metrics named after vLLM's (time to first token, inter-token latency, end-to-end
+ * latency, token counters, running and waiting requests), measured where the API relays a worker's
+ * chunks, plus one structured log line per generation.
+ */
+@Injectable()
+export class InferenceMetricsService {
+  private readonly logger = new Logger('Inference');
+  private readonly ttft: Histogram<'model'>;
+  private readonly itl: Histogram<'model'>;
+  private readonly e2e: Histogram<'model'>;
+  private readonly promptTokens: Counter<'model'>;
+  private readonly generationTokens: Counter<'model'>;
+  private readonly requests: Counter<'model' | 'finished_reason'>;
+  private readonly running: Gauge<'model'>;
+  private readonly waiting: Gauge<'model'>;
+
+  constructor(
+    metrics: MetricsService,
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+  ) {
+    const registers = [metrics.registry];
+    this.ttft = new Histogram({
+      name: `${METRIC_PREFIX}time_to_first_token_seconds`,
+      help: 'Time from dispatching a generation to a worker until its first chunk arrives',
+      labelNames: ['model'],
+      buckets: TTFT_BUCKETS,
+      registers,
+    });
+    this.itl = new Histogram({
+      name: `${METRIC_PREFIX}inter_token_latency_seconds`,
+      help: 'Time between successive chunks of one generation',
+      labelNames: ['model'],
+      buckets: ITL_BUCKETS,
+      registers,
+    });
+    this.e2e = new Histogram({
+      name: `${METRIC_PREFIX}e2e_request_latency_seconds`,
+      help: 'Time from dispatch to the last chunk of generations that finished',
+      labelNames: ['model'],
+      buckets: E2E_BUCKETS,
+      registers,
+    });
+    this.promptTokens = new Counter({
+      name: `${METRIC_PREFIX}prompt_tokens_total`,
+      help: 'Prompt tokens of finished generations',
+      labelNames: ['model'],
+      registers,
+    });
+    this.generationTokens = new Counter({
+      name: `${METRIC_PREFIX}generation_tokens_total`,
+      help: 'Generated tokens of finished generations',
+      labelNames: ['model'],
+      registers,
+    });
+    this.requests = new Counter({
+      name: `${METRIC_PREFIX}request_success_total`,
+      help: 'Generations that finished, by the finish reason of their first choice',
+      labelNames: ['model', 'finished_reason'],
+      registers,
+    });
+    this.running = new Gauge({
+      name: `${METRIC_PREFIX}num_requests_running`,
+      help: 'Generations producing tokens now',
+      labelNames: ['model'],
+      registers,
+    });
+    this.waiting = new Gauge({
+      name: `${METRIC_PREFIX}num_requests_waiting`,
+      help: 'Generations sent to a worker that have no first chunk yet (queued or in prefill)',
+      labelNames: ['model'],
+      registers,
+    });
+  }
+
+  /**
+   * Wraps a worker's generation so that relaying it records the figures. Iterate the returned
+   * stream instead of the original; leaving it early still cancels the worker's request.
+   */
+  track(stream: GenerationStream, generation: TrackedGeneration): GenerationStream {
+    const observe = this.observe.bind(this);
+    return {
+      result: stream.result,
+      [Symbol.asyncIterator]: () => observe(stream, generation),
+    };
+  }
+
+  private async *observe(stream: GenerationStream, generation: TrackedGeneration): AsyncGenerator<GenerationChunk, void, undefined> {
+    const labels = { model: generation.model };
+    const startedAt = performance.now();
+    let firstAt: number | undefined;
+    let lastAt = startedAt;
+    const finishReasons: string[] = [];
+    const completions: string[] = [];
+    let outcome: Outcome = 'cancelled';
+    let failure: unknown;
+    this.waiting.inc(labels);
+    try {
+      for await (const chunk of stream) {
+        const now = performance.now();
+        if (firstAt === undefined) {
+          firstAt = now;
+          this.ttft.observe(labels, (now - startedAt) / 1000);
+          this.waiting.dec(labels);
+          this.running.inc(labels);
+        } else {
+          this.itl.observe(labels, (now - lastAt) / 1000);
+        }
+        lastAt = now;
+        if (chunk.type === 'finish') {
+          finishReasons[chunk.choice] = chunk.reason;
+        } else if (this.config.logPrompts && (chunk.type === 'content' || chunk.type === 'reasoning')) {
+          completions[chunk.choice] = (completions[chunk.choice] ?? '') + chunk.text;
+        }
+        yield chunk;
+      }
+      outcome = 'finished';
+    } catch (error) {
+      outcome = 'error';
+      failure = error;
+      throw error;
+    } finally {
+      (firstAt === undefined ? this.waiting : this.running).dec(labels);
+      const result = outcome === 'finished' ? await stream.result : undefined;
+      if (result !== undefined) {
+        const seconds = (lastAt - startedAt) / 1000;
+        this.e2e.observe(labels, seconds);
+        this.promptTokens.inc(labels, result.promptTokens);
+        this.generationTokens.inc(labels, result.completionTokens);
+        this.requests.inc({ ...labels, finished_reason: finishReasons[0] ?? 'unknown' });
+      }
+      this.logger.log(
+        {
+          requestId: generation.context.requestId,
+          key: generation.context.keyName,
+          model: generation.model,
+          endpoint: generation.endpoint,
+          stream: generation.stream,
+          outcome,
+          promptTokens: result?.promptTokens ?? null,
+          completionTokens: result?.completionTokens ?? null,
+          finishReason: finishReasons.length > 0 ? [...new Set(finishReasons)].join(',') : null,
+          ttftMs: firstAt === undefined ? null : round(firstAt - startedAt),
+          latencyMs: round(performance.now() - startedAt),
+          ...(failure === undefined ? {} : { error: failure instanceof Error ? failure.message : String(failure) }),
+          ...(this.config.logPrompts ? { prompt: generation.prompt, completion: completions } : {}),
+        },
+        'Generation ended',
+      );
+    }
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,89 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { KIND_RULES, type ModelKind } from '@mlx-omni/model-hub';
+
+const KINDS = [...new Set(KIND_RULES.map((rule) => rule.kind))];
+
+export class QuantizationDto {
+  @ApiProperty({ example: 4 })
+  bits!: number;
+
+  @ApiProperty({ example: 64 })
+  group_size!: number;
+}
+
+/** Where a model is loaded: the worker and the pool's facts about it there. */
+export class ModelLoadDto {
+  @ApiProperty({ example: 'worker-1' })
+  worker_id!: string;
+
+  @ApiProperty({ description: 'Unix seconds' })
+  loaded_at!: number;
+
+  @ApiProperty({ description: 'Seconds the load took' })
+  load_seconds!: number;
+
+  @ApiProperty({ description: 'Preloaded (MLX_OMNI_PRELOAD_MODELS) and never evicted' })
+  pinned!: boolean;
+
+  @ApiProperty({ description: 'Requests using it now; a model in use is never evicted' })
+  active_requests!: number;
+}
+
+/** OpenAI's model object, with what this server knows about the model on disk and in memory. */
+export class ModelDto {
+  @ApiProperty({ example: 'mlx-community/Qwen3-4B-4bit', description: 'The repo id (optionally @revision) or absolute folder path requests name it by' })
+  id!: string;
+
+  @ApiProperty({ example: 'model' })
+  object!: 'model';
+
+  @ApiProperty({ description: 'Unix seconds: when its files last changed (for the hub cache: when the download finished)' })
+  created!: number;
+
+  @ApiProperty({ example: 'mlx-community', description: "The repo's organisation, or `local` for models without one" })
+  owned_by!: string;
+
+  @ApiProperty({ enum: KINDS, description: 'What the server can do with it' })
+  kind!: Exclude<ModelKind, 'unknown'>;
+
+  @ApiProperty({ description: 'Bytes on disk, each blob counted once' })
+  size_bytes!: number;
+
+  @ApiProperty({ type: QuantizationDto, nullable: true })
+  quantization!: QuantizationDto | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 40960, description: 'Trained context length from config.json' })
+  context_length!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The snapshot commit, for models from the Hugging Face cache' })
+  revision!: string | null;
+
+  @ApiProperty({ type: [String], description: 'Ids of the workers that have it loaded' })
+  loaded_on!: string[];
+
+  @ApiProperty({ type: [ModelLoadDto] })
+  loads!: ModelLoadDto[];
+}
+
+export class ModelListResponseDto {
+  @ApiProperty({ example: 'list' })
+  object!: 'list';
+
+  @ApiProperty({ type: [ModelDto] })
+  data!: ModelDto[];
+}
+
+/** OpenAI's delete answer, with the space it gave back. */
+export class ModelDeletedResponseDto {
+  @ApiProperty()
+  id!: string;
+
+  @ApiProperty({ example: 'model' })
+  object!: 'model';
+
+  @ApiProperty({ example: true })
+  deleted!: true;
+
+  @ApiProperty({ description: 'Bytes the removed files held' })
+  freed_bytes!: number;
+}
