@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import OpenAI from 'openai';
 import { loadConfig } from '@mlx-omni/config';
@@ -10,23 +9,15 @@ import { producerConnectionOptions } from '@mlx-omni/jobs';
 import { CallerContext } from '../apps/api/src/auth/caller-context';
 import { OpenAiHttpException } from '../apps/api/src/common/errors/openai-http.exception';
 import { RateLimitService } from '../apps/api/src/rate-limits/rate-limit.service';
+import { keysCli } from './support/keys';
 import { waitFor } from './support/processes';
 import { startRedis, type TestRedis } from './support/redis';
 import { startStack, type RunningStack } from './support/stack';
 
-const CLI = resolve(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 const ADMIN_KEY = 'test-admin-key-0123456789';
 const LLAMA = 'mlx-omni-test/tiny-llama-fp32';
 
 /** The built `mlx-omni-server keys ...`, as an operator runs it; stdout is the new key for `add`. */
-function keysCli(keysFile: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [CLI, 'keys', ...args], {
-    env: { ...process.env, MLX_OMNI_KEYS_FILE: keysFile },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
-}
-
 const bearer = (key: string): RequestInit => ({ headers: { authorization: `Bearer ${key}` } });
 
 /** Requests and tokens are counted per clock minute: start a count with enough of the minute left that it does not roll over. */

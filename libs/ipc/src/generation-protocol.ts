@@ -37,6 +37,8 @@ export interface SamplingWireOptions {
 export interface ChatGenerationParams {
   /** The id the client used; echoed in logs and errors. */
   model: string;
+  /** The API key's name ('' when keys are off): the worker shares its compute fairly between callers. */
+  caller: string;
   /** The resolved model directory (a Hugging Face snapshot or a local path). */
   modelPath: string;
   messages: ChatWireMessage[];
@@ -83,6 +85,8 @@ export type ChatGenerateMethod = StreamMethod<ChatGenerationParams, GenerationCh
 /** What the API asks for one legacy completion request: every prompt, `n` choices each. */
 export interface TextGenerationParams {
   model: string;
+  /** As for chat: the API key's name, for fair sharing. */
+  caller: string;
   modelPath: string;
   /** Text, or token ids as the client sent them. */
   prompts: Array<string | number[]>;

@@ -31,7 +31,7 @@ export class ChatService {
     signal: AbortSignal,
   ): Promise<{ identity: CompletionIdentity; params: ChatGenerationParams; stream: GenerationStream }> {
     const model = await this.models.resolveForChat(request.model);
-    const params = toGenerationParams(request, model.path);
+    const params = toGenerationParams(request, model.path, context.keyName ?? '');
     const { client } = this.workers.pick(model.id);
     const identity = { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: request.model };
     const stream = this.inference.track(client.stream('chat.generate', params, { signal }), {

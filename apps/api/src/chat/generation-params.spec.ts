@@ -19,9 +19,10 @@ function paramOf(fn: () => unknown): unknown {
 
 describe('toGenerationParams', () => {
   it('applies OpenAI’s defaults', () => {
-    const params = toGenerationParams(request({}), '/models/x');
+    const params = toGenerationParams(request({}), '/models/x', 'alice');
     expect(params).toMatchObject({
       modelPath: '/models/x',
+      caller: 'alice',
       n: 1,
       stop: [],
       toolChoice: 'none',
@@ -36,6 +37,7 @@ describe('toGenerationParams', () => {
     const params = toGenerationParams(
       request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }], max_tokens: 5, max_completion_tokens: 9, logit_bias: { '42': -100 }, stop: 'END' }),
       '/m',
+      'alice',
     );
     expect(params.messages[0].content).toBe('a\nb');
     expect(params.maxTokens).toBe(9);
@@ -44,7 +46,7 @@ describe('toGenerationParams', () => {
   });
 
   it('defaults tool_choice to auto when tools are given', () => {
-    expect(toGenerationParams(request({ tools: [weatherTool] }), '/m').toolChoice).toBe('auto');
+    expect(toGenerationParams(request({ tools: [weatherTool] }), '/m', 'alice').toolChoice).toBe('auto');
   });
 
   it.each([
@@ -53,6 +55,6 @@ describe('toGenerationParams', () => {
     [{ top_logprobs: 3 }, 'top_logprobs'],
     [{ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format.json_schema.schema'],
   ])('rejects %p naming %s', (fields, param) => {
-    expect(paramOf(() => toGenerationParams(request(fields), '/m'))).toBe(param);
+    expect(paramOf(() => toGenerationParams(request(fields), '/m', 'alice'))).toBe(param);
   });
 });

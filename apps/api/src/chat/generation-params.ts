@@ -59,12 +59,13 @@ function resolveResponseFormat(request: ChatCompletionRequestDto): ChatWireRespo
  * Turns a validated request into what the worker runs, applying OpenAI's defaults and the
  * cross-field rules class-validator cannot express. `modelPath` is the resolved model directory.
  */
-export function toGenerationParams(request: ChatCompletionRequestDto, modelPath: string): ChatGenerationParams {
+export function toGenerationParams(request: ChatCompletionRequestDto, modelPath: string, caller: string): ChatGenerationParams {
   if (request.top_logprobs !== undefined && request.top_logprobs > 0 && request.logprobs !== true) {
     throw invalid('top_logprobs', 'top_logprobs requires logprobs to be true');
   }
   return {
     model: request.model,
+    caller,
     modelPath,
     messages: request.messages.map(toWireMessage),
     tools: (request.tools ?? []).map((tool) => ({ type: 'function', function: { ...tool.function } })),

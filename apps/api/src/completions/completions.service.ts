@@ -50,6 +50,7 @@ export class CompletionsService {
     const prompts = typeof prompt === 'string' || typeof prompt[0] === 'number' ? [prompt as string | number[]] : (prompt as Array<string | number[]>);
     const params: TextGenerationParams = {
       model: request.model,
+      caller: context.keyName ?? '',
       modelPath: model.path,
       prompts,
       n,

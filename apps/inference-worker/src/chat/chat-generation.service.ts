@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { GenerationChunk, ChatGenerationParams, GenerationResult, StreamContext } from '@mlx-omni/ipc';
-import { ChatTemplateError } from '@mlx-omni/mlx-native';
+import { ChatTemplateError, FairStepScheduler } from '@mlx-omni/mlx-native';
 import { assertSupportedSchema, forcedToolCallSchema, JsonConstraint, ToolChoiceError, UnsupportedSchemaError } from '@mlx-omni/structured-output';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
 import { assertFitsContext, badRequest, generateChoice, type ChoiceSettings } from '../generation/choice-generator';
@@ -15,7 +15,10 @@ import { ChoiceOutput, type OutputMode } from './choice-output';
  */
 @Injectable()
 export class ChatGenerationService {
-  constructor(private readonly pool: ModelPoolService) {}
+  constructor(
+    private readonly pool: ModelPoolService,
+    private readonly scheduler: FairStepScheduler,
+  ) {}
 
   generate(params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     return this.pool.use(params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
@@ -40,6 +43,7 @@ export class ChatGenerationService {
         logitsProcessors: mode.kind === 'text' ? [] : [jsonConstraintProcessor(mode.constraint())],
         // Some families mark calls with special tokens (Mistral's [TOOL_CALLS], Llama's <|python_tag|>); the parser must see them.
         skipSpecialTokens: !(mode.kind === 'text' && mode.toolNames.length > 0),
+        stepGate: this.scheduler.lane(params.caller),
       };
       completionTokens += await generateChoice(pooled, promptIds, settings, output, ctx);
       reasoningTokens += output.reasoningTokens;

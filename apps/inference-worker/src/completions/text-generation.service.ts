@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { GenerationChunk, GenerationResult, StreamContext, TextGenerationParams } from '@mlx-omni/ipc';
+import { FairStepScheduler } from '@mlx-omni/mlx-native';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
 import { assertFitsContext, badRequest, generateChoice } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
@@ -7,7 +8,10 @@ import { VerbatimOutput } from '../generation/verbatim-output';
 /** Legacy completions: the prompt goes to the model as it is, with no chat template. */
 @Injectable()
 export class TextGenerationService {
-  constructor(private readonly pool: ModelPoolService) {}
+  constructor(
+    private readonly pool: ModelPoolService,
+    private readonly scheduler: FairStepScheduler,
+  ) {}
 
   generate(params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     return this.pool.use(params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
@@ -47,6 +51,7 @@ export class TextGenerationService {
             topLogprobs: params.topLogprobs ?? 0,
             logitsProcessors: [],
             skipSpecialTokens: true,
+            stepGate: this.scheduler.lane(params.caller),
           },
           output,
           ctx,

@@ -1,6 +1,14 @@
 import type { GenerationChunk, SamplingWireOptions, StreamContext, WireTokenLogprob } from '@mlx-omni/ipc';
 import { IpcHandlerError } from '@mlx-omni/ipc';
-import { ContextLengthExceededError, generateText, InvalidGenerationOptionsError, type GeneratedText, type LogitsProcessor, type ModelTokenizer } from '@mlx-omni/mlx-native';
+import {
+  ContextLengthExceededError,
+  generateText,
+  InvalidGenerationOptionsError,
+  type GeneratedText,
+  type LogitsProcessor,
+  type ModelTokenizer,
+  type StepGate,
+} from '@mlx-omni/mlx-native';
 import type { PooledChatModel } from '../models/model-pool.service';
 
 export function badRequest(message: string, param: string | null, code = 'invalid_value'): IpcHandlerError {
@@ -47,6 +55,8 @@ export interface ChoiceSettings {
   topLogprobs: number;
   logitsProcessors: LogitsProcessor[];
   skipSpecialTokens: boolean;
+  /** This request's lane in the worker's fair scheduler. */
+  stepGate: StepGate;
 }
 
 /** Generates one choice and streams its chunks; returns the completion tokens it took. */
@@ -80,6 +90,7 @@ export async function generateChoice(
       topLogprobs: settings.topLogprobs,
       logitsProcessors: settings.logitsProcessors,
       skipSpecialTokens: settings.skipSpecialTokens,
+      stepGate: settings.stepGate,
     },
     ctx.signal,
   );

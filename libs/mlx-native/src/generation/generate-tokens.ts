@@ -5,6 +5,7 @@ import { ContextLengthExceededError, requireOption } from './errors';
 import type { TokenGenerationEvent, TokenLogprob } from './events';
 import { GenerationClock } from './generation-clock';
 import { createLogitsPipeline, type LogitsProcessingOptions } from './logits-processing';
+import type { StepGate } from './fair-step-scheduler';
 import { resolveSampling, TokenSampler, type SamplingOptions } from './sampling';
 
 /** Present when node runs with --expose-gc. */
@@ -24,6 +25,8 @@ export interface TokenGenerationOptions extends SamplingOptions, LogitsProcessin
   topLogprobs?: number;
   /** Prompt tokens per forward pass while prefilling; bounds the memory a long prompt needs. Default 512. */
   prefillChunkSize?: number;
+  /** Turn-taking with the other requests of the process (see FairStepScheduler); none: event-loop order. */
+  stepGate?: StepGate;
   /**
    * Only ids below this are sampled. Embedding tables are often padded past the tokenizer's
    * vocabulary, and a padded id would decode to nothing. Default: the model's whole vocabulary.
@@ -71,6 +74,8 @@ export async function* generateTokens(
   const cache = model.createCache();
   const generated: number[] = [];
 
+  const gate = options.stepGate;
+
   // Prefill everything but the last chunk, which the first sampling step feeds in.
   let fed = 0;
   while (promptIds.length - fed > chunkSize) {
@@ -78,7 +83,12 @@ export async function* generateTokens(
       yield clock.finish('abort', promptIds.length, 0);
       return;
     }
-    mx.eval(model.forward(mx.array([promptIds.slice(fed, fed + chunkSize)], mx.int32), cache, LAST_TOKEN_ONLY));
+    await gate?.acquire();
+    try {
+      mx.eval(model.forward(mx.array([promptIds.slice(fed, fed + chunkSize)], mx.int32), cache, LAST_TOKEN_ONLY));
+    } finally {
+      gate?.release();
+    }
     fed += chunkSize;
     // A chunk's intermediates (hundreds of MB on a large model) are freed only by their finalizers; a
     // collection here (when node runs with --expose-gc, as the workers do) keeps the peak at one chunk.
@@ -86,16 +96,7 @@ export async function* generateTokens(
     await nextMacrotask();
   }
   let input = mx.array([promptIds.slice(fed)], mx.int32);
-
-  for (;;) {
-    if (signal?.aborted) {
-      yield clock.finish('abort', promptIds.length, generated.length);
-      return;
-    }
-    if (generated.length >= maxTokens) {
-      yield clock.finish('length', promptIds.length, generated.length);
-      return;
-    }
+  const decodeStep = () => {
     let logits = model.forward(input, cache, LAST_TOKEN_ONLY).index(0, -1);
     if (vocabSize < model.vocabSize) {
       logits = logits.index(mx.Slice(0, vocabSize));
@@ -109,7 +110,26 @@ export async function* generateTokens(
     const topValues = logprobs && topIds ? mx.take(logprobs, topIds) : undefined;
     // One evaluation per step: the forward pass, sampling and logprobs run as one graph.
     mx.eval(...[token, chosenLogprob, topIds, topValues].filter((array) => array !== undefined));
-    const tokenId = token.item() as number;
+    return { tokenId: token.item() as number, chosenLogprob, topIds, topValues };
+  };
+
+  for (;;) {
+    if (signal?.aborted) {
+      yield clock.finish('abort', promptIds.length, generated.length);
+      return;
+    }
+    if (generated.length >= maxTokens) {
+      yield clock.finish('length', promptIds.length, generated.length);
+      return;
+    }
+    await gate?.acquire();
+    let step: ReturnType<typeof decodeStep>;
+    try {
+      step = decodeStep();
+    } finally {
+      gate?.release();
+    }
+    const { tokenId, chosenLogprob, topIds, topValues } = step;
     clock.firstToken();
 
     if (eosTokenIds.has(tokenId)) {
@@ -124,7 +144,7 @@ export async function* generateTokens(
       ...(topIds && topValues ? { topLogprobs: sortedLogprobs(topIds, topValues) } : {}),
     };
     await nextMacrotask();
-    input = token.astype(mx.int32).reshape([1, 1]);
+    input = mx.array([[tokenId]], mx.int32);
   }
 }
 

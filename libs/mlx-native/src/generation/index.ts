@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './fair-step-scheduler';
 export * from './events';
 export * from './generate-text';
 export * from './generate-tokens';
