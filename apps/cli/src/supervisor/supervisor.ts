@@ -94,7 +94,8 @@ export class Supervisor {
     const env = { ...this.options.env, REDIS_URL: redisUrl };
     const node = process.execPath;
     this.apps = [
-      this.supervise('api', node, this.options.apiEntry, env),
+      // The API replaces the error handler Nest gives Fastify, on purpose (apps/api/src/http-server.ts); Fastify would warn at every start.
+      this.supervise('api', node, this.options.apiEntry, env, ['--disable-warning=FSTWRN004']),
       ...Array.from({ length: config.workers }, (_, index) => {
         const workerId = `worker-${index + 1}`;
         // --expose-gc lets generation collect a prefill chunk's intermediates at once (libs/mlx-native README).
