@@ -80,12 +80,10 @@ export class UsageDto {
   completion_tokens_details?: CompletionTokensDetailsDto;
 }
 
-export class ChatCompletionResponseDto {
+/** The fields every completion object and stream chunk carries, chat or legacy. */
+export abstract class CompletionObjectBaseDto {
   @ApiProperty({ example: 'chatcmpl-5f0c6a3e1f4b4c1e9d2a6f1b' })
   id!: string;
-
-  @ApiProperty({ enum: ['chat.completion'] })
-  object!: 'chat.completion';
 
   @ApiProperty({ description: 'Unix seconds' })
   created!: number;
@@ -95,6 +93,11 @@ export class ChatCompletionResponseDto {
 
   @ApiProperty()
   system_fingerprint!: string;
+}
+
+export class ChatCompletionResponseDto extends CompletionObjectBaseDto {
+  @ApiProperty({ enum: ['chat.completion'] })
+  object!: 'chat.completion';
 
   @ApiProperty({ type: [ChatCompletionChoiceDto] })
   choices!: ChatCompletionChoiceDto[];
@@ -157,21 +160,9 @@ export class ChatCompletionChunkChoiceDto {
 }
 
 /** One server-sent event of a streamed chat completion (`data: {...}`), ended by `data: [DONE]`. */
-export class ChatCompletionChunkDto {
-  @ApiProperty()
-  id!: string;
-
+export class ChatCompletionChunkDto extends CompletionObjectBaseDto {
   @ApiProperty({ enum: ['chat.completion.chunk'] })
   object!: 'chat.completion.chunk';
-
-  @ApiProperty()
-  created!: number;
-
-  @ApiProperty()
-  model!: string;
-
-  @ApiProperty()
-  system_fingerprint!: string;
 
   @ApiProperty({ type: [ChatCompletionChunkChoiceDto] })
   choices!: ChatCompletionChunkChoiceDto[];

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { UsageDto } from '../chat/chat-completion-response.dto';
+import { CompletionObjectBaseDto, UsageDto } from '../chat/chat-completion-response.dto';
 
 export class CompletionLogprobsDto {
   @ApiProperty({ type: [String] })
@@ -30,21 +30,9 @@ export class CompletionChoiceDto {
 }
 
 /** Both the whole answer and each stream chunk (OpenAI uses one shape for the legacy endpoint). */
-export class CompletionResponseDto {
-  @ApiProperty({ example: 'cmpl-5f0c6a3e1f4b4c1e9d2a6f1b' })
-  id!: string;
-
+export class CompletionResponseDto extends CompletionObjectBaseDto {
   @ApiProperty({ enum: ['text_completion'] })
   object!: 'text_completion';
-
-  @ApiProperty()
-  created!: number;
-
-  @ApiProperty()
-  model!: string;
-
-  @ApiProperty()
-  system_fingerprint!: string;
 
   @ApiProperty({ type: [CompletionChoiceDto] })
   choices!: CompletionChoiceDto[];
