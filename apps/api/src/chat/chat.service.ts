@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { ChatGenerationParams } from '@mlx-omni/ipc';
 import type { ChatCompletionRequestDto, ChatCompletionResponseDto } from '@mlx-omni/openai-dto';
 import type { RequestContext } from '../common/http/request-context';
@@ -9,7 +8,8 @@ import { InferenceMetricsService } from '../metrics/inference-metrics.service';
 import { ModelsService } from '../models/models.service';
 import { RateLimitService } from '../rate-limits/rate-limit.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
-import { ChatCompletionAssembler, ChatCompletionChunker, type CompletionIdentity } from './completion-assembler';
+import { newCompletionIdentity, type CompletionIdentity } from '../common/generation/completion-object';
+import { ChatCompletionAssembler, ChatCompletionChunker } from './completion-assembler';
 import { toGenerationParams } from './generation-params';
 
 /** Runs chat completions on a worker over the direct IPC channel; tokens never pass through Redis. */
@@ -33,7 +33,7 @@ export class ChatService {
     const model = await this.models.resolveForChat(request.model);
     const params = toGenerationParams(request, model.path, context.keyName ?? '');
     const { client } = this.workers.pick(model.id);
-    const identity = { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: request.model };
+    const identity = newCompletionIdentity('chatcmpl', request.model);
     const stream = this.inference.track(client.stream('chat.generate', params, { signal }), {
       context,
       model: request.model,

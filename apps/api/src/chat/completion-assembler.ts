@@ -5,26 +5,8 @@ import type {
   ChatCompletionChunkDto,
   ChatCompletionResponseDto,
   ChatFinishReason,
-  UsageDto,
 } from '@mlx-omni/openai-dto';
-
-/** Identifies this build in `system_fingerprint`, as OpenAI does per backend configuration. */
-export const SYSTEM_FINGERPRINT = 'fp_mlx_omni_0_1_0';
-
-export interface CompletionIdentity {
-  id: string;
-  created: number;
-  model: string;
-}
-
-export function toUsage(result: GenerationResult): UsageDto {
-  return {
-    prompt_tokens: result.promptTokens,
-    completion_tokens: result.completionTokens,
-    total_tokens: result.promptTokens + result.completionTokens,
-    completion_tokens_details: { reasoning_tokens: result.reasoningTokens },
-  };
-}
+import { SYSTEM_FINGERPRINT, toUsage, type CompletionIdentity } from '../common/generation/completion-object';
 
 interface ChoiceState {
   content: string;

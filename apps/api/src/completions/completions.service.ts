@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { TextGenerationParams } from '@mlx-omni/ipc';
 import type { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { newCompletionIdentity } from '../common/generation/completion-object';
 import { toSamplingOptions, toStopSequences } from '../common/generation/sampling';
 import type { RequestContext } from '../common/http/request-context';
 import type { SseWriter } from '../common/http/sse-writer';
@@ -62,7 +62,7 @@ export class CompletionsService {
     };
     const { client } = this.workers.pick(model.id);
     const builder = new TextCompletionBuilder(
-      { id: `cmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: request.model },
+      newCompletionIdentity('cmpl', request.model),
       request.logprobs !== undefined,
     );
     const stream = this.inference.track(client.stream('text.generate', params, { signal }), {

@@ -8,8 +8,7 @@ import { consumerConnectionOptions, QUEUE_NAMES, QUEUE_SETTINGS, type JobName, t
 import { CallerContext } from '../auth/caller-context';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
 import type { JobResponseDto, JobState } from './dto/job-response.dto';
-
-const unixSeconds = (millis: number): number => Math.floor(millis / 1000);
+import { unixSeconds } from '../common/unix-seconds';
 
 /**
  * The creating key's name travels in the job's data (BullMQ has no other per-job field); processors

@@ -10,13 +10,12 @@ import type { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
 import type { ModelDeletedResponseDto, ModelDto, ModelListResponseDto } from './dto/model.dto';
+import { unixSeconds } from '../common/unix-seconds';
 
 /** A request that pulls a model first waits this long before answering 503 with the job to poll. */
 const AUTO_DOWNLOAD_WAIT_MS = 10 * 60_000;
 /** Loading a large model from disk takes minutes on a slow one. */
 const LOAD_TIMEOUT_MS = 10 * 60_000;
-
-const unixSeconds = (millis: number): number => Math.floor(millis / 1000);
 
 /** How the lib's errors reach clients: each has its own code; the status is the HTTP one for its meaning. */
 function toHttp(error: unknown): unknown {

@@ -3,8 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { WorkerListResponseDto, type WorkerDto } from './dto/worker-list-response.dto';
 import { WorkerRegistryService, type WorkerEntry } from './worker-registry.service';
-
-const unixSeconds = (millis: number): number => Math.floor(millis / 1000);
+import { unixSeconds } from '../common/unix-seconds';
 
 @ApiTags('workers')
 @Controller('v1/workers')

@@ -1,0 +1,2 @@
+/** OpenAI's timestamps (`created`, `created_at`, …) are whole Unix seconds. */
+export const unixSeconds = (millis: number): number => Math.floor(millis / 1000);
