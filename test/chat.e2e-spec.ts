@@ -1,5 +1,8 @@
 import Ajv from 'ajv';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
 import { waitFor } from './support/processes';
@@ -12,20 +15,45 @@ const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
   { role: 'user', content: 'Name three colours.' },
 ];
 
+// Listed models the chat route must refuse with a 400, never a 500: an architecture the engine does not run, and another kind.
+const STARCODER = 'local/tiny-starcoder2';
+const EMBEDDER = 'local/minilm';
+
+/** A folder of local models (MLX_OMNI_MODEL_DIRS) with real files: a fixture's weights and tokenizer under other configs. */
+async function writeLocalModels(qwenDir: string): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'omni-local-models-'));
+  const place = async (id: string, config: object, extra: Record<string, string> = {}) => {
+    const dir = join(root, id);
+    await mkdir(dir, { recursive: true });
+    await cp(join(qwenDir, 'model.safetensors'), join(dir, 'model.safetensors'));
+    await cp(join(qwenDir, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+    for (const [name, content] of Object.entries(extra)) {
+      await writeFile(join(dir, name), content);
+    }
+  };
+  await place(STARCODER, { model_type: 'starcoder2', architectures: ['Starcoder2ForCausalLM'], max_position_embeddings: 4096 });
+  await place(EMBEDDER, { model_type: 'bert', architectures: ['BertModel'] }, { 'modules.json': '[]' });
+  return root;
+}
+
 describe('chat completions through the official OpenAI client (API → IPC → worker → MLX)', () => {
   let stack: RunningStack;
   let client: OpenAI;
+  let localModels: string;
 
   beforeAll(async () => {
     const hub = testHubDir();
-    await ensureFixtures(hub, [QWEN, LLAMA]);
-    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub } });
+    const dirs = await ensureFixtures(hub, [QWEN, LLAMA]);
+    localModels = await writeLocalModels(dirs.get(QWEN)!);
+    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_MODEL_DIRS: localModels } });
     await stack.waitUntilReady();
     client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
   });
 
   afterAll(async () => {
     await stack?.stop();
+    await rm(localModels, { recursive: true, force: true });
   });
 
   it('answers a plain request with a schema-valid chat.completion and honest usage', async () => {
@@ -193,6 +221,29 @@ describe('chat completions through the official OpenAI client (API → IPC → w
       const error = await client.chat.completions.create({ model: 'nobody/nothing', messages }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(NotFoundError);
       expect(error).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
+    });
+
+    it('lists an architecture the engine does not run as unsupported, and answers 400 model_not_supported naming the supported ones', async () => {
+      const listed = (await stack.request('/v1/models')).body.data;
+      expect(listed.find((entry: { id: string }) => entry.id === STARCODER)).toMatchObject({ kind: 'chat', family: 'starcoder2', supported: false });
+      expect(listed.find((entry: { id: string }) => entry.id === QWEN)).toMatchObject({ kind: 'chat', family: 'qwen3', supported: true });
+      for (const call of [
+        () => client.chat.completions.create({ model: STARCODER, messages, max_tokens: 2 }),
+        () => client.completions.create({ model: STARCODER, prompt: 'def', max_tokens: 2 }),
+        () => client.post(`/models/${STARCODER}/load`),
+      ]) {
+        const error = await call().catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(BadRequestError);
+        expect(error).toMatchObject({ status: 400, code: 'model_not_supported', param: 'model' });
+        expect((error as BadRequestError).message).toMatch(/starcoder2 family.*supported chat families: llama, mistral, qwen2, qwen3/);
+      }
+    });
+
+    it('400 model_not_supported for a model of another kind', async () => {
+      const error = await client.chat.completions.create({ model: EMBEDDER, messages }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error).toMatchObject({ status: 400, code: 'model_not_supported', param: 'model' });
+      expect((error as BadRequestError).message).toContain('is of kind embedding and cannot serve chat requests');
     });
 
     it('400 context_length_exceeded for a prompt longer than the context', async () => {

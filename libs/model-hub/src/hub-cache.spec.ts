@@ -47,6 +47,8 @@ describe('resolveModel', () => {
       path: snapshot,
       revision: commitOf('v1'),
       kind: 'chat',
+      family: 'qwen3',
+      supported: true,
       modelType: 'qwen3',
       quantization: { bits: 4, groupSize: 64 },
       contextLength: 40960,

@@ -1,7 +1,11 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { classifyModel, objectAt, readContextLength, readQuantization, type JsonObject, type ModelKind } from './classify';
+import { classifyModel, objectAt, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
+import { readContextLength, readQuantization } from './config-facts';
+
+/** A model folder's kind; 'unknown' when no family matches or the folder lacks what its family needs (left out of listings). */
+export type DiscoveredKind = ModelKind | 'unknown';
 
 /** A model found on disk and what the listing and the loaders need to know about it. */
 export interface ResolvedModel {
@@ -11,7 +15,11 @@ export interface ResolvedModel {
   readonly path: string;
   /** The snapshot's commit, for models from the hub cache. */
   readonly revision?: string;
-  readonly kind: ModelKind;
+  readonly kind: DiscoveredKind;
+  /** The family of model-families' declaration that matched, when one did. */
+  readonly family?: string;
+  /** Whether the engine runs that family; an unsupported model is listed, and its routes answer 400. */
+  readonly supported: boolean;
   readonly modelType?: string;
   readonly quantization?: { readonly bits: number; readonly groupSize: number };
   readonly contextLength?: number;
@@ -172,11 +180,14 @@ export async function describeModelDir(dir: string, naming: { id: string; revisi
   const { files, sizeBytes } = await scanFiles(dir, MODEL_DEPTH);
   const config = await readJsonObject(join(dir, 'config.json'));
   const modelType = config?.['model_type'];
+  const classification = classifyModel({ config, files, weightsComplete: await weightsComplete(dir, files) });
   return {
     id: naming.id,
     path: dir,
     revision: naming.revision,
-    kind: classifyModel({ config, files, weightsComplete: await weightsComplete(dir, files) }),
+    kind: classification?.complete === true ? classification.family.kind : 'unknown',
+    family: classification?.family.id,
+    supported: classification?.family.engine === true,
     modelType: typeof modelType === 'string' ? modelType : undefined,
     quantization: readQuantization(config),
     contextLength: readContextLength(config),

@@ -30,7 +30,7 @@ export class ChatService {
     context: RequestContext,
     signal: AbortSignal,
   ): Promise<{ identity: CompletionIdentity; params: ChatGenerationParams; stream: GenerationStream }> {
-    const model = await this.models.resolveForChat(request.model);
+    const model = await this.models.resolveFor(request.model, 'chat');
     const params = toGenerationParams(request, model.path, context.keyName ?? '');
     const { client } = this.workers.pick(model.id);
     const identity = newCompletionIdentity('chatcmpl', request.model);

@@ -44,7 +44,7 @@ export class CompletionsService {
     if (request.best_of !== undefined && request.best_of !== 1 && request.best_of !== n) {
       throw invalid('best_of', 'best_of other than n is not supported: candidates are not ranked');
     }
-    const model = await this.models.resolveForChat(request.model);
+    const model = await this.models.resolveFor(request.model, 'chat');
     const prompt = request.prompt;
     // One token-id list is one prompt; a list of strings or of id lists is several.
     const prompts = typeof prompt === 'string' || typeof prompt[0] === 'number' ? [prompt as string | number[]] : (prompt as Array<string | number[]>);

@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { sep } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
+import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import type { LoadedModelInfo } from '@mlx-omni/ipc';
 import { deleteModel, ModelCatalog, ModelHubError, ModelInUseError, ModelNotFoundError, parseModelId, type ResolvedModel } from '@mlx-omni/model-hub';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
@@ -51,14 +52,22 @@ export class ModelsService {
     return this.toDto(await this.resolve(id));
   }
 
-  /** The model a chat or completion request names: pulled first when auto-download is on; 400 when it is not a chat model. */
-  async resolveForChat(id: string): Promise<ResolvedModel> {
+  /**
+   * The model a request for `kind` names: pulled first when auto-download is on. 400
+   * `model_not_supported` when it is another kind, or of a family the engine does not run (it is
+   * listed, with `supported: false`), so a listed model never fails its route with a 500.
+   */
+  async resolveFor(id: string, kind: ModelKind): Promise<ResolvedModel> {
     const model = await this.resolve(id, this.config.autoDownload);
-    if (model.kind !== 'chat') {
-      throw new OpenAiHttpException(400, `The model ${id} is a ${model.kind} model and cannot serve chat completions`, {
-        param: 'model',
-        code: 'model_not_supported',
-      });
+    const notSupported = (message: string) => new OpenAiHttpException(400, message, { param: 'model', code: 'model_not_supported' });
+    if (model.kind !== kind) {
+      throw notSupported(`The model ${id} is of kind ${model.kind} and cannot serve ${kind} requests`);
+    }
+    if (!model.supported) {
+      const supported = supportedFamilies(kind);
+      throw notSupported(
+        `The model ${id} is of the ${model.family ?? 'unknown'} family, which this server does not run; supported ${kind} families: ${supported.join(', ') || 'none yet'}`,
+      );
     }
     return model;
   }
@@ -103,9 +112,10 @@ export class ModelsService {
     return this.jobs.enqueue('model-download', 'pull', { model, revision }, jobId);
   }
 
-  /** Loads a chat model on the worker best placed for it (one that has it already, else the least busy). */
+  /** Loads a model on the worker best placed for it (one that has it already, else the least busy). */
   async load(id: string): Promise<ModelDto> {
-    const model = await this.resolveForChat(id);
+    // Whatever its kind, but one the engine runs: a listed model is never unknown to the catalog.
+    const model = await this.resolveFor(id, (await this.resolve(id)).kind as ModelKind);
     const { client } = this.workers.pick(model.id);
     await client.call('model.load', { id: model.id, path: model.path }, { timeoutMs: LOAD_TIMEOUT_MS });
     await this.workers.refresh();
@@ -179,6 +189,8 @@ export class ModelsService {
       created: model.createdAt,
       owned_by: parsed.kind === 'repo' && parsed.repoId.includes('/') ? parsed.repoId.split('/')[0] : 'local',
       kind: model.kind as ModelDto['kind'],
+      family: model.family ?? 'unknown',
+      supported: model.supported,
       size_bytes: model.sizeBytes,
       quantization: model.quantization === undefined ? null : { bits: model.quantization.bits, group_size: model.quantization.groupSize },
       context_length: model.contextLength ?? null,

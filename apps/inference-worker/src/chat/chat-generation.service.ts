@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { GenerationChunk, ChatGenerationParams, GenerationResult, StreamContext } from '@mlx-omni/ipc';
 import { ChatTemplateError, FairStepScheduler } from '@mlx-omni/mlx-native';
+import { familyById } from '@mlx-omni/model-families';
 import { assertSupportedSchema, forcedToolCallSchema, JsonConstraint, ToolChoiceError, UnsupportedSchemaError } from '@mlx-omni/structured-output';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
 import { assertFitsContext, badRequest, generateChoice, type ChoiceSettings } from '../generation/choice-generator';
@@ -21,7 +22,7 @@ export class ChatGenerationService {
   ) {}
 
   generate(params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
-    return this.pool.use(params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
+    return this.pool.use('chat', params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
   }
 
   private async generateWith(pooled: PooledChatModel, params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
@@ -69,8 +70,8 @@ export class ChatGenerationService {
   }
 
   /** Decides, once per request, how generated text becomes chunks; schema problems are 400s naming the field. */
-  private outputMode({ tokenizer, weights }: PooledChatModel, params: ChatGenerationParams, prompt: string): OutputMode {
-    const vocabulary = vocabularyOf(tokenizer, weights.eosTokenIds);
+  private outputMode({ tokenizer, lm, family }: PooledChatModel, params: ChatGenerationParams, prompt: string): OutputMode {
+    const vocabulary = vocabularyOf(tokenizer, lm.eosTokenIds);
     try {
       if (params.toolChoice === 'required' || typeof params.toolChoice === 'object') {
         const schema = forcedToolCallSchema(params.tools, params.toolChoice, { parallel: params.parallelToolCalls });
@@ -99,7 +100,7 @@ export class ChatGenerationService {
     }
     return {
       kind: 'text',
-      modelType: weights.model.modelType,
+      toolCallFormat: familyById(family)?.toolCallFormat,
       prompt,
       toolNames: params.toolChoice === 'none' ? [] : params.tools.map((tool) => tool.function.name),
     };

@@ -1,3 +1,4 @@
+import type { ToolCallFormat } from '@mlx-omni/model-families';
 import type { ChatFinishReasonWire, GenerationChunk, WireTokenLogprob } from '@mlx-omni/ipc';
 import type { ChoiceOutputSink } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
@@ -7,7 +8,7 @@ import type { ParsedToolCall } from './parsers/tool-call-parser';
 
 /** How one request's generated text becomes chunks. Constraints are factories: each choice needs a fresh one. */
 export type OutputMode =
-  | { kind: 'text'; modelType: string; prompt: string; toolNames: string[] }
+  | { kind: 'text'; toolCallFormat: ToolCallFormat | undefined; prompt: string; toolNames: string[] }
   | { kind: 'json'; constraint: () => JsonConstraint }
   | { kind: 'forced-tool-call'; constraint: () => JsonConstraint };
 
@@ -35,7 +36,7 @@ export class ChoiceOutput implements ChoiceOutputSink {
       this.toolCalls =
         mode.toolNames.length === 0
           ? undefined
-          : createToolCallParser(toolCallFamilyFor({ modelType: mode.modelType, chatTemplate: mode.prompt }), { toolNames: mode.toolNames }).stream();
+          : createToolCallParser(toolCallFamilyFor({ declaredFormat: mode.toolCallFormat, chatTemplate: mode.prompt }), { toolNames: mode.toolNames }).stream();
     }
   }
 

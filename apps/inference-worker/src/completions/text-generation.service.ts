@@ -14,7 +14,7 @@ export class TextGenerationService {
   ) {}
 
   generate(params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
-    return this.pool.use(params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
+    return this.pool.use('chat', params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
   }
 
   private async generateWith(pooled: PooledChatModel, params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {

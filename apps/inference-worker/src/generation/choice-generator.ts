@@ -17,7 +17,7 @@ export function badRequest(message: string, param: string | null, code = 'invali
 
 /** Refuses a prompt that leaves no room to generate, before any model work, in OpenAI's words. */
 export function assertFitsContext(pooled: PooledChatModel, promptTokens: number, param: string): void {
-  const contextLength = pooled.weights.model.contextLength;
+  const contextLength = pooled.lm.model.contextLength;
   if (promptTokens >= contextLength) {
     throw badRequest(
       `This model's maximum context length is ${contextLength} tokens. However, your prompt resulted in ${promptTokens} tokens.`,
@@ -61,7 +61,7 @@ export interface ChoiceSettings {
 
 /** Generates one choice and streams its chunks; returns the completion tokens it took. */
 export async function generateChoice(
-  { tokenizer, weights }: PooledChatModel,
+  { tokenizer, lm }: PooledChatModel,
   promptIds: readonly number[],
   settings: ChoiceSettings,
   output: ChoiceOutputSink,
@@ -69,7 +69,7 @@ export async function generateChoice(
 ): Promise<number> {
   const sampling = settings.sampling;
   const events = generateText(
-    weights.model,
+    lm.model,
     tokenizer,
     promptIds,
     {
@@ -85,7 +85,7 @@ export async function generateChoice(
       seed: sampling.seed === undefined ? undefined : sampling.seed + settings.choice,
       maxTokens: settings.maxTokens,
       stop: settings.stop,
-      eosTokenIds: weights.eosTokenIds,
+      eosTokenIds: lm.eosTokenIds,
       logprobs: settings.logprobs,
       topLogprobs: settings.topLogprobs,
       logitsProcessors: settings.logitsProcessors,

@@ -1,48 +1,47 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
-import type { LoadedModelInfo, ModelPoolStatus } from '@mlx-omni/ipc';
-import { loadLanguageModel, ModelTokenizer, type LoadedLanguageModel } from '@mlx-omni/mlx-native';
-import { ModelCatalog } from '@mlx-omni/model-hub';
+import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
+import { familyLoader, UnsupportedFamilyError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
+import { describeModelDir, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
 
-/** A chat model ready to generate: weights, tokenizer and the facts generation needs. */
-export interface PooledChatModel {
-  id: string;
-  path: string;
-  weights: LoadedLanguageModel;
-  tokenizer: ModelTokenizer;
-}
+/** A loaded model of one kind, with the id and folder it was loaded under. */
+export type Pooled<K extends keyof LoadedModels = keyof LoadedModels> = LoadedModels[K] & { id: string; path: string; family: string };
+export type PooledChatModel = Pooled<'chat'>;
 
-async function weightBytes(dir: string): Promise<number> {
-  const names = (await readdir(dir)).filter((name) => name.endsWith('.safetensors'));
-  const sizes = await Promise.all(names.map(async (name) => (await stat(join(dir, name))).size));
-  return sizes.reduce((total, size) => total + size, 0);
-}
+const notSupported = (message: string) => new IpcHandlerError({ message, code: 'model_not_supported', status: 400, param: 'model' });
 
 /**
- * The chat models this worker holds, within the memory budget (see ModelPool). The preload list is
- * loaded and pinned at start.
+ * The models of every kind this worker holds, within one memory budget (see ModelPool), loaded through
+ * the engine's family table. The preload list is loaded and pinned at start.
  */
 @Injectable()
 export class ModelPoolService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ModelPoolService.name);
-  private readonly pool: ModelPool<PooledChatModel>;
+  private readonly pool: ModelPool<Pooled>;
 
   constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {
     this.pool = new ModelPool({
       budgetBytes: config.memoryBudgetBytes,
       idleTtlMs: config.modelIdleTtlS * 1000,
-      sizeOf: weightBytes,
-      load: (id, path) => this.loadChatModel(id, path),
+      sizeOf: async (path) => (await this.familyAt(path)).loader.weightBytes(path, this.loadOptions),
+      load: (id, path) => this.loadModel(id, path),
       onEvict: (id, reason) => this.logger.log({ model: id, reason }, 'Model unloaded'),
     });
   }
 
-  /** Runs `work` with the model loaded; 503 when it cannot fit while the loaded models are busy. */
-  use<R>(id: string, path: string, work: (model: PooledChatModel) => Promise<R>): Promise<R> {
-    return this.pool.use(id, path, work);
+  /**
+   * Runs `work` with the model loaded; 400 `model_not_supported` when it is not of `kind` or its family
+   * is not one the engine runs, 503 when it cannot fit while the loaded models are busy.
+   */
+  use<K extends keyof LoadedModels, R>(kind: K, id: string, path: string, work: (model: Pooled<K>) => Promise<R>): Promise<R> {
+    return this.pool.use(id, path, async (model) => {
+      if (model.kind !== kind) {
+        throw notSupported(`The model ${id} is of kind ${model.kind} and cannot serve ${kind} requests`);
+      }
+      return work(model as Pooled<K>);
+    });
   }
 
   load(id: string, path: string): Promise<LoadedModelInfo> {
@@ -83,10 +82,35 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private async loadChatModel(id: string, path: string): Promise<PooledChatModel> {
+  private get loadOptions() {
+    return { weights: this.config.quantizedWeights };
+  }
+
+  /** The folder's family (model-families' table) and the engine's loader for it; 400 when the engine runs no such family. */
+  private async familyAt(path: string): Promise<{ family: string; loader: FamilyLoader }> {
+    const described = await describeModelDir(path, { id: path });
+    const family = described?.family;
+    if (described === undefined || family === undefined || described.kind === 'unknown') {
+      throw notSupported(`${path} holds no complete model of a known family`);
+    }
+    try {
+      return { family, loader: familyLoader(family) };
+    } catch (error) {
+      if (error instanceof UnsupportedFamilyError) {
+        const kind = described.kind as ModelKind;
+        throw notSupported(
+          `The ${family} architecture is not supported by this server; supported ${kind} families: ${supportedFamilies(kind).join(', ') || 'none yet'}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async loadModel(id: string, path: string): Promise<Pooled> {
     const started = performance.now();
-    const [weights, tokenizer] = await Promise.all([loadLanguageModel(path, { weights: this.config.quantizedWeights }), ModelTokenizer.load(path)]);
-    this.logger.log({ model: id, path, seconds: (performance.now() - started) / 1000, weights: weights.quantizedWeights }, 'Model loaded');
-    return { id, path, weights, tokenizer };
+    const { family, loader } = await this.familyAt(path);
+    const model: LoadedModel = await loader.load(path, this.loadOptions);
+    this.logger.log({ model: id, path, family, kind: model.kind, seconds: (performance.now() - started) / 1000 }, 'Model loaded');
+    return { ...model, id, path, family };
   }
 }

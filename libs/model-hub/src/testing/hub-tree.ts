@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { ModelKind } from '../classify';
+import type { ModelKind } from '@mlx-omni/model-families';
 import { repoFolderName } from '../model-id';
 
 /** Files of a model folder: "/"-separated relative path → content. */
@@ -91,7 +91,7 @@ export function weights(bytes: number): Buffer {
 const tokenizer = json({ model: { type: 'BPE' } });
 
 /** One small model of each servable kind, in the layout the tool that makes such models writes. */
-export const MODEL_FILES: Readonly<Record<Exclude<ModelKind, 'unknown'>, FileTree>> = {
+export const MODEL_FILES: Readonly<Record<ModelKind, FileTree>> = {
   // mlx-lm, 4-bit: MLX's quantization block under both names.
   chat: {
     'config.json': json({
@@ -108,6 +108,12 @@ export const MODEL_FILES: Readonly<Record<Exclude<ModelKind, 'unknown'>, FileTre
   embedding: {
     'config.json': json({ model_type: 'bert', architectures: ['BertModel'], max_position_embeddings: 512 }),
     'modules.json': json([{ idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' }]),
+    'tokenizer.json': tokenizer,
+    'model.safetensors': weights(300),
+  },
+  // A sentence-transformers CrossEncoder: a BERT with a one-logit classification head.
+  rerank: {
+    'config.json': json({ model_type: 'bert', architectures: ['BertForSequenceClassification'], num_labels: 1, max_position_embeddings: 512 }),
     'tokenizer.json': tokenizer,
     'model.safetensors': weights(300),
   },

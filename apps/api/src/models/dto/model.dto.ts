@@ -1,7 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { KIND_RULES, type ModelKind } from '@mlx-omni/model-hub';
-
-const KINDS = [...new Set(KIND_RULES.map((rule) => rule.kind))];
+import { MODEL_KINDS, type ModelKind } from '@mlx-omni/model-families';
 
 export class QuantizationDto {
   @ApiProperty({ example: 4 })
@@ -43,8 +41,14 @@ export class ModelDto {
   @ApiProperty({ example: 'mlx-community', description: "The repo's organisation, or `local` for models without one" })
   owned_by!: string;
 
-  @ApiProperty({ enum: KINDS, description: 'What the server can do with it' })
-  kind!: Exclude<ModelKind, 'unknown'>;
+  @ApiProperty({ enum: MODEL_KINDS, description: 'What the server can do with it: which routes serve it' })
+  kind!: ModelKind;
+
+  @ApiProperty({ example: 'qwen3', description: 'Its family (the model_type for chat architectures) in the server\'s table of model families' })
+  family!: string;
+
+  @ApiProperty({ description: 'Whether this server runs the family; requests for an unsupported model answer 400 model_not_supported' })
+  supported!: boolean;
 
   @ApiProperty({ description: 'Bytes on disk, each blob counted once' })
   size_bytes!: number;

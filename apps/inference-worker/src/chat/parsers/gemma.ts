@@ -188,7 +188,6 @@ function decodeGemmaCalls(payload: string): RawToolCall[] | null {
  */
 export const GEMMA: ToolCallFamily = {
   name: 'gemma',
-  modelTypes: ['gemma', 'gemma2', 'gemma3', 'gemma3_text'],
   templateMarkers: ['<start_of_turn>'],
   sections: [
     { open: '```tool_code', close: '```', decode: decodeGemmaCalls },

@@ -6,7 +6,6 @@ import { callsFromJson, parseJsonOrUndefined, ToolCallFamily } from './tool-call
  */
 export const HERMES: ToolCallFamily = {
   name: 'hermes',
-  modelTypes: ['qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe'],
   templateMarkers: ['<tool_call>'],
   sections: [
     {

@@ -27,7 +27,6 @@ function decodeLlamaCalls(payload: string): RawToolCall[] | null {
  */
 export const LLAMA3: ToolCallFamily = {
   name: 'llama3',
-  modelTypes: ['llama'],
   templateMarkers: ['<|python_tag|>'],
   sections: [
     { open: '<|python_tag|>', close: null, decode: decodeLlamaCalls },

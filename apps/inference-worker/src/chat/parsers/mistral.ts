@@ -26,7 +26,6 @@ function decodeMistralCalls(payload: string): RawToolCall[] | null {
 /** Mistral and Ministral instruct models; `[TOOL_CALLS]` is a control token the detokenizer must keep. */
 export const MISTRAL: ToolCallFamily = {
   name: 'mistral',
-  modelTypes: ['mistral', 'mistral3', 'ministral', 'mixtral'],
   templateMarkers: ['[TOOL_CALLS]', '[AVAILABLE_TOOLS]'],
   sections: [{ open: '[TOOL_CALLS]', close: null, decode: decodeMistralCalls }],
 };

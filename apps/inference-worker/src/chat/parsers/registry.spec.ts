@@ -1,3 +1,4 @@
+import { familyById } from '@mlx-omni/model-families';
 import { GEMMA } from './gemma';
 import { HERMES } from './hermes';
 import { LLAMA3 } from './llama3';
@@ -6,20 +7,23 @@ import { createToolCallParser, TOOL_CALL_FAMILIES, toolCallFamilyFor } from './r
 
 describe('tool-call format registry', () => {
   it.each([
-    [{ modelType: 'qwen3' }, HERMES],
-    [{ modelType: 'llama' }, LLAMA3],
-    [{ modelType: 'mistral' }, MISTRAL],
-    [{ modelType: 'gemma3_text' }, GEMMA],
-    [{ modelType: 'something_new' }, HERMES],
-    [{}, HERMES],
-  ])('chooses by model_type %j', (hints, family) => {
-    expect(toolCallFamilyFor(hints)).toBe(family);
+    ['qwen3', HERMES],
+    ['llama', LLAMA3],
+    ['mistral', MISTRAL],
+    ['gemma3_text', GEMMA],
+    ['causal-lm', HERMES],
+  ])('chooses by the format model-families declares for %s', (family, parser) => {
+    expect(toolCallFamilyFor({ declaredFormat: familyById(family)?.toolCallFormat })).toBe(parser);
+  });
+
+  it('falls back to Hermes when nothing is known', () => {
+    expect(toolCallFamilyFor({})).toBe(HERMES);
   });
 
   it('prefers the chat template markers over model_type (a Hermes fine-tune of Llama)', () => {
     const template = '{% for tool in tools %}<tools>{{ tool }}</tools>{% endfor %}<tool_call>';
-    expect(toolCallFamilyFor({ modelType: 'llama', chatTemplate: template })).toBe(HERMES);
-    expect(toolCallFamilyFor({ modelType: 'llama', chatTemplate: '{{ "[AVAILABLE_TOOLS]" }}' })).toBe(MISTRAL);
+    expect(toolCallFamilyFor({ declaredFormat: 'llama3', chatTemplate: template })).toBe(HERMES);
+    expect(toolCallFamilyFor({ declaredFormat: 'llama3', chatTemplate: '{{ "[AVAILABLE_TOOLS]" }}' })).toBe(MISTRAL);
     expect(toolCallFamilyFor({ chatTemplate: "{{ '<start_of_turn>model\\n' }}" })).toBe(GEMMA);
     expect(toolCallFamilyFor({ chatTemplate: "{{ '<|python_tag|>' }}" })).toBe(LLAMA3);
   });

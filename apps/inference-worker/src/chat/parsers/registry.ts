@@ -2,7 +2,11 @@ import { GEMMA } from './gemma';
 import { HERMES } from './hermes';
 import { LLAMA3 } from './llama3';
 import { MISTRAL } from './mistral';
+import type { ToolCallFormat } from '@mlx-omni/model-families';
 import { MarkupToolCallParser, ToolCallFamily, ToolCallParser, ToolCallParserOptions } from './tool-call-parser';
+
+/** The parser of every format model-families can declare; a declared format without one does not compile. */
+const PARSERS: Readonly<Record<ToolCallFormat, ToolCallFamily>> = { hermes: HERMES, mistral: MISTRAL, llama3: LLAMA3, gemma: GEMMA };
 
 /**
  * Every supported format, in the order template markers are tried. Hermes comes first because
@@ -11,22 +15,21 @@ import { MarkupToolCallParser, ToolCallFamily, ToolCallParser, ToolCallParserOpt
 export const TOOL_CALL_FAMILIES: readonly ToolCallFamily[] = [HERMES, MISTRAL, LLAMA3, GEMMA];
 
 export interface ModelToolFormatHints {
-  /** `model_type` from the model's config.json. */
-  readonly modelType?: string;
+  /** The format model-families declares for the model's family. */
+  readonly declaredFormat?: ToolCallFormat;
   /** The Jinja chat template the model ships. */
   readonly chatTemplate?: string;
 }
 
 /**
- * The family whose markers the chat template contains, else the one registered for the
- * model_type, else Hermes, the format most open models are fine-tuned on.
+ * The format whose markers the chat template contains, else the one the model's family declares,
+ * else Hermes, the format most open models are fine-tuned on.
  */
 export function toolCallFamilyFor(hints: ModelToolFormatHints): ToolCallFamily {
   const template = hints.chatTemplate ?? '';
   return (
     TOOL_CALL_FAMILIES.find((f) => f.templateMarkers.some((m) => template.includes(m))) ??
-    TOOL_CALL_FAMILIES.find((f) => hints.modelType !== undefined && f.modelTypes.includes(hints.modelType)) ??
-    HERMES
+    (hints.declaredFormat === undefined ? HERMES : PARSERS[hints.declaredFormat])
   );
 }
 

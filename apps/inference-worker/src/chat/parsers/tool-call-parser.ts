@@ -1,3 +1,4 @@
+import type { ToolCallFormat } from '@mlx-omni/model-families';
 /** One call recovered from generated text; `arguments` is JSON text of an object, as OpenAI sends it. */
 export interface ParsedToolCall {
   readonly name: string;
@@ -43,12 +44,10 @@ export interface RawToolCall {
   readonly arguments: unknown;
 }
 
-/** A model family's tool-call format and how to recognise a model that uses it. */
+/** A tool-call format and how to recognise a model that uses it. */
 export interface ToolCallFamily {
-  readonly name: string;
-  /** `model_type` values from config.json. */
-  readonly modelTypes: readonly string[];
-  /** Text whose presence in the chat template identifies the format; checked before `modelTypes`. */
+  readonly name: ToolCallFormat;
+  /** Text whose presence in the chat template identifies the format; checked before the model family's declared format. */
   readonly templateMarkers: readonly string[];
   readonly sections: readonly SectionSpec[];
 }

@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { familyById, type FamilyId, type ImplementedFamilyId, type KindOfFamily } from '@mlx-omni/model-families';
+import { ModelLoadError } from './io/errors';
+import { keepsQuantized, loadedWeightBytes, readModelJson, safetensorsFiles, type LoadOptions } from './io/load-weights';
+import { ModelConfig } from './io/model-config';
+import { parseQuantization } from './io/quantization';
+import { findArchitecture } from './lm/architectures/registry';
+import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
+import { ModelTokenizer } from './text/model-tokenizer';
+
+/** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
+export interface LoadedChatModel {
+  kind: 'chat';
+  lm: LoadedLanguageModel;
+  tokenizer: ModelTokenizer;
+}
+
+/**
+ * What a loaded model of each kind is. A kind gets its entry when its first family is implemented:
+ * model-families' `engine: true` on a family whose kind has no entry here does not compile.
+ */
+export interface LoadedModels {
+  chat: LoadedChatModel;
+}
+
+export type LoadedModel = LoadedModels[keyof LoadedModels];
+
+/** How the engine loads one family, and what it will occupy once loaded (asked before loading, to make room). */
+export interface FamilyLoader<K extends keyof LoadedModels = keyof LoadedModels> {
+  load(dir: string, options: LoadOptions): Promise<LoadedModels[K]>;
+  weightBytes(dir: string, options: LoadOptions): Promise<number>;
+}
+
+const chatLoader: FamilyLoader<'chat'> = {
+  async load(dir, options) {
+    const [lm, tokenizer] = await Promise.all([loadLanguageModel(dir, options), ModelTokenizer.load(dir)]);
+    return { kind: 'chat', lm, tokenizer };
+  },
+  async weightBytes(dir, options) {
+    const configPath = join(dir, 'config.json');
+    const config = new ModelConfig(await readModelJson(configPath, true), configPath);
+    const architecture = findArchitecture(config.string('model_type'));
+    return loadedWeightBytes(await safetensorsFiles(dir), {
+      keepQuantized: keepsQuantized(options.weights),
+      keep: architecture.usesTensor ?? (() => true),
+      quantization: parseQuantization(config),
+    });
+  },
+};
+
+/**
+ * The engine's loader of every family model-families declares `engine: true`: the only registry of
+ * what the engine runs. Keyed by that declaration, so a family flipped on without its loader, or a
+ * loader for a family declared off, does not compile.
+ */
+const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
+  llama: chatLoader,
+  mistral: chatLoader,
+  qwen2: chatLoader,
+  qwen3: chatLoader,
+  qwen3_moe: chatLoader,
+  gemma3_text: chatLoader,
+  gemma3: chatLoader,
+  phi3: chatLoader,
+};
+
+export class UnsupportedFamilyError extends ModelLoadError {
+  constructor(readonly family: string) {
+    super(`The engine does not run models of the ${family} family`);
+  }
+}
+
+/** The loader of a family the engine runs; UnsupportedFamilyError for any other (declared or not). */
+export function familyLoader(family: FamilyId | string): FamilyLoader {
+  const declared = familyById(family);
+  if (declared === undefined || !declared.engine || !Object.hasOwn(LOADERS, family)) {
+    throw new UnsupportedFamilyError(family);
+  }
+  return LOADERS[family as ImplementedFamilyId] as FamilyLoader;
+}

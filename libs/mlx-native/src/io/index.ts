@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './model-config';
+export * from './quantization';
+export * from './safetensors';
+export * from './weight-store';
+export * from './load-weights';

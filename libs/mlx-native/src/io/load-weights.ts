@@ -1,0 +1,226 @@
+import { core as mx } from '@frost-beta/mlx';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { QuantizedTensor } from '../nn/layers';
+import { InvalidModelConfigError, MissingTensorError, ModelFileMissingError, ModelLoadError, TensorShapeMismatchError } from './errors';
+import { isJsonObject, type JsonObject } from './model-config';
+import { quantizationFor, type QuantizationConfig } from './quantization';
+import { dtypeBytes, FLOAT_DTYPES, readSafetensorsHeader } from './safetensors';
+import { WeightStore } from './weight-store';
+
+/**
+ * How to hold quantized weights. `auto` dequantizes to float on the CPU backend, where
+ * quantizedMatmul is several times slower than a float32 matmul, and keeps them quantized on
+ * Metal, where the quantized kernels are the fast path and the memory saving matters.
+ */
+export type WeightsMode = 'auto' | 'quantized' | 'dequantized';
+
+export interface LoadOptions {
+  weights?: WeightsMode;
+}
+
+/** Whether quantized modules stay quantized under `mode` on this machine. */
+export function keepsQuantized(mode: WeightsMode = 'auto'): boolean {
+  return mode === 'quantized' || (mode === 'auto' && mx.metal.isAvailable());
+}
+
+/** Reads a JSON object from a model folder; a missing required file or a malformed one is a ModelLoadError naming it. */
+export async function readModelJson(path: string, required: true): Promise<JsonObject>;
+export async function readModelJson(path: string, required: false): Promise<JsonObject | undefined>;
+export async function readModelJson(path: string, required: boolean): Promise<JsonObject | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (required) {
+        throw new ModelFileMissingError(path, 'not a model directory, or the download is incomplete');
+      }
+      return undefined;
+    }
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
+  }
+  if (!isJsonObject(parsed)) {
+    throw new InvalidModelConfigError(path, 'the top level is not a JSON object');
+  }
+  return parsed;
+}
+
+
+/** The shards named by model.safetensors.index.json, else model.safetensors, else every *.safetensors (older mlx-community names). */
+export async function safetensorsFiles(modelDir: string): Promise<string[]> {
+  const indexPath = join(modelDir, 'model.safetensors.index.json');
+  const index = await readModelJson(indexPath, false);
+  if (index) {
+    const weightMap = index['weight_map'];
+    if (!isJsonObject(weightMap)) {
+      throw new InvalidModelConfigError(indexPath, '"weight_map" must map tensor names to shard files');
+    }
+    const shards = [...new Set(Object.values(weightMap).map(String))].sort();
+    const files = shards.map((shard) => join(modelDir, shard));
+    for (const file of files) {
+      await access(file).catch(() => {
+        throw new ModelFileMissingError(file, `listed in ${indexPath}`);
+      });
+    }
+    return files;
+  }
+  const single = join(modelDir, 'model.safetensors');
+  const entries = await readdir(modelDir).catch(() => {
+    throw new ModelFileMissingError(modelDir, 'the model directory does not exist');
+  });
+  if (entries.includes('model.safetensors')) {
+    return [single];
+  }
+  const shards = entries.filter((name) => name.endsWith('.safetensors')).sort();
+  if (shards.length === 0) {
+    throw new ModelFileMissingError(single, 'no weights (*.safetensors) in the model directory');
+  }
+  return shards.map((name) => join(modelDir, name));
+}
+
+export interface WeightLoadPlan {
+  modelDir: string;
+  quantization: QuantizationConfig | undefined;
+  keepQuantized: boolean;
+  keep: (name: string) => boolean;
+}
+
+const QUANTIZED_PARTS = ['weight', 'scales', 'biases'] as const;
+
+/**
+ * Reads the weights shard by shard: each tensor is converted (cast, dequantized) and evaluated
+ * as soon as its shard is open, and the shard's source arrays are let go (freed when their
+ * finalizers run, at the yield) before the next shard, so peak memory is the converted model plus
+ * about one shard, not the checkpoint twice. Float32 tensors are not copied at all. A quantized
+ * module whose parts straddle two shards waits until its last part arrives.
+ *
+ * The CPU backend multiplies float32 only, so there every float becomes float32; on Metal the
+ * checkpoint's dtype is kept.
+ */
+export async function loadWeights(files: string[], plan: WeightLoadPlan): Promise<WeightStore> {
+  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat();
+  const computeDtype = mx.metal.isAvailable() ? undefined : mx.float32;
+  const toCompute = (a: mx.array): mx.array =>
+    computeDtype && mx.issubdtype(a.dtype, mx.floating) ? a.astype(computeDtype) : a;
+
+  const names = new Set(headers.filter((t) => plan.keep(t.name)).map((t) => t.name));
+  const quantizedModules = new Set(
+    [...names].filter((n) => n.endsWith('.scales')).map((n) => n.slice(0, -'.scales'.length)),
+  );
+  /** The quantized module a tensor is a part of (a module's `.bias` is not one: it stays float). */
+  const moduleOf = (name: string): string | undefined => {
+    const dot = name.lastIndexOf('.');
+    const module = name.slice(0, dot);
+    const part = name.slice(dot + 1);
+    return quantizedModules.has(module) && (QUANTIZED_PARTS as readonly string[]).includes(part) ? module : undefined;
+  };
+
+  for (const module of quantizedModules) {
+    const absent = QUANTIZED_PARTS.map((part) => `${module}.${part}`).find((name) => !names.has(name));
+    if (absent) {
+      throw new MissingTensorError(absent, plan.modelDir);
+    }
+  }
+
+  const dense = new Map<string, mx.array>();
+  const quantized = new Map<string, QuantizedTensor>();
+  const pending = new Map<string, mx.array>();
+
+  for (const file of files) {
+    const arrays = mx.load(file) as unknown as Record<string, mx.array>;
+    for (const [name, array] of Object.entries(arrays)) {
+      if (!names.has(name)) {
+        continue;
+      }
+      const module = moduleOf(name);
+      if (!module) {
+        const converted = toCompute(array);
+        mx.eval(converted);
+        dense.set(name, converted);
+        continue;
+      }
+      pending.set(name, array);
+      const parts = QUANTIZED_PARTS.map((part) => pending.get(`${module}.${part}`));
+      if (parts.every((p): p is mx.array => p !== undefined)) {
+        QUANTIZED_PARTS.forEach((part) => pending.delete(`${module}.${part}`));
+        const [weight, scales, biases] = parts;
+        const q = quantizedTensor(module, weight, toCompute(scales), toCompute(biases), plan);
+        if (plan.keepQuantized) {
+          mx.eval(q.weight, q.scales, q.biases);
+          quantized.set(module, q);
+        } else {
+          const full = mx.dequantize(q.weight, q.scales, q.biases, q.groupSize, q.bits);
+          mx.eval(full);
+          dense.set(`${module}.weight`, full);
+        }
+      }
+    }
+    // Let the finalizers of this shard's arrays run before the next shard is read.
+    await new Promise(setImmediate);
+  }
+  return new WeightStore(dense, quantized, plan.modelDir);
+}
+
+function quantizedTensor(module: string, weight: mx.array, scales: mx.array, biases: mx.array, plan: WeightLoadPlan): QuantizedTensor {
+  if (!plan.quantization) {
+    throw new ModelLoadError(
+      `Tensor "${module}.scales" marks a quantized module, but config.json has no "quantization" block giving its bits and group size`,
+    );
+  }
+  const params = quantizationFor(plan.quantization, module);
+  if (params === false) {
+    throw new ModelLoadError(`config.json says "${module}" is not quantized, but the checkpoint has "${module}.scales"`);
+  }
+  const packedWidth = weight.shape[weight.ndim - 1];
+  const expectedGroups = (packedWidth * 32) / params.bits / params.groupSize;
+  const expected = [...weight.shape.slice(0, -1), expectedGroups];
+  if (String(weight.dtype) !== 'uint32' || !Number.isInteger(expectedGroups)) {
+    throw new ModelLoadError(
+      `Tensor "${module}.weight" (${String(weight.dtype)}, [${weight.shape.join(', ')}]) is not packed ${params.bits}-bit data in groups of ${params.groupSize}; check the "quantization" block of config.json`,
+    );
+  }
+  for (const [part, array] of [['scales', scales], ['biases', biases]] as const) {
+    if (array.shape.length !== expected.length || array.shape.some((d, i) => d !== expected[i])) {
+      throw new TensorShapeMismatchError(`${module}.${part}`, expected, array.shape);
+    }
+  }
+  return { weight, scales, biases, ...params };
+}
+
+/**
+ * Bytes the weights in `files` occupy once `loadWeights` has converted them: on the CPU backend every
+ * float is widened to float32 and dequantized modules expand to float32 matrices, so a bf16 or 4-bit
+ * checkpoint takes two to eight times its file size there. Read from the headers alone, before loading.
+ */
+export async function loadedWeightBytes(files: string[], plan: Pick<WeightLoadPlan, 'keepQuantized' | 'keep' | 'quantization'>): Promise<number> {
+  const onCpu = !mx.metal.isAvailable();
+  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat().filter((tensor) => plan.keep(tensor.name));
+  const quantizedModules = new Set(headers.filter((t) => t.name.endsWith('.scales')).map((t) => t.name.slice(0, -'.scales'.length)));
+  const elements = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
+  let total = 0;
+  for (const tensor of headers) {
+    const stored = elements(tensor.shape) * dtypeBytes(tensor.dtype);
+    const isFloat = FLOAT_DTYPES.has(tensor.dtype);
+    const dot = tensor.name.lastIndexOf('.');
+    const module = tensor.name.slice(0, dot);
+    const part = tensor.name.slice(dot + 1);
+    if (quantizedModules.has(module) && part === 'weight' && !plan.keepQuantized) {
+      const params = plan.quantization ? quantizationFor(plan.quantization, module) : false;
+      const bits = params === false ? 32 : params.bits;
+      // Packed uint32 words of `bits`-bit values become one float each.
+      total += elements(tensor.shape) * (32 / bits) * (onCpu ? 4 : 2);
+    } else if (quantizedModules.has(module) && (part === 'scales' || part === 'biases') && !plan.keepQuantized) {
+      continue;
+    } else {
+      total += isFloat && onCpu ? elements(tensor.shape) * 4 : stored;
+    }
+  }
+  return total;
+}

@@ -1,0 +1,130 @@
+import type { core as mx } from '@frost-beta/mlx';
+import {
+  DenseEmbedding,
+  DenseLinear,
+  QuantizedEmbedding,
+  QuantizedLinear,
+  RMSNorm,
+  type Embedding,
+  type Linear,
+  type QuantizedTensor,
+} from '../nn/layers';
+import { MissingTensorError, TensorShapeMismatchError } from './errors';
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * The loaded tensors, handed to an architecture to build its layers from. Each accessor checks
+ * the tensor against the shape the config implies, so a checkpoint that does not match its
+ * config fails at load with the tensor's name instead of producing garbage.
+ *
+ * A module is either dense (`<module>.weight`) or, kept quantized, a `QuantizedTensor`; the
+ * layer built from it hides which.
+ */
+export class WeightStore {
+  constructor(
+    private readonly dense: ReadonlyMap<string, mx.array>,
+    private readonly quantized: ReadonlyMap<string, QuantizedTensor>,
+    private readonly modelDir: string,
+    private readonly prefix = '',
+  ) {}
+
+  /** The same store with `prefix` prepended to every name (a text tower inside a multimodal checkpoint). */
+  scoped(prefix: string): WeightStore {
+    return new WeightStore(this.dense, this.quantized, this.modelDir, this.prefix + prefix);
+  }
+
+  /** Bytes the loaded tensors occupy (all of them, whatever the prefix): what the model holds in memory. */
+  residentBytes(): number {
+    const bytes = (array: mx.array) => array.size * array.itemsize;
+    let total = 0;
+    for (const array of this.dense.values()) {
+      total += bytes(array);
+    }
+    for (const { weight, scales, biases } of this.quantized.values()) {
+      total += bytes(weight) + bytes(scales) + bytes(biases);
+    }
+    return total;
+  }
+
+  hasModule(module: string): boolean {
+    const path = this.prefix + module;
+    return this.quantized.has(path) || this.dense.has(`${path}.weight`);
+  }
+
+  tensor(name: string, shape: readonly number[]): mx.array {
+    const path = this.prefix + name;
+    const found = this.dense.get(path);
+    if (!found) {
+      throw new MissingTensorError(path, this.modelDir);
+    }
+    if (!sameShape(found.shape, shape)) {
+      throw new TensorShapeMismatchError(path, shape, found.shape);
+    }
+    return found;
+  }
+
+  /** `<module>.weight` [out, in] (+ `<module>.bias` [out]). */
+  linear(module: string, inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}): Linear {
+    const bias = options.bias ? this.tensor(`${module}.bias`, [outFeatures]) : undefined;
+    const q = this.quantizedModule(module, [outFeatures, inFeatures]);
+    return q ? new QuantizedLinear(q, bias) : new DenseLinear(this.tensor(`${module}.weight`, [outFeatures, inFeatures]), bias);
+  }
+
+  embedding(module: string, vocabSize: number, hidden: number): Embedding {
+    const q = this.quantizedModule(module, [vocabSize, hidden]);
+    return q ? new QuantizedEmbedding(q) : new DenseEmbedding(this.tensor(`${module}.weight`, [vocabSize, hidden]));
+  }
+
+  rmsNorm(module: string, dim: number, eps: number, transform?: (weight: mx.array) => mx.array): RMSNorm {
+    const weight = this.tensor(`${module}.weight`, [dim]);
+    return new RMSNorm(transform ? transform(weight) : weight, eps);
+  }
+
+  /**
+   * Expert `index` of a mixture-of-experts projection, from either layout: Hugging Face keeps one
+   * module per expert (`experts.<i>.<proj>`), mlx-lm stacks them (`switch_mlp.<proj>`, [experts, out, in]).
+   * A stacked expert is a slice, which shares the stacked buffer rather than copying it.
+   */
+  expertLinear(block: string, projection: string, index: number, experts: number, inFeatures: number, outFeatures: number): Linear {
+    const stacked = `${block}.switch_mlp.${projection}`;
+    if (!this.hasModule(stacked)) {
+      return this.linear(`${block}.experts.${index}.${projection}`, inFeatures, outFeatures);
+    }
+    const q = this.quantizedModule(stacked, [experts, outFeatures, inFeatures]);
+    if (q) {
+      return new QuantizedLinear({
+        ...q,
+        weight: q.weight.index(index),
+        scales: q.scales.index(index),
+        biases: q.biases.index(index),
+      });
+    }
+    return new DenseLinear(this.tensor(`${stacked}.weight`, [experts, outFeatures, inFeatures]).index(index));
+  }
+
+  /** The quantized module at `module`, checked against the logical (unpacked) shape; undefined when dense. */
+  private quantizedModule(module: string, logicalShape: readonly number[]): QuantizedTensor | undefined {
+    const path = this.prefix + module;
+    const q = this.quantized.get(path);
+    if (!q) {
+      return undefined;
+    }
+    const inFeatures = logicalShape[logicalShape.length - 1];
+    const lead = logicalShape.slice(0, -1);
+    const packed = [...lead, (inFeatures * q.bits) / 32];
+    const grouped = [...lead, inFeatures / q.groupSize];
+    if (!sameShape(q.weight.shape, packed)) {
+      throw new TensorShapeMismatchError(`${path}.weight`, packed, q.weight.shape);
+    }
+    if (!sameShape(q.scales.shape, grouped)) {
+      throw new TensorShapeMismatchError(`${path}.scales`, grouped, q.scales.shape);
+    }
+    if (!sameShape(q.biases.shape, grouped)) {
+      throw new TensorShapeMismatchError(`${path}.biases`, grouped, q.biases.shape);
+    }
+    return q;
+  }
+}

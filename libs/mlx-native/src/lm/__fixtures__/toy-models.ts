@@ -1,0 +1,61 @@
+import { core as mx } from '@frost-beta/mlx';
+import { StandardKVCache } from '../cache';
+import type { KVCache } from '../../nn/kv-cache';
+import type { ForwardOptions, LanguageModel } from '../language-model';
+
+/**
+ * A LanguageModel whose next-token logits are a function of the position alone, so tests can
+ * dictate exactly what the generation loop sees. It keeps a real KV cache (of one-element keys)
+ * so positions advance as in a real model, and records the length of every forward call.
+ */
+export class ToyModel implements LanguageModel {
+  readonly modelType = 'toy';
+  /** Tokens per forward call, in order. */
+  readonly forwardLengths: number[] = [];
+
+  constructor(
+    readonly vocabSize: number,
+    /** Logits [vocab] predicting the token after absolute position `position`. */
+    private readonly logitsAfter: (position: number) => mx.array,
+    readonly contextLength = 4096,
+  ) {}
+
+  forward(tokens: mx.array, cache?: KVCache[], options?: ForwardOptions): mx.array {
+    const length = tokens.shape[1];
+    const start = cache?.[0].offset ?? 0;
+    cache?.[0].update(mx.zeros([1, 1, length, 1]), mx.zeros([1, 1, length, 1]));
+    this.forwardLengths.push(length);
+    const first = options?.lastTokenOnly ? start + length - 1 : start;
+    const rows = [];
+    for (let position = first; position < start + length; position++) {
+      rows.push(this.logitsAfter(position));
+    }
+    return mx.expandDims(mx.stack(rows), 0);
+  }
+
+  createCache(): KVCache[] {
+    return [new StandardKVCache()];
+  }
+}
+
+/** The same logits after every position: each step samples from one fixed distribution. */
+export function fixedLogitsModel(logits: readonly number[], contextLength?: number): ToyModel {
+  const row = mx.array([...logits], mx.float32);
+  return new ToyModel(logits.length, () => row, contextLength);
+}
+
+/**
+ * Greedily generates `script` after a prompt of `promptLength` tokens: the scripted token gets
+ * logit 0 and every other token -30, then the last scripted token repeats.
+ */
+export function scriptedModel(vocabSize: number, promptLength: number, script: readonly number[], contextLength?: number): ToyModel {
+  const ids = mx.arange(vocabSize, mx.int32);
+  return new ToyModel(
+    vocabSize,
+    (position) => {
+      const step = Math.min(Math.max(position - (promptLength - 1), 0), script.length - 1);
+      return mx.where(mx.equal(ids, script[step]), 0, -30);
+    },
+    contextLength,
+  );
+}

@@ -1,0 +1,53 @@
+import { core as mx } from '@frost-beta/mlx';
+import type { AttentionContext, KVCache } from '../../nn/kv-cache';
+import { attentionMask } from './mask';
+
+/** Grow the buffers this many positions at a time, so decoding does not reallocate every token. */
+export const KV_CACHE_STEP = 256;
+
+const all = mx.Slice();
+
+/**
+ * Keys and values of every position seen so far, in preallocated buffers that grow in steps of
+ * `KV_CACHE_STEP` and are written in place: decoding one token copies one token's worth.
+ *
+ * Attention gets the whole buffer, its unwritten tail hidden by the causal mask (those slots are
+ * "future" positions), never a slice of it: a slice shares the buffer, and while its JS wrapper
+ * waits for the garbage collector the next in-place write must copy the entire buffer instead
+ * (measured: 2.3 ms per layer and tensor at 4096 positions, growing with the context).
+ */
+export class StandardKVCache implements KVCache {
+  private keys: mx.array | undefined;
+  private values: mx.array | undefined;
+  private seen = 0;
+
+  get offset(): number {
+    return this.seen;
+  }
+
+  update(keys: mx.array, values: mx.array): AttentionContext {
+    const start = this.seen;
+    const length = keys.shape[2];
+    const [bufKeys, bufValues] = this.reserve(keys, values, start + length);
+    const range = mx.Slice(start, start + length);
+    bufKeys.indexPut_([all, all, range, all], keys);
+    bufValues.indexPut_([all, all, range, all], values);
+    this.seen = start + length;
+    return { keys: bufKeys, values: bufValues, mask: attentionMask(start, length, 0, bufKeys.shape[2], keys.dtype) };
+  }
+
+  private reserve(keys: mx.array, values: mx.array, needed: number): [mx.array, mx.array] {
+    if (this.keys && this.values && needed <= this.keys.shape[2]) {
+      return [this.keys, this.values];
+    }
+    const growth = Math.ceil((needed - this.seen) / KV_CACHE_STEP) * KV_CACHE_STEP;
+    const grow = (current: mx.array | undefined, like: mx.array): mx.array => {
+      const [batch, heads, , dim] = like.shape;
+      const extra = mx.zeros([batch, heads, growth, dim], like.dtype);
+      return current ? mx.concatenate([current.index(all, all, mx.Slice(0, this.seen), all), extra], 2) : extra;
+    };
+    this.keys = grow(this.keys, keys);
+    this.values = grow(this.values, values);
+    return [this.keys, this.values];
+  }
+}

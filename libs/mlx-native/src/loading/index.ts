@@ -1,6 +1,0 @@
-export * from './errors';
-export * from './model-config';
-export * from './quantization';
-export * from './safetensors';
-export * from './weight-store';
-export * from './load-language-model';

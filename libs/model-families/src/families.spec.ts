@@ -1,0 +1,65 @@
+import { classifyModel, MODEL_FAMILIES, supportedFamilies, type FamilyDeclaration, type ModelKind } from './families';
+import type { JsonObject } from './signals';
+
+const LM_FILES = ['config.json', 'tokenizer.json', 'model.safetensors'];
+
+/** `kind/family`, or `incomplete kind/family`, or `none`: what a listing makes of the folder. */
+function describe_(config: JsonObject | undefined, files: string[], weightsComplete = true): string {
+  const found = classifyModel({ config, files: new Set(files), weightsComplete });
+  if (found === undefined) {
+    return 'none';
+  }
+  return `${found.complete ? '' : 'incomplete '}${found.family.kind}/${found.family.id}`;
+}
+
+describe('classifyModel', () => {
+  it.each<[string, JsonObject | undefined, string[], string]>([
+    ['a causal LM by architecture', { model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'] }, LM_FILES, 'chat/qwen3'],
+    ['a causal LM by model_type when architectures are missing', { model_type: 'mistral' }, ['config.json', 'tokenizer.model', 'model.safetensors'], 'chat/mistral'],
+    ['a byte-level BPE tokenizer in vocab.json + merges.txt', { architectures: ['LlamaForCausalLM'] }, ['config.json', 'vocab.json', 'merges.txt', 'model.safetensors'], 'chat/causal-lm'],
+    ['a tiktoken tokenizer', { architectures: ['SomeNewForCausalLM'] }, ['config.json', 'tiktoken.model.tiktoken', 'model.safetensors'], 'chat/causal-lm'],
+    ['a multimodal model with a text tower', { model_type: 'gemma3', architectures: ['Gemma3ForConditionalGeneration'], text_config: {} }, LM_FILES, 'chat/gemma3'],
+    ['an architecture the engine does not run', { model_type: 'starcoder2', architectures: ['Starcoder2ForCausalLM'] }, LM_FILES, 'chat/starcoder2'],
+    ['a seq2seq model without a text tower', { model_type: 't5', architectures: ['T5ForConditionalGeneration'] }, LM_FILES, 'none'],
+    ['a sentence-transformers BERT', { model_type: 'bert', architectures: ['BertModel'] }, [...LM_FILES, 'modules.json'], 'embedding/encoder-embedding'],
+    ['a headless nomic_bert encoder', { model_type: 'nomic_bert', architectures: ['NomicBertModel'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'embedding/encoder-embedding'],
+    ['a BERT cross-encoder', { model_type: 'bert', architectures: ['BertForSequenceClassification'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'rerank/cross-encoder'],
+    ['a BERT with a masked-LM head', { model_type: 'bert', architectures: ['BertForMaskedLM'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'none'],
+    ['a decoder shipped as a sentence-transformer', { model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'] }, [...LM_FILES, 'config_sentence_transformers.json'], 'embedding/qwen3-embedding'],
+    ['a transformers Whisper (a *ForConditionalGeneration)', { model_type: 'whisper', architectures: ['WhisperForConditionalGeneration'] }, ['config.json', 'model.safetensors'], 'speech-to-text/whisper'],
+    ['an mlx-whisper folder', { n_mels: 80, n_vocab: 51865 }, ['config.json', 'weights.npz'], 'speech-to-text/whisper'],
+    ['n_mels without mlx-whisper weights', { n_mels: 80 }, ['config.json', 'model.safetensors'], 'none'],
+    ['a Kokoro voice model by model_type', { model_type: 'kokoro' }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
+    ['Kokoro-82M, whose config has no model_type', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
+    ['a diffusers pipeline', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/flux'],
+    ['mflux transformer/ and vae/ folders', undefined, ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors'], 'image/flux'],
+    ['no config at all', undefined, ['model.safetensors'], 'none'],
+  ])('%s', (_case, config, files, expected) => {
+    expect(describe_(config, files)).toBe(expected);
+  });
+
+  it("is incomplete when the matching family's needs are missing, without falling through to a later family", () => {
+    const chat = { model_type: 'llama', architectures: ['LlamaForCausalLM'] };
+    expect(describe_(chat, ['config.json', 'model.safetensors'])).toBe('incomplete chat/llama');
+    expect(describe_(chat, LM_FILES, false)).toBe('incomplete chat/llama');
+    // Matches an embedding family (modules.json) but has no tokenizer; the chat family must not claim it.
+    expect(describe_(chat, ['config.json', 'modules.json', 'model.safetensors'])).toBe('incomplete embedding/encoder-embedding');
+  });
+});
+
+describe('MODEL_FAMILIES', () => {
+  it('names each family once', () => {
+    const ids = MODEL_FAMILIES.map((family) => family.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('gives every chat family a tool-call format and no other family one', () => {
+    for (const family of MODEL_FAMILIES as readonly FamilyDeclaration[]) {
+      expect([family.id, family.toolCallFormat !== undefined]).toEqual([family.id, family.kind === 'chat']);
+    }
+  });
+
+  it('lists the chat architectures the engine runs, for error messages', () => {
+    expect(supportedFamilies('chat' satisfies ModelKind)).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'qwen3_moe', 'gemma3_text', 'gemma3', 'phi3']);
+  });
+});

@@ -1,0 +1,200 @@
+import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+
+/** What the server can do with a model; each kind is served by its own routes. */
+export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'text-to-speech', 'image'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The markup a chat model writes tool calls in; the worker has one parser per format. */
+export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma'] as const;
+export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
+
+/** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */
+export type FamilyNeed = 'weights' | 'tokenizer';
+
+export interface FamilyDeclaration {
+  /** Stable name: the `model_type` for chat architectures, else the family's usual name. */
+  readonly id: string;
+  readonly kind: ModelKind;
+  /** Whether libs/mlx-native runs it. A listed family it does not run answers 400 `model_not_supported`. */
+  readonly engine: boolean;
+  /** The matching rule in words, for the docs and for anyone wondering why a model was listed as it was. */
+  readonly when: string;
+  matches(signals: ModelSignals): boolean;
+  readonly needs: readonly FamilyNeed[];
+  /** Chat families: the tool-call format to expect when the chat template does not reveal one. */
+  readonly toolCallFormat?: ToolCallFormat;
+}
+
+const ENCODER_TYPES = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'mpnet', 'nomic_bert', 'modernbert'];
+const OTHER_TTS_TYPES = ['csm', 'sesame', 'outetts', 'spark', 'dia'];
+
+/** A config-less or task-head-less encoder: every architecture a bare `*Model`. */
+const headless = (s: ModelSignals): boolean => architecturesOf(s).every((name) => name.endsWith('Model'));
+
+/** A decoder-only language model (or the text tower of a multimodal one). */
+function isCausalLm(s: ModelSignals): boolean {
+  const hasTextTower = objectAt(s.config, 'text_config') !== undefined;
+  return architecturesOf(s).some((name) => name.endsWith('ForCausalLM') || (hasTextTower && name.endsWith('ForConditionalGeneration')));
+}
+
+/**
+ * A chat architecture, told by `model_type` (older conversions drop `architectures`). Sentence-
+ * transformers packagings of the same architecture are embedding models, matched earlier.
+ */
+function causalLm<const Id extends string, const Engine extends boolean>(
+  id: Id,
+  engine: Engine,
+  toolCallFormat: ToolCallFormat,
+): FamilyDeclaration & { id: Id; kind: 'chat'; engine: Engine } {
+  return {
+    id,
+    kind: 'chat',
+    engine,
+    when: `model_type ${id}`,
+    matches: (s) => modelTypeOf(s) === id,
+    needs: ['weights', 'tokenizer'],
+    toolCallFormat,
+  };
+}
+
+/**
+ * The one declaration of model families. The hub's classification (which kind a folder is, whether it
+ * is complete), the engine's loaders (`libs/mlx-native` keys its loader table by the families declared
+ * `engine: true`, so a missing or extra loader does not compile) and `/v1/models` derive from it.
+ *
+ * The first family whose rule matches decides. Order matters where layouts overlap: Whisper is a
+ * *ForConditionalGeneration, sentence-transformers ship decoder LMs (Qwen3-Embedding is a
+ * Qwen3ForCausalLM) as embedding models, and cross-encoders are BERTs with a classification head.
+ */
+export const MODEL_FAMILIES = [
+  {
+    id: 'flux',
+    kind: 'image',
+    engine: false,
+    when: 'a diffusers/mflux model_index.json, or FLUX-style transformer/ and vae/ folders',
+    matches: (s) => s.files.has('model_index.json') || (hasFolder(s, 'transformer') && hasFolder(s, 'vae')),
+    needs: ['weights'],
+  },
+  {
+    id: 'kokoro',
+    kind: 'text-to-speech',
+    engine: false,
+    when: 'model_type kokoro, or a config.json with istftnet and plbert sections (Kokoro-82M has no model_type)',
+    matches: (s) => modelTypeOf(s) === 'kokoro' || (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined),
+    needs: ['weights'],
+  },
+  {
+    id: 'other-tts',
+    kind: 'text-to-speech',
+    engine: false,
+    when: `model_type one of ${OTHER_TTS_TYPES.join(', ')}`,
+    matches: (s) => OTHER_TTS_TYPES.includes(modelTypeOf(s) ?? ''),
+    needs: ['weights'],
+  },
+  {
+    id: 'whisper',
+    kind: 'speech-to-text',
+    engine: false,
+    when: 'model_type whisper, or an mlx-whisper config (n_mels) beside weights.npz or weights.safetensors',
+    matches: (s) =>
+      modelTypeOf(s) === 'whisper' ||
+      (typeof s.config?.['n_mels'] === 'number' && (s.files.has('weights.npz') || s.files.has('weights.safetensors'))),
+    // mlx-whisper folders carry no tokenizer: it comes from the matching openai/whisper-* repo.
+    needs: ['weights'],
+  },
+  {
+    id: 'cross-encoder',
+    kind: 'rerank',
+    engine: false,
+    when: 'a BERT or (XLM-)RoBERTa with a sequence-classification head (sentence-transformers CrossEncoder, bge-reranker)',
+    matches: (s) => ['bert', 'roberta', 'xlm-roberta'].includes(modelTypeOf(s) ?? '') && architecturesOf(s).some((name) => name.endsWith('ForSequenceClassification')),
+    needs: ['weights', 'tokenizer'],
+  },
+  {
+    id: 'qwen3-embedding',
+    kind: 'embedding',
+    engine: false,
+    when: 'model_type qwen3 packaged by sentence-transformers (modules.json or config_sentence_transformers.json)',
+    matches: (s) => modelTypeOf(s) === 'qwen3' && isSentenceTransformer(s),
+    needs: ['weights', 'tokenizer'],
+  },
+  {
+    id: 'encoder-embedding',
+    kind: 'embedding',
+    engine: false,
+    when: `sentence-transformers files (modules.json, config_sentence_transformers.json), or an encoder (${ENCODER_TYPES.join(', ')}) whose architectures have no task head`,
+    matches: (s) => isSentenceTransformer(s) || (ENCODER_TYPES.includes(modelTypeOf(s) ?? '') && headless(s)),
+    needs: ['weights', 'tokenizer'],
+  },
+  causalLm('llama', true, 'llama3'),
+  causalLm('mistral', true, 'mistral'),
+  causalLm('qwen2', true, 'hermes'),
+  causalLm('qwen3', true, 'hermes'),
+  causalLm('qwen3_moe', true, 'hermes'),
+  causalLm('gemma3_text', true, 'gemma'),
+  causalLm('gemma3', true, 'gemma'),
+  causalLm('phi3', true, 'hermes'),
+  causalLm('mixtral', false, 'mistral'),
+  causalLm('mistral3', false, 'mistral'),
+  causalLm('qwen2_moe', false, 'hermes'),
+  causalLm('gemma', false, 'gemma'),
+  causalLm('gemma2', false, 'gemma'),
+  causalLm('phi', false, 'hermes'),
+  causalLm('starcoder2', false, 'hermes'),
+  causalLm('cohere', false, 'hermes'),
+  causalLm('deepseek_v2', false, 'hermes'),
+  causalLm('deepseek_v3', false, 'hermes'),
+  causalLm('granite', false, 'hermes'),
+  causalLm('olmo2', false, 'hermes'),
+  causalLm('smollm3', false, 'hermes'),
+  causalLm('gpt_oss', false, 'hermes'),
+  causalLm('glm4', false, 'hermes'),
+  causalLm('glm4_moe', false, 'hermes'),
+  {
+    id: 'causal-lm',
+    kind: 'chat',
+    engine: false,
+    when: 'any other architecture ending in ForCausalLM, or ForConditionalGeneration with a text_config (a text tower)',
+    matches: isCausalLm,
+    needs: ['weights', 'tokenizer'],
+    toolCallFormat: 'hermes',
+  },
+] as const satisfies readonly FamilyDeclaration[];
+
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+export type FamilyId = ModelFamily['id'];
+/** The families the engine runs, optionally of one kind: the keys of mlx-native's loader table. */
+export type ImplementedFamily<K extends ModelKind = ModelKind> = Extract<ModelFamily, { engine: true; kind: K }>;
+export type ImplementedFamilyId<K extends ModelKind = ModelKind> = ImplementedFamily<K>['id'];
+export type KindOfFamily<F extends FamilyId> = Extract<ModelFamily, { id: F }>['kind'];
+
+/** Where a model of a family stands: found and complete, or found but missing what its family needs. */
+export interface Classification {
+  readonly family: FamilyDeclaration;
+  /** False when the folder lacks what the family needs (a download in progress, a copy cut short). */
+  readonly complete: boolean;
+}
+
+function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
+  switch (need) {
+    case 'weights':
+      return signals.weightsComplete;
+    case 'tokenizer':
+      return hasTokenizer(signals.files);
+  }
+}
+
+/** The first family whose rule matches, and whether the folder has what that family needs; undefined when none matches. */
+export function classifyModel(signals: ModelSignals): Classification | undefined {
+  const family: FamilyDeclaration | undefined = MODEL_FAMILIES.find((candidate: FamilyDeclaration) => candidate.matches(signals));
+  return family === undefined ? undefined : { family, complete: family.needs.every((need) => satisfies(signals, need)) };
+}
+
+export function familyById(id: string): FamilyDeclaration | undefined {
+  return MODEL_FAMILIES.find((family: FamilyDeclaration) => family.id === id);
+}
+
+/** The ids of the families of a kind the engine runs, for "supported: ..." messages. */
+export function supportedFamilies(kind: ModelKind): string[] {
+  return MODEL_FAMILIES.filter((family: FamilyDeclaration) => family.kind === kind && family.engine).map((family) => family.id);
+}

@@ -1,0 +1,46 @@
+export type JsonObject = Record<string, unknown>;
+
+/** What a model's family is told from: config.json and the names of the files present, never the weights. */
+export interface ModelSignals {
+  /** config.json, or undefined when it is missing or not a JSON object. */
+  config: JsonObject | undefined;
+  /** Paths relative to the model folder, "/"-separated, of the files that are really there. */
+  files: ReadonlySet<string>;
+  /** Some weight file is present and every shard a `*.safetensors.index.json` names is too. */
+  weightsComplete: boolean;
+}
+
+export function objectAt(config: JsonObject | undefined, key: string): JsonObject | undefined {
+  const value = config?.[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+}
+
+export function modelTypeOf(signals: ModelSignals): string | undefined {
+  const value = signals.config?.['model_type'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function architecturesOf(signals: ModelSignals): string[] {
+  const value = signals.config?.['architectures'];
+  return Array.isArray(value) ? value.filter((name): name is string => typeof name === 'string') : [];
+}
+
+export function hasFolder(signals: ModelSignals, folder: string): boolean {
+  return [...signals.files].some((path) => path.startsWith(`${folder}/`));
+}
+
+/** The tokenizer formats the engine and the hub know: Hugging Face's, sentencepiece, BPE pairs, WordPiece, tiktoken. */
+export function hasTokenizer(files: ReadonlySet<string>): boolean {
+  return (
+    files.has('tokenizer.json') ||
+    files.has('tokenizer.model') ||
+    files.has('vocab.txt') ||
+    (files.has('vocab.json') && files.has('merges.txt')) ||
+    [...files].some((path) => path.endsWith('.tiktoken'))
+  );
+}
+
+/** sentence-transformers packaging: the model is meant to be pooled into one vector per input. */
+export function isSentenceTransformer(signals: ModelSignals): boolean {
+  return signals.files.has('modules.json') || signals.files.has('config_sentence_transformers.json');
+}
