@@ -4,6 +4,8 @@ import { ModelLoadError } from './io/errors';
 import { keepsQuantized, loadedWeightBytes, readModelJson, safetensorsFiles, type LoadOptions } from './io/load-weights';
 import { ModelConfig } from './io/model-config';
 import { parseQuantization } from './io/quantization';
+import { fluxWeightBytes, loadFluxPipeline, type FluxLoadOptions } from './image/flux/load';
+import type { FluxPipeline } from './image/flux/pipeline';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
@@ -21,15 +23,32 @@ export interface LoadedChatModel {
  */
 export interface LoadedModels {
   chat: LoadedChatModel;
+  image: LoadedImageModel;
+}
+
+/** A text-to-image model ready to generate; `weightBytes` is what its resident weights occupy. */
+export interface LoadedImageModel {
+  kind: 'image';
+  pipeline: FluxPipeline;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
 
 /** How the engine loads one family, and what it will occupy once loaded (asked before loading, to make room). */
 export interface FamilyLoader<K extends keyof LoadedModels = keyof LoadedModels> {
-  load(dir: string, options: LoadOptions): Promise<LoadedModels[K]>;
-  weightBytes(dir: string, options: LoadOptions): Promise<number>;
+  load(dir: string, options: FamilyLoadOptions): Promise<LoadedModels[K]>;
+  weightBytes(dir: string, options: FamilyLoadOptions): Promise<number>;
 }
+
+/** The options every loader takes, plus the memory budget (FLUX keeps T5 resident only when it fits). */
+export type FamilyLoadOptions = FluxLoadOptions;
+
+const fluxLoader: FamilyLoader<'image'> = {
+  async load(dir, options) {
+    return { kind: 'image', pipeline: await loadFluxPipeline(dir, options) };
+  },
+  weightBytes: fluxWeightBytes,
+};
 
 const chatLoader: FamilyLoader<'chat'> = {
   async load(dir, options) {
@@ -62,6 +81,7 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  flux: fluxLoader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

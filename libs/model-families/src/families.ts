@@ -1,4 +1,5 @@
-import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { fluxLayoutOf } from './image-layouts';
+import { architecturesOf, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
 
 /** What the server can do with a model; each kind is served by its own routes. */
 export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'text-to-speech', 'image'] as const;
@@ -70,9 +71,17 @@ export const MODEL_FAMILIES = [
   {
     id: 'flux',
     kind: 'image',
+    engine: true,
+    when: 'FLUX.1 in one of its three layouts: diffusers (model_index.json naming a FluxPipeline), mflux saves (transformer/0.safetensors beside vae/ and text_encoder*/), DiffusionKit/BFL files (flux*.safetensors beside ae.safetensors)',
+    matches: (s) => fluxLayoutOf(s.files, s.modelIndex) !== undefined,
+    needs: ['weights'],
+  },
+  {
+    id: 'diffusers-pipeline',
+    kind: 'image',
     engine: false,
-    when: 'a diffusers/mflux model_index.json, or FLUX-style transformer/ and vae/ folders',
-    matches: (s) => s.files.has('model_index.json') || (hasFolder(s, 'transformer') && hasFolder(s, 'vae')),
+    when: 'any other diffusers pipeline (a model_index.json): Stable Diffusion, SDXL, FLUX.2, FLUX.1 Fill/Kontext, …',
+    matches: (s) => s.files.has('model_index.json'),
     needs: ['weights'],
   },
   {

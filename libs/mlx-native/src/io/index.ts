@@ -4,3 +4,4 @@ export * from './quantization';
 export * from './safetensors';
 export * from './weight-store';
 export * from './load-weights';
+export * from './host-arrays';

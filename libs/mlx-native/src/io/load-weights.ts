@@ -17,6 +17,11 @@ export type WeightsMode = 'auto' | 'quantized' | 'dequantized';
 
 export interface LoadOptions {
   weights?: WeightsMode;
+  /**
+   * Folders of other repos a model takes files from (DiffusionKit's FLUX takes its text encoders from
+   * argmaxinc/stable-diffusion), by repo id; the worker resolves them in the model cache.
+   */
+  companions?: Readonly<Record<string, string>>;
 }
 
 /** Whether quantized modules stay quantized under `mode` on this machine. */
@@ -90,6 +95,17 @@ export interface WeightLoadPlan {
   quantization: QuantizationConfig | undefined;
   keepQuantized: boolean;
   keep: (name: string) => boolean;
+  /**
+   * The name the model reads a checkpoint tensor by, or undefined to leave it out; for checkpoints whose
+   * names differ by layout (an image model saved by diffusers, mflux or BFL). Applied before `keep`.
+   */
+  rename?: (name: string) => string | undefined;
+}
+
+/** A tensor's name once renamed and filtered by the plan; undefined when the plan leaves it out. */
+function plannedName(plan: Pick<WeightLoadPlan, 'keep' | 'rename'>, name: string): string | undefined {
+  const renamed = plan.rename ? plan.rename(name) : name;
+  return renamed !== undefined && plan.keep(renamed) ? renamed : undefined;
 }
 
 const QUANTIZED_PARTS = ['weight', 'scales', 'biases'] as const;
@@ -110,7 +126,7 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
   const toCompute = (a: mx.array): mx.array =>
     computeDtype && mx.issubdtype(a.dtype, mx.floating) ? a.astype(computeDtype) : a;
 
-  const names = new Set(headers.filter((t) => plan.keep(t.name)).map((t) => t.name));
+  const names = new Set(headers.flatMap((t) => plannedName(plan, t.name) ?? []));
   const quantizedModules = new Set(
     [...names].filter((n) => n.endsWith('.scales')).map((n) => n.slice(0, -'.scales'.length)),
   );
@@ -135,8 +151,9 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
 
   for (const file of files) {
     const arrays = mx.load(file) as unknown as Record<string, mx.array>;
-    for (const [name, array] of Object.entries(arrays)) {
-      if (!names.has(name)) {
+    for (const [stored, array] of Object.entries(arrays)) {
+      const name = plannedName(plan, stored);
+      if (name === undefined || !names.has(name)) {
         continue;
       }
       const module = moduleOf(name);
@@ -199,9 +216,15 @@ function quantizedTensor(module: string, weight: mx.array, scales: mx.array, bia
  * float is widened to float32 and dequantized modules expand to float32 matrices, so a bf16 or 4-bit
  * checkpoint takes two to eight times its file size there. Read from the headers alone, before loading.
  */
-export async function loadedWeightBytes(files: string[], plan: Pick<WeightLoadPlan, 'keepQuantized' | 'keep' | 'quantization'>): Promise<number> {
+export async function loadedWeightBytes(
+  files: string[],
+  plan: Pick<WeightLoadPlan, 'keepQuantized' | 'keep' | 'quantization' | 'rename'>,
+): Promise<number> {
   const onCpu = !mx.metal.isAvailable();
-  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat().filter((tensor) => plan.keep(tensor.name));
+  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat().flatMap((tensor) => {
+    const name = plannedName(plan, tensor.name);
+    return name === undefined ? [] : [{ ...tensor, name }];
+  });
   const quantizedModules = new Set(headers.filter((t) => t.name.endsWith('.scales')).map((t) => t.name.slice(0, -'.scales'.length)));
   const elements = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
   let total = 0;

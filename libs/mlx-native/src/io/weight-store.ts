@@ -1,4 +1,6 @@
 import type { core as mx } from '@frost-beta/mlx';
+import { Conv2d, mlxConvKernel, type ConvKernelLayout } from '../nn/conv';
+import { GroupNorm, LayerNorm } from '../nn/norms';
 import {
   DenseEmbedding,
   DenseLinear,
@@ -81,6 +83,43 @@ export class WeightStore {
   rmsNorm(module: string, dim: number, eps: number, transform?: (weight: mx.array) => mx.array): RMSNorm {
     const weight = this.tensor(`${module}.weight`, [dim]);
     return new RMSNorm(transform ? transform(weight) : weight, eps);
+  }
+
+  /** Layer norm with `<module>.weight` and `<module>.bias` [dim]. */
+  layerNorm(module: string, dim: number, eps: number): LayerNorm {
+    return new LayerNorm(eps, this.tensor(`${module}.weight`, [dim]), this.tensor(`${module}.bias`, [dim]));
+  }
+
+  /** Group norm with `<module>.weight` and `<module>.bias` [channels]. */
+  groupNorm(module: string, groups: number, channels: number, eps: number): GroupNorm {
+    return new GroupNorm(groups, eps, this.tensor(`${module}.weight`, [channels]), this.tensor(`${module}.bias`, [channels]));
+  }
+
+  /** A square-kernel 2-D convolution with bias, its kernel stored as `layout` says; padding keeps the size for odd kernels. */
+  conv2d(module: string, inChannels: number, outChannels: number, kernelSize: number, layout: ConvKernelLayout): Conv2d {
+    const shape = layout === 'oihw' ? [outChannels, inChannels, kernelSize, kernelSize] : [outChannels, kernelSize, kernelSize, inChannels];
+    const kernel = mlxConvKernel(this.tensor(`${module}.weight`, shape), layout);
+    return new Conv2d(kernel, this.tensor(`${module}.bias`, [outChannels]), Math.floor(kernelSize / 2));
+  }
+
+  /**
+   * A per-position projection stored either as a linear [out, in] or as a 1×1 convolution [out, in, 1, 1]
+   * (the VAE's attention in BFL's autoencoder), as a Linear.
+   */
+  pointwise(module: string, inFeatures: number, outFeatures: number): Linear {
+    const path = `${this.prefix}${module}.weight`;
+    const stored = this.dense.get(path);
+    if (stored?.ndim === 4) {
+      const weight = this.tensor(`${module}.weight`, [outFeatures, inFeatures, 1, 1]).reshape(outFeatures, inFeatures);
+      return new DenseLinear(weight, this.tensor(`${module}.bias`, [outFeatures]));
+    }
+    return this.linear(module, inFeatures, outFeatures, { bias: true });
+  }
+
+  /** Shape of a stored tensor (its packed shape when quantized), or undefined when absent: for configs inferred from a checkpoint. */
+  shapeOf(name: string): readonly number[] | undefined {
+    const path = this.prefix + name;
+    return this.dense.get(path)?.shape ?? this.quantized.get(path.replace(/\.weight$/, ''))?.weight.shape;
   }
 
   /**

@@ -4,3 +4,8 @@ export * from './rope';
 export * from './attention';
 export * from './feed-forward';
 export * from './sparse-moe';
+export * from './norms';
+export * from './activations';
+export * from './conv';
+export * from './full-attention';
+export * from './relative-position';

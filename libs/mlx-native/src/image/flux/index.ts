@@ -1,0 +1,6 @@
+export * from './config';
+export * from './layout';
+export * from './load';
+export * from './pipeline';
+export * from './slices';
+export { timestepFeatures } from './transformer';

@@ -1,0 +1,34 @@
+import { core as mx } from '@frost-beta/mlx';
+
+/**
+ * Runs one slice of the image work (a transformer block, a VAE stage) to completion: whoever shares the
+ * device decides when (the worker passes one that takes a turn of its step scheduler), and between
+ * slices the event loop turns, so job-lock renewals, IPC and native-memory finalizers keep running
+ * during a denoising step that can take seconds.
+ */
+export type SliceRunner = <T extends mx.array | mx.array[]>(work: () => T) => Promise<T>;
+
+/** Turn-taking with other work on the device (structurally the LM step scheduler's gate). */
+export interface DeviceGate {
+  acquire(): Promise<void>;
+  release(): void;
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A SliceRunner that evaluates each slice inside one turn of `gate` (none: event-loop order), then yields. */
+export function sliceRunner(gate?: DeviceGate, signal?: AbortSignal): SliceRunner {
+  return async <T extends mx.array | mx.array[]>(work: () => T): Promise<T> => {
+    signal?.throwIfAborted();
+    await gate?.acquire();
+    let result: T;
+    try {
+      result = work();
+      mx.eval(...(Array.isArray(result) ? result : [result]));
+    } finally {
+      gate?.release();
+    }
+    await turn();
+    return result;
+  };
+}

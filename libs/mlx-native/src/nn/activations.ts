@@ -1,0 +1,45 @@
+import { core as mx } from '@frost-beta/mlx';
+
+/**
+ * Pointwise activations, compiled so that each runs as one pass and leaves one array behind
+ * (uncompiled, every intermediate stays allocated until its JS wrapper is collected).
+ */
+export type Activation = (x: mx.array) => mx.array;
+
+/** SiLU (swish): x · σ(x). */
+export const silu: Activation = mx.compile((x: mx.array) => mx.multiply(x, mx.sigmoid(x)));
+
+/** GELU with the exact erf: ½x(1 + erf(x/√2)). */
+export const gelu: Activation = mx.compile((x: mx.array) => mx.multiply(mx.multiply(x, 0.5), mx.add(mx.erf(mx.multiply(x, Math.SQRT1_2)), 1)));
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GELU's tanh approximation (PyTorch `approximate="tanh"`, T5's `gelu_new`, FLUX's feed-forwards). */
+export const geluTanh: Activation = mx.compile((x: mx.array) => {
+  const inner = mx.multiply(mx.add(x, mx.multiply(mx.power(x, 3), 0.044715)), SQRT_2_OVER_PI);
+  return mx.multiply(mx.multiply(x, 0.5), mx.add(mx.tanh(inner), 1));
+});
+
+/** OpenAI CLIP's quick GELU: x · σ(1.702x). */
+export const quickGelu: Activation = mx.compile((x: mx.array) => mx.multiply(x, mx.sigmoid(mx.multiply(x, 1.702))));
+
+/** The activation a Hugging Face config names in `hidden_act` / `dense_act_fn` / `feed_forward_proj`. */
+export function activationByName(name: string): Activation | undefined {
+  switch (name) {
+    case 'gelu':
+      return gelu;
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+    case 'gelu-approximate':
+      return geluTanh;
+    case 'quick_gelu':
+      return quickGelu;
+    case 'silu':
+    case 'swish':
+      return silu;
+    case 'relu':
+      return (x) => mx.maximum(x, 0);
+    default:
+      return undefined;
+  }
+}
