@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 /** `models--<org>--<name>`, the folder Hugging Face's cache gives a model repo. */
 export function repoFolderName(repoId: string): string {
@@ -53,7 +53,7 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
   await mkdir(staging);
 
   for (const file of files) {
-    const incoming = join(blobs, `.incoming-${tag}-${file.name}`);
+    const incoming = join(blobs, `.incoming-${tag}-${file.name.replaceAll('/', '_')}`);
     let blobId: string;
     if ('content' in file) {
       await writeFile(incoming, file.content);
@@ -63,7 +63,10 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
       blobId = await sha256File(incoming);
     }
     await rename(incoming, join(blobs, blobId));
-    await symlink(join('..', '..', 'blobs', blobId), join(staging, file.name));
+    // Files in subfolders (diffusers' transformer/, vae/, …) link from deeper down.
+    const link = join(staging, file.name);
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(relative(dirname(link), join(blobs, blobId)), link);
   }
 
   const target = join(snapshots, revision);
@@ -71,7 +74,7 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
     await rename(staging, target);
   } catch (error) {
     // Another process finished the same revision first; its copy is identical.
-    if (!(await exists(join(target, 'config.json')))) {
+    if (!(await exists(join(target, files[0].name)))) {
       throw error;
     }
     await rm(staging, { recursive: true, force: true });
