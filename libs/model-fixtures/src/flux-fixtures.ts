@@ -111,7 +111,8 @@ interface Planned {
   role: Role;
 }
 
-const clipVocabSize = (d: FluxFixtureDims) => 512 + d.clipMerges + 2;
+/** The learned vocabulary's size (the corpus may yield fewer merges than asked for). */
+const clipVocabSize = (d: FluxFixtureDims) => Object.keys(JSON.parse(clipVocabularyFiles(d.clipMerges)['vocab.json'].toString('utf8')) as object).length;
 
 /** FluxTransformer2DModel's tensors, in diffusers' names. */
 function transformerTensors(spec: FluxFixtureSpec): Planned[] {
@@ -508,10 +509,7 @@ function bflAutoencoder(t: Tensors, spec: FluxFixtureSpec): Tensors {
 function mfluxComponents(spec: FluxFixtureSpec, parts: Record<'transformer' | 'vae' | 'clip' | 't5', Tensors>): Record<'transformer' | 'vae' | 'clip' | 't5', Tensors> {
   const transformer: Tensors = new Map();
   for (const [name, value] of parts.transformer) {
-    // mflux's AdaLayerNormContinuous has no bias, so its saves have none.
-    if (name !== 'norm_out.linear.bias') {
-      transformer.set(name.replace(/\.(ff|ff_context)\.net\.0\.proj\./, '.$1.linear1.').replace(/\.(ff|ff_context)\.net\.2\./, '.$1.linear2.'), value);
-    }
+    transformer.set(name.replace(/\.(ff|ff_context)\.net\.0\.proj\./, '.$1.linear1.').replace(/\.(ff|ff_context)\.net\.2\./, '.$1.linear2.'), value);
   }
   const vae: Tensors = new Map();
   for (const [name, value] of parts.vae) {
@@ -661,7 +659,7 @@ function companionRepos(spec: FluxFixtureSpec, parts: Record<'transformer' | 'va
   ];
 }
 
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 3;
 
 function revisionOf(id: string, spec: unknown): string {
   return createHash('sha1').update(`flux-${GENERATOR_VERSION}\n${id}\n${JSON.stringify(spec)}`).digest('hex');

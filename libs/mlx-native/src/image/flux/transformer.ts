@@ -217,7 +217,7 @@ export class FluxTransformer {
     this.textEmbedder = EmbedderMlp.read(weights, 'time_text_embed.text_embedder', c.pooledProjectionDim, hidden);
     this.doubleBlocks = Array.from({ length: c.doubleBlocks }, (_, i) => new DoubleStreamBlock(weights, `transformer_blocks.${i}`, c));
     this.singleBlocks = Array.from({ length: c.singleBlocks }, (_, i) => new SingleStreamBlock(weights, `single_transformer_blocks.${i}`, c));
-    // mflux drops this bias when it saves (its AdaLayerNormContinuous has none); diffusers and BFL keep it.
+    // mflux saves since early 2026 lack this bias (their AdaLayerNormContinuous has none); diffusers, BFL and older mflux have it.
     this.normOut = weights.linear('norm_out.linear', hidden, 2 * hidden, { bias: weights.shapeOf('norm_out.linear.bias') !== undefined });
     this.projOut = weights.linear('proj_out', hidden, c.outChannels, { bias: true });
   }
