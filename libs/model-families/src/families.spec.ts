@@ -4,8 +4,8 @@ import type { JsonObject } from './signals';
 const LM_FILES = ['config.json', 'tokenizer.json', 'model.safetensors'];
 
 /** `kind/family`, or `incomplete kind/family`, or `none`: what a listing makes of the folder. */
-function describe_(config: JsonObject | undefined, files: string[], weightsComplete = true): string {
-  const found = classifyModel({ config, files: new Set(files), weightsComplete });
+function describe_(config: JsonObject | undefined, files: string[], weightsComplete = true, modelIndex?: JsonObject): string {
+  const found = classifyModel({ config, modelIndex, files: new Set(files), weightsComplete });
   if (found === undefined) {
     return 'none';
   }
@@ -31,11 +31,24 @@ describe('classifyModel', () => {
     ['n_mels without mlx-whisper weights', { n_mels: 80 }, ['config.json', 'model.safetensors'], 'none'],
     ['a Kokoro voice model by model_type', { model_type: 'kokoro' }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
     ['Kokoro-82M, whose config has no model_type', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
-    ['a diffusers pipeline', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/flux'],
-    ['mflux transformer/ and vae/ folders', undefined, ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors'], 'image/flux'],
+    ['a diffusers pipeline whose model_index.json is not read', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/diffusers-pipeline'],
+    ['an mflux save', undefined, ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors', 'text_encoder_2/0.safetensors', 'tokenizer/vocab.json'], 'image/flux'],
+    ['transformer/ and vae/ folders without text encoders', undefined, ['transformer/0.safetensors', 'vae/0.safetensors'], 'none'],
+    ['DiffusionKit: BFL files at the top', undefined, ['flux-schnell.safetensors', 'ae.safetensors', 'README.md'], 'image/flux'],
+    ['an autoencoder alone', undefined, ['ae.safetensors'], 'none'],
     ['no config at all', undefined, ['model.safetensors'], 'none'],
   ])('%s', (_case, config, files, expected) => {
     expect(describe_(config, files)).toBe(expected);
+  });
+
+  it.each<[string, JsonObject, string]>([
+    ['FLUX.1 in diffusers layout', { _class_name: 'FluxPipeline' }, 'image/flux'],
+    ['FLUX.2 (another transformer and text encoder)', { _class_name: 'Flux2Pipeline' }, 'image/diffusers-pipeline'],
+    ['FLUX.1 Fill (inpainting, 384 input channels)', { _class_name: 'FluxFillPipeline' }, 'image/diffusers-pipeline'],
+    ['Stable Diffusion XL', { _class_name: 'StableDiffusionXLPipeline' }, 'image/diffusers-pipeline'],
+  ])('tells diffusers pipelines apart by model_index.json: %s', (_case, modelIndex, expected) => {
+    const files = ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors'];
+    expect(describe_(undefined, files, true, modelIndex)).toBe(expected);
   });
 
   it("is incomplete when the matching family's needs are missing, without falling through to a later family", () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
+import { companionReposOf, filesToPull } from '@mlx-omni/model-families';
 import { HubRequestError, ModelDownloadError } from './errors';
 import { statIfPresent } from './model-dir';
 import { parseModelId, repoFolderName } from './model-id';
@@ -18,6 +19,8 @@ export interface HubDownloadOptions {
   /** Called as bytes arrive; callers throttle what they do with it. */
   onProgress?: (progress: DownloadProgress) => void;
   signal?: AbortSignal;
+  /** Fetch only these paths of the repo (a companion's few files out of a large repo). */
+  only?: readonly string[];
 }
 
 /** Wire-style names: this object is a job's progress in GET /v1/jobs/{id}. */
@@ -38,6 +41,8 @@ export interface DownloadedModel {
   bytesTotal: number;
   /** Bytes fetched by this call; less than bytesTotal when blobs were already there or a partial file was resumed. */
   bytesFetched: number;
+  /** The other repos the model needs (DiffusionKit's text encoders), fetched after it: only the files it uses. */
+  companions: DownloadedModel[];
 }
 
 /** One file of a repo as the Hub's tree API describes it. */
@@ -184,7 +189,10 @@ export async function downloadModel(repoId: string, revision: string, options: H
   if (commit === undefined || !COMMIT.test(commit)) {
     throw new ModelDownloadError(repoId, `the Hub did not name the commit of revision "${revision}"`);
   }
-  const files = await listFiles(client, repoId, commit);
+  const listed = await listFiles(client, repoId, commit);
+  // Only what the engine reads: a diffusers FLUX repo's top-level BFL copies (33 GB) are skipped.
+  const wanted = new Set(options.only ?? filesToPull(listed.map((file) => file.path)));
+  const files = listed.filter((file) => wanted.has(file.path));
   const repoDir = join(options.hubCache, repoFolderName(repoId));
   const snapshot = join(repoDir, 'snapshots', commit);
   await mkdir(join(repoDir, 'blobs'), { recursive: true });
@@ -216,5 +224,11 @@ export async function downloadModel(repoId: string, revision: string, options: H
     report();
   }
   await mkdir(snapshot, { recursive: true });
-  return { repoId, commit, path: snapshot, files: files.length, bytesTotal: progress.bytes_total, bytesFetched };
+  const companions: DownloadedModel[] = [];
+  if (options.only === undefined) {
+    for (const companion of companionReposOf(new Set(files.map((file) => file.path)), undefined)) {
+      companions.push(await downloadModel(companion.repo, 'main', { ...options, only: companion.files }));
+    }
+  }
+  return { repoId, commit, path: snapshot, files: files.length, bytesTotal: progress.bytes_total, bytesFetched, companions };
 }

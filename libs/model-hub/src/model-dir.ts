@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { classifyModel, objectAt, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
+import { BFL_AUTOENCODER_FILE, BFL_TRANSFORMER_FILE, classifyModel, companionReposOf, objectAt, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
 import { readContextLength, readQuantization } from './config-facts';
 
 /** A model folder's kind; 'unknown' when no family matches or the folder lacks what its family needs (left out of listings). */
@@ -27,7 +27,19 @@ export interface ResolvedModel {
   readonly sizeBytes: number;
   /** Unix seconds: when the folder last changed, which for a snapshot is when its download finished. */
   readonly createdAt: number;
+  /** Other repos the model takes files from (DiffusionKit's text encoders), and where each is cached, if it is. */
+  readonly companions: readonly ResolvedCompanion[];
 }
+
+export interface ResolvedCompanion {
+  readonly repo: string;
+  readonly provides: string;
+  /** Its folder in the cache; undefined while it is not there (the model then cannot load). */
+  readonly path: string | undefined;
+}
+
+/** Finds a companion repo's folder (see hub-cache's companionLocator); undefined when it is not cached. */
+export type CompanionLocator = (repo: string) => Promise<string | undefined>;
 
 /**
  * Not there (any more): a model deleted or a download renamed while we looked, or a symlink loop in
@@ -100,10 +112,14 @@ export async function readJsonObject(path: string): Promise<JsonObject | undefin
  * path id of `/` costs a few stats.
  */
 export async function isModelDir(dir: string): Promise<boolean> {
-  const [config, modelIndex, transformer, vae] = await Promise.all(
-    ['config.json', 'model_index.json', 'transformer', 'vae'].map((name) => statIfPresent(join(dir, name))),
+  const [config, modelIndex, transformer, vae, autoencoder] = await Promise.all(
+    ['config.json', 'model_index.json', 'transformer', 'vae', BFL_AUTOENCODER_FILE].map((name) => statIfPresent(join(dir, name))),
   );
-  return config?.isFile() === true || modelIndex?.isFile() === true || (transformer?.isDirectory() === true && vae?.isDirectory() === true);
+  if (config?.isFile() === true || modelIndex?.isFile() === true || (transformer?.isDirectory() === true && vae?.isDirectory() === true)) {
+    return true;
+  }
+  // BFL single files (DiffusionKit): flux-schnell.safetensors beside ae.safetensors.
+  return autoencoder?.isFile() === true && (await visibleEntries(dir)).some((name) => BFL_TRANSFORMER_FILE.test(name));
 }
 
 export interface FileScan {
@@ -172,15 +188,23 @@ const MODEL_DEPTH = 1;
  * Describes the model in `dir`, or undefined when `dir` is no model folder (see isModelDir).
  * Reads config.json and any shard index and stats the rest; never opens weights.
  */
-export async function describeModelDir(dir: string, naming: { id: string; revision?: string }): Promise<ResolvedModel | undefined> {
+export async function describeModelDir(
+  dir: string,
+  naming: { id: string; revision?: string },
+  locateCompanion: CompanionLocator = async () => undefined,
+): Promise<ResolvedModel | undefined> {
   const root = await statIfPresent(dir);
   if (!root?.isDirectory() || !(await isModelDir(dir))) {
     return undefined;
   }
   const { files, sizeBytes } = await scanFiles(dir, MODEL_DEPTH);
   const config = await readJsonObject(join(dir, 'config.json'));
+  const modelIndex = files.has('model_index.json') ? await readJsonObject(join(dir, 'model_index.json')) : undefined;
   const modelType = config?.['model_type'];
-  const classification = classifyModel({ config, files, weightsComplete: await weightsComplete(dir, files) });
+  const classification = classifyModel({ config, modelIndex, files, weightsComplete: await weightsComplete(dir, files) });
+  const companions = await Promise.all(
+    companionReposOf(files, modelIndex).map(async ({ repo, provides }) => ({ repo, provides, path: await locateCompanion(repo) })),
+  );
   return {
     id: naming.id,
     path: dir,
@@ -193,5 +217,6 @@ export async function describeModelDir(dir: string, naming: { id: string; revisi
     contextLength: readContextLength(config),
     sizeBytes,
     createdAt: Math.floor(root.mtimeMs / 1000),
+    companions,
   };
 }
