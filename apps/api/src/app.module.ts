@@ -8,6 +8,7 @@ import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { FilesModule } from './files/files.module';
 import { HealthModule } from './health/health.module';
+import { ImagesModule } from './images/images.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -37,6 +38,7 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        ImagesModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -67,6 +67,20 @@ export class ModelDto {
 
   @ApiProperty({ type: [ModelLoadDto] })
   loads!: ModelLoadDto[];
+
+  @ApiProperty({ type: () => [ModelCompanionDto], description: 'Other repos it takes files from (DiffusionKit FLUX: its text encoders); pulling the model pulls them' })
+  companions!: ModelCompanionDto[];
+}
+
+export class ModelCompanionDto {
+  @ApiProperty({ example: 'argmaxinc/stable-diffusion' })
+  repo!: string;
+
+  @ApiProperty({ example: 'the CLIP-L and T5-XXL text encoders and the CLIP tokenizer' })
+  provides!: string;
+
+  @ApiProperty({ description: 'Whether it is in the cache; the model cannot load until it is' })
+  cached!: boolean;
 }
 
 export class ModelListResponseDto {

@@ -94,13 +94,13 @@ export class FluxPipeline {
     return 2 * this.parts.vae.scaleFactor;
   }
 
-  async encodePrompt(prompt: string): Promise<PromptEmbedding> {
+  /** Both encoders' view of a prompt, each encoder one slice of `run` (T5, when read per prompt, is read outside it). */
+  async encodePrompt(prompt: string, run: SliceRunner = sliceRunner()): Promise<PromptEmbedding> {
     const clipIds = this.parts.clipTokenizer.encode(prompt);
     const t5Ids = this.parts.t5Tokenizer.encode(prompt);
-    const pooled = this.parts.clip.pooled(clipIds.ids, clipIds.eosIndex);
+    const pooled = await run(() => this.parts.clip.pooled(clipIds.ids, clipIds.eosIndex));
     const t5 = await this.parts.t5();
-    const text = t5.encode(t5Ids.ids);
-    mx.eval(pooled, text);
+    const text = await run(() => t5.encode(t5Ids.ids));
     return { text, pooled, promptTokens: t5Ids.promptTokens, truncated: t5Ids.truncated };
   }
 

@@ -82,7 +82,6 @@ export class T5Encoder {
     const positionBias = mx.expandDims(bias, 0).astype(x.dtype);
     for (const block of this.blocks) {
       x = block.forward(x, positionBias);
-      mx.eval(x);
     }
     return this.finalNorm.forward(x);
   }
