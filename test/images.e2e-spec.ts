@@ -35,17 +35,17 @@ describe('image generation through the official OpenAI client (API â†’ BullMQ â†
   });
 
   it('answers n seeded images as a schema-valid ImagesResponse: PNGs of the asked size, image i from seed + i', async () => {
-    const response = await client.images.generate({ model: SCHNELL, prompt: 'a photo of a cat', n: 2, size: '64x48' as '256x256', response_format: 'b64_json', seed: 5 } as OpenAI.Images.ImageGenerateParamsNonStreaming);
+    const response = await client.images.generate({ model: SCHNELL, prompt: 'a photo of a cat', n: 2, size: '80x64' as '256x256', response_format: 'b64_json', seed: 5 } as OpenAI.Images.ImageGenerateParamsNonStreaming);
     expectOpenAiSchema('ImagesResponse', response);
     expect(response.data).toHaveLength(2);
     const [first, second] = response.data!.map(pngOf);
     for (const png of [first, second]) {
-      expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 64, height: 48, channels: 3 });
+      expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 80, height: 64, channels: 3 });
     }
     expect(first.equals(second)).toBe(false);
     expect(response.data!.map((image) => (image as { seed?: number }).seed)).toEqual([5, 6]);
     // The same seed again: the same picture.
-    const again = await client.images.generate({ model: SCHNELL, prompt: 'a photo of a cat', size: '64x48', response_format: 'b64_json', seed: 6 } as unknown as OpenAI.Images.ImageGenerateParamsNonStreaming);
+    const again = await client.images.generate({ model: SCHNELL, prompt: 'a photo of a cat', size: '80x64', response_format: 'b64_json', seed: 6 } as unknown as OpenAI.Images.ImageGenerateParamsNonStreaming);
     expect(pngOf(again.data![0]).equals(second)).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { familyById, type FamilyId, type ImplementedFamilyId, type KindOfFamily } from '@mlx-omni/model-families';
 import { ModelLoadError } from './io/errors';
-import { keepsQuantized, loadedWeightBytes, readModelJson, safetensorsFiles, type LoadOptions } from './io/load-weights';
+import { keepsQuantized, loadedWeightBytes, readModelJson, safetensorsFiles } from './io/load-weights';
 import { ModelConfig } from './io/model-config';
 import { parseQuantization } from './io/quantization';
 import { fluxWeightBytes, loadFluxPipeline, type FluxLoadOptions } from './image/flux/load';
