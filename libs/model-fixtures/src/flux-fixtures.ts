@@ -59,7 +59,7 @@ export const BENCH_FLUX_DIMS: FluxFixtureDims = {
   heads: 8,
   headDim: 64,
   doubleBlocks: 4,
-  singleBlocks: 8,
+  singleBlocks: 16,
   latentChannels: 16,
   vaeChannels: [64, 128, 256, 256],
   vaeLayersPerBlock: 1,
