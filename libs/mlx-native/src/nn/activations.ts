@@ -1,4 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
+import { InvalidModelConfigError } from '../io/errors';
 
 /**
  * Pointwise activations, compiled so that each runs as one pass and leaves one array behind
@@ -42,4 +43,13 @@ export function activationByName(name: string): Activation | undefined {
     default:
       return undefined;
   }
+}
+
+/** activationByName, or an InvalidModelConfigError naming the config (`source`) that asked for an unknown one. */
+export function requireActivation(name: string, source: string): Activation {
+  const activation = activationByName(name);
+  if (activation === undefined) {
+    throw new InvalidModelConfigError(source, `activation "${name}" is not supported`);
+  }
+  return activation;
 }

@@ -1,7 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
-import { InvalidModelConfigError } from '../../io/errors';
 import type { WeightStore } from '../../io/weight-store';
-import { activationByName, type Activation } from '../../nn/activations';
+import { requireActivation, type Activation } from '../../nn/activations';
 import { causalMask, fullAttention, splitHeads } from '../../nn/full-attention';
 import type { Embedding, Linear } from '../../nn/layers';
 import type { LayerNorm } from '../../nn/norms';
@@ -55,10 +54,7 @@ export class ClipTextEncoder {
     readonly config: ClipTextConfig,
   ) {
     const c = config;
-    const activation = activationByName(c.activation);
-    if (activation === undefined) {
-      throw new InvalidModelConfigError('text_encoder config', `hidden_act "${c.activation}" is not supported`);
-    }
+    const activation = requireActivation(c.activation, 'text_encoder config (hidden_act)');
     this.tokenEmbedding = weights.embedding('text_model.embeddings.token_embedding', c.vocabSize, c.hidden);
     this.positionEmbedding = weights.tensor('text_model.embeddings.position_embedding.weight', [c.maxPositions, c.hidden]);
     this.layers = Array.from({ length: c.layers }, (_, i) => new ClipLayer(weights, `text_model.encoder.layers.${i}`, c, activation));

@@ -1,6 +1,7 @@
 import { InvalidModelConfigError } from '../../io/errors';
 import type { ModelConfig } from '../../io/model-config';
 import type { ConvKernelLayout } from '../../nn/conv';
+import type { FlowShift } from '../flow-sampler';
 import type { ShapeIndex } from './shape-index';
 
 /** FluxTransformer2DModel's dimensions (diffusers' transformer/config.json, or read off the tensors). */
@@ -71,15 +72,7 @@ export interface VaeDecoderConfig {
 }
 
 /** The flow-match Euler schedule (scheduler_config.json): whether and how the sigmas shift with resolution. */
-export interface FlowScheduleConfig {
-  dynamicShift: boolean;
-  /** Static shift when not dynamic (1: none). */
-  shift: number;
-  baseShift: number;
-  maxShift: number;
-  baseSeqLen: number;
-  maxSeqLen: number;
-}
+export type FlowScheduleConfig = FlowShift;
 
 /** FLUX.1's values where a layout carries no config of its own (mflux saves, BFL files). */
 export const FLUX_DEFAULTS = {

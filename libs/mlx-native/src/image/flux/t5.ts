@@ -1,7 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
-import { InvalidModelConfigError } from '../../io/errors';
 import type { WeightStore } from '../../io/weight-store';
-import { activationByName, type Activation } from '../../nn/activations';
+import { requireActivation, type Activation } from '../../nn/activations';
 import { fullAttention, splitHeads } from '../../nn/full-attention';
 import type { Embedding, Linear, RMSNorm } from '../../nn/layers';
 import { relativePositionBuckets } from '../../nn/relative-position';
@@ -63,10 +62,7 @@ export class T5Encoder {
     readonly config: T5EncoderConfig,
   ) {
     const c = config;
-    const activation = activationByName(c.activation);
-    if (activation === undefined) {
-      throw new InvalidModelConfigError('text_encoder_2 config', `activation "${c.activation}" is not supported`);
-    }
+    const activation = requireActivation(c.activation, 'text_encoder_2 config (feed_forward_proj)');
     this.embedding = weights.embedding('shared', c.vocabSize, c.dModel);
     this.relativeBias = weights.embedding('encoder.block.0.layer.0.SelfAttention.relative_attention_bias', c.numBuckets, c.heads);
     this.blocks = Array.from({ length: c.layers }, (_, i) => new T5Block(weights, `encoder.block.${i}`, c, activation));
