@@ -41,11 +41,13 @@ describe('chat completions through the official OpenAI client (API → IPC → w
   let stack: RunningStack;
   let client: OpenAI;
   let localModels: string;
+  let qwenDir: string;
 
   beforeAll(async () => {
     const hub = testHubDir();
     const dirs = await ensureFixtures(hub, [QWEN, LLAMA]);
-    localModels = await writeLocalModels(dirs.get(QWEN)!);
+    qwenDir = dirs.get(QWEN)!;
+    localModels = await writeLocalModels(qwenDir);
     stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_MODEL_DIRS: localModels } });
     await stack.waitUntilReady();
     client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
@@ -140,6 +142,41 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     for (const choice of completion.choices) {
       expect(choice.finish_reason).toBe('stop');
       expect(validate(JSON.parse(choice.message.content!))).toBe(true);
+    }
+  });
+
+  it('enforces a schema given with json_object, the original server\'s documented form; plain json_object still gives an object', async () => {
+    const schema = { type: 'object', properties: { colour: { enum: ['red', 'green'] }, count: { type: 'integer' } }, required: ['colour', 'count'], additionalProperties: false };
+    const completion = await client.chat.completions.create({
+      model: QWEN,
+      messages,
+      max_tokens: 60,
+      temperature: 1,
+      seed: 3,
+      n: 2,
+      response_format: { type: 'json_object', schema } as never,
+    });
+    const validate = new Ajv().compile(schema);
+    for (const choice of completion.choices) {
+      expect(choice.finish_reason).toBe('stop');
+      expect(validate(JSON.parse(choice.message.content!))).toBe(true);
+    }
+    const plain = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 40, temperature: 0, response_format: { type: 'json_object' } });
+    const value: unknown = JSON.parse(plain.choices[0].message.content!);
+    expect(typeof value === 'object' && value !== null && !Array.isArray(value)).toBe(true);
+  });
+
+  it('serves a model named by its absolute folder path', async () => {
+    // Outside every folder the server scans: only the path names it.
+    const folder = await mkdtemp(join(tmpdir(), 'omni-model-by-path-'));
+    try {
+      await cp(qwenDir, folder, { recursive: true, dereference: true });
+      const byPath = await client.chat.completions.create({ model: folder, messages, max_tokens: 5, temperature: 0 });
+      const byId = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 5, temperature: 0 });
+      expect(byPath.model).toBe(folder);
+      expect(byPath.choices[0].message.content).toBe(byId.choices[0].message.content);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

@@ -46,7 +46,7 @@ function resolveResponseFormat(request: ChatCompletionRequestDto): ChatWireRespo
     return { type: 'text' };
   }
   if (format.type === 'json_object') {
-    return { type: 'json_object' };
+    return format.schema === undefined ? { type: 'json_object' } : { type: 'json_schema', name: 'json_object', schema: format.schema, strict: true };
   }
   const schema = format.json_schema?.schema;
   if (format.json_schema === undefined || schema === undefined) {

@@ -202,6 +202,15 @@ export class ResponseFormatDto {
   @ValidateNested()
   @Type(() => JsonSchemaFormatDto)
   json_schema?: JsonSchemaFormatDto;
+
+  /**
+   * The original MLX Omni Server's documented form, `{"type": "json_object", "schema": {...}}`:
+   * a schema given with json_object is enforced exactly like json_schema's.
+   */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'With type json_object: a JSON schema the object must match (enforced like json_schema)' })
+  @IsOptional()
+  @IsPlainObject()
+  schema?: Record<string, unknown>;
 }
 
 export class StreamOptionsDto {
