@@ -1,4 +1,5 @@
 import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { canEnd, initialStates, stepBytes } from './automaton';
 import { compileSchema, DEFAULT_LIMITS } from './grammar';
 import { allowedTokenIds, isTokenAllowed, JsonConstraint, JsonConstraintOptions, toLogitsMask } from './json-constraint';
@@ -55,7 +56,7 @@ function summary(ms: number[]): string {
   return `steps=${sorted.length} median=${at(0.5)}ms p90=${at(0.9)}ms max=${at(1)}ms`;
 }
 
-const ajv = new Ajv({ strict: false });
+const ajv = addFormats(new Ajv({ strict: false }));
 const timings: string[] = [];
 afterAll(() => console.log(`per-step mask time (this machine):\n${timings.join('\n')}`));
 
@@ -151,7 +152,24 @@ const TOOLS = [
   },
 ];
 
+const PATTERNED = {
+  type: 'object',
+  properties: {
+    code: { type: 'string', pattern: '^[A-Z]{2}-\\d{3}$' },
+    note: { type: 'string', pattern: 'ok', maxLength: 6 },
+    when: { type: 'string', format: 'date-time' },
+    day: { type: 'string', format: 'date' },
+    at: { type: 'string', format: 'time' },
+    id: { type: 'string', format: 'uuid' },
+    mail: { type: 'string', format: 'email', maxLength: 16 },
+    host: { type: 'string', format: 'ipv4' },
+  },
+  required: ['code', 'note', 'when', 'day', 'at', 'id', 'mail', 'host'],
+  additionalProperties: false,
+};
+
 const SCHEMAS: Array<[string, unknown]> = [
+  ['patterns and formats', PATTERNED],
   ['nested ($ref, anyOf, enums, bounds)', NESTED],
   ['recursive tree', TREE],
   ['forced parallel tool calls', forcedToolCallSchema(TOOLS, 'required', { parallel: true })],
