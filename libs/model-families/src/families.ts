@@ -5,7 +5,7 @@ export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'te
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** The markup a chat model writes tool calls in; the worker has one parser per format. */
-export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma'] as const;
+export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma', 'qwen3_coder'] as const;
 export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
 
 /** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */

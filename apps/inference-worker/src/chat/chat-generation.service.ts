@@ -103,6 +103,7 @@ export class ChatGenerationService {
       toolCallFormat: familyById(family)?.toolCallFormat,
       prompt,
       toolNames: params.toolChoice === 'none' ? [] : params.tools.map((tool) => tool.function.name),
+      toolParameters: new Map(params.tools.map((tool) => [tool.function.name, tool.function.parameters])),
     };
   }
 }

@@ -18,16 +18,16 @@ const unusedConstraint = (): JsonConstraint => {
 
 describe('ChoiceOutput', () => {
   it('separates reasoning, keeps the answer’s own leading space, and ends with stop', () => {
-    const chunks = run({ kind: 'text', toolCallFormat: 'hermes', prompt: '<|im_start|>assistant\n', toolNames: [] }, ['<thi', 'nk>\nplan</think>\n\n', ' Hi', ' there']);
+    const chunks = run({ kind: 'text', toolCallFormat: 'hermes', prompt: '<|im_start|>assistant\n', toolNames: [], toolParameters: new Map() }, ['<thi', 'nk>\nplan</think>\n\n', ' Hi', ' there']);
     expect(chunks.filter((c) => c.type === 'reasoning').map((c) => (c as { text: string }).text).join('')).toBe('plan');
     expect(chunks.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe('Hi there');
     expect(chunks.at(-1)).toEqual({ choice: 0, type: 'finish', reason: 'stop' });
-    const plain = run({ kind: 'text', toolCallFormat: 'hermes', prompt: '', toolNames: [] }, [' leading', ' space']);
+    const plain = run({ kind: 'text', toolCallFormat: 'hermes', prompt: '', toolNames: [], toolParameters: new Map() }, [' leading', ' space']);
     expect(plain.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe(' leading space');
   });
 
   it('turns Hermes tool-call markup into calls and finishes with tool_calls', () => {
-    const chunks = run({ kind: 'text', toolCallFormat: 'hermes', prompt: '', toolNames: ['get_weather'] }, [
+    const chunks = run({ kind: 'text', toolCallFormat: 'hermes', prompt: '', toolNames: ['get_weather'], toolParameters: new Map() }, [
       'Checking. <tool_',
       'call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>',
     ]);

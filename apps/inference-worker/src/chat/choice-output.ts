@@ -5,10 +5,18 @@ import { VerbatimOutput } from '../generation/verbatim-output';
 import { parseForcedToolCalls, type JsonConstraint } from '@mlx-omni/structured-output';
 import { createToolCallParser, promptOpensReasoning, ReasoningSplitter, toolCallFamilyFor, type ToolCallStream } from './parsers';
 import type { ParsedToolCall } from './parsers/tool-call-parser';
+import type { ParameterSchema } from './parsers/text-arguments';
 
 /** How one request's generated text becomes chunks. Constraints are factories: each choice needs a fresh one. */
 export type OutputMode =
-  | { kind: 'text'; toolCallFormat: ToolCallFormat | undefined; prompt: string; toolNames: string[] }
+  | {
+      kind: 'text';
+      toolCallFormat: ToolCallFormat | undefined;
+      prompt: string;
+      toolNames: string[];
+      /** Each tool's parameters schema, which types arguments written as bare text. */
+      toolParameters: ReadonlyMap<string, ParameterSchema>;
+    }
   | { kind: 'json'; constraint: () => JsonConstraint }
   | { kind: 'forced-tool-call'; constraint: () => JsonConstraint };
 
@@ -36,7 +44,10 @@ export class ChoiceOutput implements ChoiceOutputSink {
       this.toolCalls =
         mode.toolNames.length === 0
           ? undefined
-          : createToolCallParser(toolCallFamilyFor({ declaredFormat: mode.toolCallFormat, chatTemplate: mode.prompt }), { toolNames: mode.toolNames }).stream();
+          : createToolCallParser(toolCallFamilyFor({ declaredFormat: mode.toolCallFormat, chatTemplate: mode.prompt }), {
+              toolNames: mode.toolNames,
+              toolParameters: mode.toolParameters,
+            }).stream();
     }
   }
 

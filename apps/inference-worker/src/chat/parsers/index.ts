@@ -2,6 +2,7 @@ export { GEMMA } from './gemma';
 export { HERMES } from './hermes';
 export { LLAMA3 } from './llama3';
 export { MISTRAL } from './mistral';
+export { QWEN3_CODER } from './qwen3-coder';
 export { promptOpensReasoning, ReasoningSplitter, splitReasoning } from './reasoning-splitter';
 export type { ReasoningSplit, ReasoningSplitterOptions } from './reasoning-splitter';
 export { createToolCallParser, TOOL_CALL_FAMILIES, toolCallFamilyFor } from './registry';

@@ -2,6 +2,7 @@ import { GEMMA } from './gemma';
 import { HERMES } from './hermes';
 import { LLAMA3 } from './llama3';
 import { MISTRAL } from './mistral';
+import { QWEN3_CODER } from './qwen3-coder';
 import { createToolCallParser } from './registry';
 import { ParsedOutput, ToolCallFamily, ToolCallParserOptions } from './tool-call-parser';
 
@@ -195,5 +196,59 @@ describe('Gemma parser', () => {
   ])('leaves %s as content', (_label, text) => {
     expect(parse(GEMMA, text)).toEqual({ content: text, toolCalls: [] });
     expectStreamingAgrees(GEMMA, text);
+  });
+});
+
+describe('Qwen3-Coder XML parser', () => {
+  const parameters = {
+    type: 'object',
+    properties: {
+      city: { type: 'string' },
+      days: { type: 'integer' },
+      ratio: { type: 'number' },
+      metric: { type: 'boolean' },
+      tags: { type: 'array', items: { type: 'string' } },
+      opts: { type: 'object' },
+      unit: { enum: ['c', 'f'] },
+      note: { type: ['string', 'null'] },
+    },
+  };
+  const options = { toolNames: ['get_weather', 'write_file'], toolParameters: new Map([['get_weather', parameters]]) };
+  const weather =
+    'Let me look.\n<tool_call>\n<function=get_weather>\n<parameter=city>\nNew York\n</parameter>\n<parameter=days>\n3\n</parameter>\n' +
+    '<parameter=ratio>\n0.5\n</parameter>\n<parameter=metric>\nTrue\n</parameter>\n<parameter=tags>\n["a", "b"]\n</parameter>\n' +
+    '<parameter=opts>\n{"x": 1}\n</parameter>\n<parameter=unit>\n123\n</parameter>\n<parameter=note>\n42\n</parameter>\n</function>\n</tool_call>';
+
+  it('types each bare-text value by the tool schema (strings stay text, even when they look like numbers)', () => {
+    expect(parse(QWEN3_CODER, weather, options)).toEqual({
+      content: 'Let me look.',
+      toolCalls: [call('get_weather', { city: 'New York', days: 3, ratio: 0.5, metric: true, tags: ['a', 'b'], opts: { x: 1 }, unit: '123', note: '42' })],
+    });
+    expectStreamingAgrees(QWEN3_CODER, weather, options);
+  });
+
+  it('keeps multi-line text values whole and reads several calls in a row', () => {
+    const text =
+      '<tool_call>\n<function=write_file>\n<parameter=path>\n/tmp/a.py\n</parameter>\n<parameter=content>\ndef f():\n    return 1\n</parameter>\n</function>\n</tool_call>\n' +
+      '<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</parameter>\n</function>\n</tool_call>';
+    expect(parse(QWEN3_CODER, text, options).toolCalls).toEqual([
+      call('write_file', { path: '/tmp/a.py', content: 'def f():\n    return 1' }),
+      call('get_weather', { city: 'Oslo' }),
+    ]);
+    expectStreamingAgrees(QWEN3_CODER, text, options);
+  });
+
+  it('settles a call cut off before its closing tags, and reads a function block without its wrapper', () => {
+    expect(parse(QWEN3_CODER, '<tool_call>\n<function=get_weather>\n<parameter=city>\nRome', options).toolCalls).toEqual([call('get_weather', { city: 'Rome' })]);
+    expect(parse(QWEN3_CODER, '<function=get_weather>\n<parameter=days>\n2\n</parameter>\n</function>', options).toolCalls).toEqual([call('get_weather', { days: 2 })]);
+  });
+
+  it.each([
+    ['an undeclared tool', '<tool_call>\n<function=rm>\n</function>\n</tool_call>'],
+    ['a Hermes JSON call', '<tool_call>\n{"name": "get_weather", "arguments": {}}\n</tool_call>'],
+    ['prose after the function', '<tool_call>\n<function=get_weather>\n</function> and more\n</tool_call>'],
+  ])('leaves %s as content', (_label, text) => {
+    expect(parse(QWEN3_CODER, text, options)).toEqual({ content: text, toolCalls: [] });
+    expectStreamingAgrees(QWEN3_CODER, text, options);
   });
 });
