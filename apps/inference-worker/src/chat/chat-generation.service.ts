@@ -8,6 +8,7 @@ import { ModelPoolService, type PooledChatModel } from '../models/model-pool.ser
 import { assertFitsContext, badRequest, generateChoice, type ChoiceSettings } from '../generation/choice-generator';
 import { jsonConstraintProcessor, vocabularyOf } from '../generation/constrained-decoding';
 import { ChoiceOutput, type OutputMode } from './choice-output';
+import { withMistralCallIds } from './mistral-call-ids';
 
 /**
  * Generates the choices of one chat completion on a pooled model: renders the model's own chat
@@ -52,12 +53,13 @@ export class ChatGenerationService {
     return { promptTokens: promptIds.length, completionTokens, reasoningTokens };
   }
 
-  private renderPrompt({ tokenizer }: PooledChatModel, params: ChatGenerationParams): string {
+  private renderPrompt({ tokenizer, family }: PooledChatModel, params: ChatGenerationParams): string {
     if (!tokenizer.hasChatTemplate) {
       throw badRequest(`Model ${params.model} has no chat template; use /v1/completions with a plain prompt`, 'model', 'model_not_chat');
     }
     try {
-      return tokenizer.applyChatTemplate(params.messages, {
+      const mistral = familyById(family)?.toolCallFormat === 'mistral';
+      return tokenizer.applyChatTemplate(mistral ? withMistralCallIds(params.messages) : params.messages, {
         tools: params.toolChoice === 'none' ? undefined : params.tools,
         templateKwargs: params.templateKwargs,
       });
