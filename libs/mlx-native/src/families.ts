@@ -42,7 +42,7 @@ const chatLoader: FamilyLoader<'chat'> = {
     const architecture = findArchitecture(config.string('model_type'));
     return loadedWeightBytes(await safetensorsFiles(dir), {
       keepQuantized: keepsQuantized(options.weights),
-      keep: architecture.usesTensor ?? (() => true),
+      keep: (name) => architecture.usesTensor?.(name, config) ?? true,
       quantization: parseQuantization(config),
     });
   },
@@ -62,6 +62,8 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  gpt_oss: chatLoader,
+  glm4_moe: chatLoader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

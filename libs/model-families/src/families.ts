@@ -5,7 +5,7 @@ export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'te
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** The markup a chat model writes tool calls in; the worker has one parser per format. */
-export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma', 'qwen3_coder'] as const;
+export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma', 'qwen3_coder', 'harmony', 'glm45'] as const;
 export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
 
 /** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */
@@ -147,9 +147,9 @@ export const MODEL_FAMILIES = [
   causalLm('granite', false, 'hermes'),
   causalLm('olmo2', false, 'hermes'),
   causalLm('smollm3', false, 'hermes'),
-  causalLm('gpt_oss', false, 'hermes'),
+  causalLm('gpt_oss', true, 'harmony'),
   causalLm('glm4', false, 'hermes'),
-  causalLm('glm4_moe', false, 'hermes'),
+  causalLm('glm4_moe', true, 'glm45'),
   {
     id: 'causal-lm',
     kind: 'chat',

@@ -72,7 +72,8 @@ export function toGenerationParams(request: ChatCompletionRequestDto, modelPath:
     toolChoice: resolveToolChoice(request),
     parallelToolCalls: request.parallel_tool_calls ?? true,
     responseFormat: resolveResponseFormat(request),
-    templateKwargs: request.chat_template_kwargs ?? {},
+    // chat_template_kwargs, the more specific, wins over the standard field.
+    templateKwargs: { ...(request.reasoning_effort === undefined ? {} : { reasoning_effort: request.reasoning_effort }), ...request.chat_template_kwargs },
     n: request.n ?? 1,
     maxTokens: request.max_completion_tokens ?? request.max_tokens,
     stop: toStopSequences(request),

@@ -7,7 +7,7 @@ import { assertSupportedSchema, forcedToolCallSchema, JsonConstraint, ToolChoice
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
 import { assertFitsContext, badRequest, generateChoice, type ChoiceSettings } from '../generation/choice-generator';
 import { jsonConstraintProcessor, vocabularyOf } from '../generation/constrained-decoding';
-import { ChoiceOutput, type OutputMode } from './choice-output';
+import { ChoiceOutput, usesHarmony, type OutputMode } from './choice-output';
 import { withMistralCallIds } from './mistral-call-ids';
 
 /**
@@ -39,12 +39,14 @@ export class ChatGenerationService {
         choice,
         sampling: params.sampling,
         maxTokens: params.maxTokens,
-        stop: params.stop,
+        // gpt-oss ends a tool-call turn with <|call|>, which its generation_config does not list as a stop token.
+        stop: mode.kind === 'text' && usesHarmony(mode) ? [...params.stop, '<|call|>'] : params.stop,
         logprobs: params.logprobs,
         topLogprobs: params.topLogprobs,
         logitsProcessors: mode.kind === 'text' ? [] : [jsonConstraintProcessor(mode.constraint())],
-        // Some families mark calls with special tokens (Mistral's [TOOL_CALLS], Llama's <|python_tag|>); the parser must see them.
-        skipSpecialTokens: !(mode.kind === 'text' && mode.toolNames.length > 0),
+        // Some families mark calls with special tokens (Mistral's [TOOL_CALLS], Llama's <|python_tag|>), and
+        // harmony marks every channel with them: the parsers must see them.
+        skipSpecialTokens: !(mode.kind === 'text' && (mode.toolNames.length > 0 || usesHarmony(mode))),
         stepGate: this.scheduler.lane(params.caller),
       };
       completionTokens += await generateChoice(pooled, promptIds, settings, output, ctx);

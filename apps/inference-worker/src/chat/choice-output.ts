@@ -3,7 +3,16 @@ import type { ChatFinishReasonWire, GenerationChunk, WireTokenLogprob } from '@m
 import type { ChoiceOutputSink } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
 import { parseForcedToolCalls, type JsonConstraint } from '@mlx-omni/structured-output';
-import { createToolCallParser, promptOpensReasoning, ReasoningSplitter, toolCallFamilyFor, type ToolCallStream } from './parsers';
+import {
+  createToolCallParser,
+  HarmonyStream,
+  promptExpectsHarmony,
+  promptOpensReasoning,
+  ReasoningSplitter,
+  toolCallFamilyFor,
+  type HarmonyOutput,
+  type ToolCallStream,
+} from './parsers';
 import type { ParsedToolCall } from './parsers/tool-call-parser';
 import type { ParameterSchema } from './parsers/text-arguments';
 
@@ -29,6 +38,8 @@ export class ChoiceOutput implements ChoiceOutputSink {
   reasoningTokens = 0;
   private readonly splitter: ReasoningSplitter | undefined;
   private readonly toolCalls: ToolCallStream | undefined;
+  /** gpt-oss: channels carry reasoning, answer and calls; this replaces the splitter and the markup parser. */
+  private readonly harmony: HarmonyStream | undefined;
   private forcedJson = '';
   private callCount = 0;
   private readonly verbatim: VerbatimOutput;
@@ -39,7 +50,9 @@ export class ChoiceOutput implements ChoiceOutputSink {
     private readonly newCallId: () => string,
   ) {
     this.verbatim = new VerbatimOutput(choice);
-    if (mode.kind === 'text') {
+    if (mode.kind === 'text' && usesHarmony(mode)) {
+      this.harmony = new HarmonyStream(new Set(mode.toolNames));
+    } else if (mode.kind === 'text') {
       this.splitter = new ReasoningSplitter({ startsInReasoning: promptOpensReasoning(mode.prompt) });
       this.toolCalls =
         mode.toolNames.length === 0
@@ -59,7 +72,7 @@ export class ChoiceOutput implements ChoiceOutputSink {
         this.forcedJson += text;
         return [];
       case 'text':
-        return this.routeText(this.splitter!.push(text), logprobs);
+        return this.harmony ? this.routeHarmony(this.harmony.push(text), logprobs) : this.routeText(this.splitter!.push(text), logprobs);
     }
   }
 
@@ -77,6 +90,17 @@ export class ChoiceOutput implements ChoiceOutputSink {
         break;
       }
       case 'text': {
+        if (this.harmony) {
+          const pushed = this.harmony.push(text);
+          const tail = this.harmony.end();
+          chunks.push(
+            ...this.routeHarmony(
+              { reasoning: pushed.reasoning + tail.reasoning, content: pushed.content + tail.content, toolCalls: [...pushed.toolCalls, ...tail.toolCalls] },
+              undefined,
+            ),
+          );
+          break;
+        }
         const split = this.splitter!.push(text);
         const tail = this.splitter!.end();
         chunks.push(...this.routeText({ reasoning: split.reasoning + tail.reasoning, content: split.content + tail.content }, undefined));
@@ -113,6 +137,20 @@ export class ChoiceOutput implements ChoiceOutputSink {
     return chunks;
   }
 
+  private routeHarmony(output: HarmonyOutput, logprobs: WireTokenLogprob[] | undefined): GenerationChunk[] {
+    const chunks: GenerationChunk[] = [];
+    if (output.reasoning !== '') {
+      chunks.push({ choice: this.choice, type: 'reasoning', text: output.reasoning });
+    }
+    if (output.reasoning !== '' && output.content === '') {
+      this.reasoningTokens += 1;
+    } else if (output.content !== '' || logprobs !== undefined) {
+      chunks.push(this.content(output.content, logprobs));
+    }
+    chunks.push(...output.toolCalls.map((call) => this.toolCall(call)));
+    return chunks;
+  }
+
   private forcedCalls(): ParsedToolCall[] | undefined {
     try {
       return parseForcedToolCalls(this.forcedJson);
@@ -129,4 +167,9 @@ export class ChoiceOutput implements ChoiceOutputSink {
   private toolCall(call: ParsedToolCall): GenerationChunk {
     return { choice: this.choice, type: 'tool_call', index: this.callCount++, id: this.newCallId(), name: call.name, arguments: call.arguments };
   }
+}
+
+/** Whether a text-mode choice is gpt-oss harmony: the family says so, or the prompt leaves the model to write it. */
+export function usesHarmony(mode: Extract<OutputMode, { kind: 'text' }>): boolean {
+  return mode.toolCallFormat === 'harmony' || promptExpectsHarmony(mode.prompt);
 }

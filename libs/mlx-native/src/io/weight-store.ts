@@ -85,24 +85,37 @@ export class WeightStore {
 
   /**
    * Expert `index` of a mixture-of-experts projection, from either layout: Hugging Face keeps one
-   * module per expert (`experts.<i>.<proj>`), mlx-lm stacks them (`switch_mlp.<proj>`, [experts, out, in]).
-   * A stacked expert is a slice, which shares the stacked buffer rather than copying it.
+   * module per expert (`experts.<i>.<proj>`), mlx-lm stacks them (`switch_mlp.<proj>`, [experts, out, in];
+   * gpt-oss checkpoints stack them under `experts.<proj>`, with a bias [experts, out]). A stacked
+   * expert is a slice, which shares the stacked buffer rather than copying it.
    */
-  expertLinear(block: string, projection: string, index: number, experts: number, inFeatures: number, outFeatures: number): Linear {
-    const stacked = `${block}.switch_mlp.${projection}`;
-    if (!this.hasModule(stacked)) {
-      return this.linear(`${block}.experts.${index}.${projection}`, inFeatures, outFeatures);
+  expertLinear(
+    block: string,
+    projection: string,
+    index: number,
+    experts: number,
+    inFeatures: number,
+    outFeatures: number,
+    options: { bias?: boolean } = {},
+  ): Linear {
+    const stacked = [`${block}.switch_mlp.${projection}`, `${block}.experts.${projection}`].find((module) => this.hasModule(module));
+    if (stacked === undefined) {
+      return this.linear(`${block}.experts.${index}.${projection}`, inFeatures, outFeatures, options);
     }
+    const bias = options.bias ? this.tensor(`${stacked}.bias`, [experts, outFeatures]).index(index) : undefined;
     const q = this.quantizedModule(stacked, [experts, outFeatures, inFeatures]);
     if (q) {
-      return new QuantizedLinear({
-        ...q,
-        weight: q.weight.index(index),
-        scales: q.scales.index(index),
-        biases: q.biases.index(index),
-      });
+      return new QuantizedLinear(
+        {
+          ...q,
+          weight: q.weight.index(index),
+          scales: q.scales.index(index),
+          biases: q.biases.index(index),
+        },
+        bias,
+      );
     }
-    return new DenseLinear(this.tensor(`${stacked}.weight`, [experts, outFeatures, inFeatures]).index(index));
+    return new DenseLinear(this.tensor(`${stacked}.weight`, [experts, outFeatures, inFeatures]).index(index), bias);
   }
 
   /** The quantized module at `module`, checked against the logical (unpacked) shape; undefined when dense. */

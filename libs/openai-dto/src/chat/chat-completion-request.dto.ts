@@ -381,4 +381,12 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   @IsOptional()
   @IsPlainObject()
   chat_template_kwargs?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    enum: ['minimal', 'low', 'medium', 'high'],
+    description: 'For reasoning models whose chat template reads it (gpt-oss): how much to think. Passed to the template as reasoning_effort.',
+  })
+  @IsOptional()
+  @IsIn(['minimal', 'low', 'medium', 'high'])
+  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high';
 }

@@ -4,6 +4,7 @@ import { HERMES } from './hermes';
 import { LLAMA3 } from './llama3';
 import { MISTRAL } from './mistral';
 import { QWEN3_CODER } from './qwen3-coder';
+import { GLM45 } from './glm45';
 import { createToolCallParser, TOOL_CALL_FAMILIES, toolCallFamilyFor } from './registry';
 
 describe('tool-call format registry', () => {
@@ -13,6 +14,7 @@ describe('tool-call format registry', () => {
     ['mistral', MISTRAL],
     ['gemma3_text', GEMMA],
     ['causal-lm', HERMES],
+    ['glm4_moe', GLM45],
   ])('chooses by the format model-families declares for %s', (family, parser) => {
     expect(toolCallFamilyFor({ declaredFormat: familyById(family)?.toolCallFormat })).toBe(parser);
   });
@@ -33,6 +35,6 @@ describe('tool-call format registry', () => {
   });
 
   it('gives each family a parser that knows its name', () => {
-    expect(TOOL_CALL_FAMILIES.map((f) => createToolCallParser(f).family)).toEqual(['qwen3_coder', 'hermes', 'mistral', 'llama3', 'gemma']);
+    expect(TOOL_CALL_FAMILIES.map((f) => createToolCallParser(f).family)).toEqual(['qwen3_coder', 'glm45', 'hermes', 'mistral', 'llama3', 'gemma']);
   });
 });

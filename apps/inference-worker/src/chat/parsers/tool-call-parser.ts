@@ -51,7 +51,7 @@ export interface RawToolCall {
 
 /** A tool-call format and how to recognise a model that uses it. */
 export interface ToolCallFamily {
-  readonly name: ToolCallFormat;
+  readonly name: Exclude<ToolCallFormat, 'harmony'>;
   /** Text whose presence in the chat template identifies the format; checked before the model family's declared format. */
   readonly templateMarkers: readonly string[];
   readonly sections: readonly SectionSpec[];
