@@ -38,6 +38,18 @@ describe('ChoiceOutput', () => {
     expect(chunks.at(-1)).toEqual({ choice: 0, type: 'finish', reason: 'tool_calls' });
   });
 
+  it('reads gpt-oss harmony: analysis as reasoning, a commentary call as a tool call, and finishes with tool_calls', () => {
+    const mode: OutputMode = { kind: 'text', toolCallFormat: 'harmony', prompt: '<|start|>assistant', toolNames: ['get_weather'], toolParameters: new Map() };
+    const chunks = run(mode, ['<|channel|>analysis<|message|>Need', ' weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city":', '"Oslo"}']);
+    expect(chunks.filter((c) => c.type === 'reasoning').map((c) => (c as { text: string }).text).join('')).toBe('Need weather.');
+    expect(chunks.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe('');
+    expect(chunks.filter((c) => c.type === 'tool_call')).toEqual([{ choice: 0, type: 'tool_call', index: 0, id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
+    expect(chunks.at(-1)).toEqual({ choice: 0, type: 'finish', reason: 'tool_calls' });
+    // The prompt alone tells harmony apart, whatever the declared format.
+    const final = run({ ...mode, toolCallFormat: undefined, toolNames: [] }, ['<|channel|>final<|message|>Hi.']);
+    expect(final.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe('Hi.');
+  });
+
   it('reads a forced call’s JSON, and hands back a cut-off one as content with length', () => {
     const forced: OutputMode = { kind: 'forced-tool-call', constraint: unusedConstraint };
     expect(run(forced, ['{"name":"f",', '"arguments":{"x":1}}'])).toEqual([
