@@ -75,7 +75,9 @@ function addedSpecialTokens(spec: FixtureSpec): Array<[number, string]> {
       return Array.from({ length: HARMONY_LAST_ID - 199998 + 1 }, (_, i) => 199998 + i).map((id) => [id, HARMONY_TOKENS[id] ?? `<|reserved_${id}|>`]);
     case 'glm45':
       return GLM_TOKENS.map((token, i) => [GLM_FIRST_ID + i, token]);
-    default:
+    case 'mistral':
+    case 'qwen3-coder':
+    case undefined:
       return [];
   }
 }
