@@ -212,6 +212,30 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     expect(after.usage!.prompt_tokens).toBeGreaterThan(before.usage!.prompt_tokens + 30);
   });
 
+  it.each([CODER, GLM])('named tool_choice on %s: the call is forced in the model\'s own markup and read back typed by the schema', async (model) => {
+    const parameters = { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, days: { type: 'integer', minimum: 1, maximum: 9 } }, required: ['city', 'days'] };
+    const request = {
+      model,
+      messages: [{ role: 'user' as const, content: 'Weather in Oslo for 3 days?' }],
+      max_tokens: 120,
+      tools: [{ type: 'function' as const, function: { name: 'get_weather', parameters } }],
+      tool_choice: { type: 'function' as const, function: { name: 'get_weather' } },
+      parallel_tool_calls: false,
+    };
+    const completion = await client.chat.completions.create(request);
+    expectOpenAiSchema('CreateChatCompletionResponse', completion);
+    const choice = completion.choices[0];
+    expect(choice.finish_reason).toBe('tool_calls');
+    const call = choice.message.tool_calls![0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
+    expect(call.function.name).toBe('get_weather');
+    const args = JSON.parse(call.function.arguments) as { city: unknown; days: unknown };
+    expect(typeof args.city).toBe('string');
+    // A bare-text value read back by its schema: an integer, within the schema's bounds.
+    expect(Number.isInteger(args.days)).toBe(true);
+    expect(args.days).toBeGreaterThanOrEqual(1);
+    expect(args.days).toBeLessThanOrEqual(9);
+  });
+
   it('passes reasoning_effort to the gpt-oss template (medium is its default), and refuses an unknown effort', async () => {
     const firstStep = async (extra: object) => {
       const completion = await client.chat.completions.create({ model: GPT_OSS, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 3, ...extra } as never);

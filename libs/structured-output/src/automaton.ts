@@ -5,7 +5,9 @@ import {
   LiteralTrie,
   NumberNode,
   ObjectNode,
+  SequenceNode,
   StringNode,
+  TextNode,
 } from './grammar';
 import { charsToAcceptVia, minCharsToAccept, stepPattern } from './pattern';
 
@@ -97,6 +99,12 @@ function enter(node: GrammarNode, parent: Stack | null, out: Stack[], expanding:
     case 'literal':
       out.push({ frame: new LiteralFrame(node.trie), parent, depth });
       return;
+    case 'sequence':
+      out.push({ frame: new SequenceFrame(node, 0), parent, depth });
+      return;
+    case 'text':
+      out.push({ frame: new TextFrame(node, 0, 0, null), parent, depth });
+      return;
   }
 }
 
@@ -151,6 +159,19 @@ function collectFirstChars(node: GrammarNode, chars: Set<number>, visiting: Set<
       return;
     case 'literal':
       for (const ch of node.trie.children.keys()) {
+        chars.add(ch);
+      }
+      return;
+    case 'sequence':
+      for (const item of node.items) {
+        collectFirstChars(item.node, chars, visiting);
+        if (!item.optional) {
+          return;
+        }
+      }
+      return;
+    case 'text':
+      for (const ch of TEXT_FIRST_BYTES) {
         chars.add(ch);
       }
       return;
@@ -871,6 +892,127 @@ class LiteralFrame implements Frame {
   }
 }
 
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+/** Bytes bare text may hold: tab, newline, printable ASCII, and UTF-8 lead bytes. */
+const TEXT_FIRST_BYTES = [TAB, NEWLINE, ...Array.from({ length: 0x80 - SPACE }, (_, i) => SPACE + i), ...Array.from({ length: 0xf5 - 0xc2 }, (_, i) => 0xc2 + i)];
+
+/** Sequence position `index`: the items before it are read. */
+class SequenceFrame implements Frame {
+  readonly canEnd: boolean;
+  readonly isFinal: boolean;
+
+  constructor(
+    readonly node: SequenceNode,
+    readonly index: number,
+  ) {
+    this.canEnd = node.items.slice(index).every((item) => item.optional);
+    this.isFinal = index === node.items.length;
+  }
+
+  step(ch: number, self: Stack, out: Stack[]): void {
+    const items = this.node.items;
+    for (let i = this.index; i < items.length; i++) {
+      if (canStart(items[i].node, ch)) {
+        startValue(items[i].node, ch, { frame: new SequenceFrame(this.node, i + 1), parent: self.parent, depth: self.depth }, out);
+      }
+      if (!items[i].optional) {
+        return;
+      }
+    }
+  }
+
+  nextChars(): Iterable<number> | null {
+    const chars = new Set<number>();
+    for (let i = this.index; i < this.node.items.length; i++) {
+      for (const ch of firstChars(this.node.items[i].node)) {
+        chars.add(ch);
+      }
+      if (!this.node.items[i].optional) {
+        break;
+      }
+    }
+    return chars;
+  }
+}
+
+const terminatorBytes = new WeakMap<TextNode, Uint8Array>();
+
+/**
+ * Bare text that must not spell its terminator: `matched` is how many bytes of the terminator the
+ * text currently ends with (a naive search suffices: terminators are short tags).
+ */
+class TextFrame implements Frame {
+  readonly canEnd: boolean;
+  readonly isFinal = false;
+
+  constructor(
+    readonly node: TextNode,
+    readonly count: number,
+    readonly matched: number,
+    readonly utf8: Utf8Lead | null,
+  ) {
+    this.canEnd = count > 0 && utf8 === null;
+  }
+
+  nextChars(): Iterable<number> | null {
+    return null;
+  }
+
+  step(ch: number, self: Stack, out: Stack[]): void {
+    let utf8: Utf8Lead | null = null;
+    let count = this.count;
+    if (this.utf8 !== null) {
+      const { need, lo, hi } = this.utf8;
+      if (ch < lo || ch > hi) {
+        return;
+      }
+      utf8 = need > 1 ? { need: need - 1, lo: 0x80, hi: 0xbf } : null;
+    } else if (count >= this.node.maxLength) {
+      return;
+    } else if (ch >= 0x80) {
+      utf8 = utf8Lead(ch);
+      if (utf8 === null) {
+        return;
+      }
+      count++;
+    } else if (ch === TAB || ch === NEWLINE || ch >= SPACE) {
+      count++;
+    } else {
+      return;
+    }
+    const matched = this.advanceMatch(ch);
+    if (matched < 0) {
+      return;
+    }
+    replaceTop(self, new TextFrame(this.node, count, matched, utf8), out);
+  }
+
+  /** The terminator bytes the text ends with after `ch`, or -1 when `ch` would complete it. */
+  private advanceMatch(ch: number): number {
+    let bytes = terminatorBytes.get(this.node);
+    if (bytes === undefined) {
+      bytes = new TextEncoder().encode(this.node.terminator);
+      terminatorBytes.set(this.node, bytes);
+    }
+    // Longest k such that the terminator's first k bytes end the text: try from the longest candidate down.
+    for (let k = Math.min(this.matched + 1, bytes.length); k > 0; k--) {
+      if (bytes[k - 1] !== ch) {
+        continue;
+      }
+      let fits = true;
+      for (let j = 0; j < k - 1 && fits; j++) {
+        // The k-1 bytes before ch are the terminator's, as the previous match spelled them.
+        fits = bytes[j] === bytes[this.matched - (k - 1) + j];
+      }
+      if (fits) {
+        return k === bytes.length ? -1 : k;
+      }
+    }
+    return 0;
+  }
+}
+
 /** Configurations before the first byte of a value of `root`. */
 export function initialStates(root: GrammarNode): Stack[] {
   const out: Stack[] = [];
@@ -907,14 +1049,27 @@ export function stepBytes(states: readonly Stack[], bytes: Uint8Array): Stack[] 
   return current;
 }
 
-/** Some configuration has read one complete top-level value. */
+/** Whether every frame from `stack` to the root satisfies `test`. */
+function wholeChain(stack: Stack, test: (frame: Frame) => boolean): boolean {
+  for (let at: Stack | null = stack; at !== null; at = at.parent) {
+    if (!test(at.frame)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Some configuration has read one complete top-level value. A finished item of a sequence is
+ * still on top of the sequence, which ends too when the items after it may be left out.
+ */
 export function canEnd(states: readonly Stack[]): boolean {
-  return states.some((s) => s.parent === null && s.frame.canEnd);
+  return states.some((s) => wholeChain(s, (frame) => frame.canEnd));
 }
 
 /** Every configuration has read a complete top-level value that admits no further character. */
 export function isComplete(states: readonly Stack[]): boolean {
-  return states.length > 0 && states.every((s) => s.parent === null && s.frame.isFinal);
+  return states.length > 0 && states.every((s) => wholeChain(s, (frame) => frame.isFinal));
 }
 
 /**

@@ -106,7 +106,29 @@ export interface RefNode {
   target: GrammarNode | null;
 }
 
-export type GrammarNode = ObjectNode | ArrayNode | StringNode | NumberNode | LiteralNode | AnyOfNode | RefNode;
+/** Items read one after another; an optional item may be skipped (markup formats: tags around values). */
+export interface SequenceNode {
+  readonly kind: 'sequence';
+  readonly items: ReadonlyArray<{ readonly node: GrammarNode; readonly optional: boolean }>;
+}
+
+/**
+ * Bare text (well-formed UTF-8, tabs and newlines allowed, no other control characters) of 1 to
+ * `maxLength` characters that never contains `terminator`: the value of an XML-style tool-call
+ * argument, which its closing tag ends.
+ */
+export interface TextNode {
+  readonly kind: 'text';
+  readonly terminator: string;
+  readonly maxLength: number;
+}
+
+export type GrammarNode = ObjectNode | ArrayNode | StringNode | NumberNode | LiteralNode | AnyOfNode | RefNode | SequenceNode | TextNode;
+
+/** Exactly these texts, written as they are (not as JSON strings). */
+export function rawLiteralNode(texts: readonly string[]): LiteralNode {
+  return { kind: 'literal', trie: buildLiteralTrie(texts) };
+}
 
 /** Builds the trie; an undefined entry keeps its index unused so payloads can mirror another list's indices. */
 export function buildLiteralTrie(texts: readonly (string | undefined)[]): LiteralTrie {

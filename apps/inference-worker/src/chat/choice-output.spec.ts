@@ -50,6 +50,15 @@ describe('ChoiceOutput', () => {
     expect(final.filter((c) => c.type === 'content').map((c) => (c as { text: string }).text).join('')).toBe('Hi.');
   });
 
+  it('reads a forced call written in a markup format with that format\'s parser', () => {
+    const parse = (text: string) => (text.includes('<function=f>') ? [{ name: 'f', arguments: '{"x":1}' }] : []);
+    const forced: OutputMode = { kind: 'forced-tool-call', constraint: unusedConstraint, parse };
+    expect(run(forced, ['<tool_call>\n<function=f>\n', '<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>'])).toEqual([
+      { choice: 0, type: 'tool_call', index: 0, id: 'call_1', name: 'f', arguments: '{"x":1}' },
+      { choice: 0, type: 'finish', reason: 'tool_calls' },
+    ]);
+  });
+
   it('reads a forced call’s JSON, and hands back a cut-off one as content with length', () => {
     const forced: OutputMode = { kind: 'forced-tool-call', constraint: unusedConstraint };
     expect(run(forced, ['{"name":"f",', '"arguments":{"x":1}}'])).toEqual([

@@ -27,7 +27,12 @@ export type OutputMode =
       toolParameters: ReadonlyMap<string, ParameterSchema>;
     }
   | { kind: 'json'; constraint: () => JsonConstraint }
-  | { kind: 'forced-tool-call'; constraint: () => JsonConstraint };
+  | {
+      kind: 'forced-tool-call';
+      constraint: () => JsonConstraint;
+      /** Reads the calls of a forced output in the model's markup; absent: the output is the JSON call form. */
+      parse?: (text: string) => ParsedToolCall[];
+    };
 
 /**
  * Turns one choice's text deltas into chunks: reasoning and answer apart, tool-call markup into
@@ -40,7 +45,7 @@ export class ChoiceOutput implements ChoiceOutputSink {
   private readonly toolCalls: ToolCallStream | undefined;
   /** gpt-oss: channels carry reasoning, answer and calls; this replaces the splitter and the markup parser. */
   private readonly harmony: HarmonyStream | undefined;
-  private forcedJson = '';
+  private forcedText = '';
   private callCount = 0;
   private readonly verbatim: VerbatimOutput;
 
@@ -69,7 +74,7 @@ export class ChoiceOutput implements ChoiceOutputSink {
       case 'json':
         return this.verbatim.push(text, logprobs);
       case 'forced-tool-call':
-        this.forcedJson += text;
+        this.forcedText += text;
         return [];
       case 'text':
         return this.harmony ? this.routeHarmony(this.harmony.push(text), logprobs) : this.routeText(this.splitter!.push(text), logprobs);
@@ -83,10 +88,10 @@ export class ChoiceOutput implements ChoiceOutputSink {
     const chunks: GenerationChunk[] = [];
     switch (this.mode.kind) {
       case 'forced-tool-call': {
-        this.forcedJson += text;
+        this.forcedText += text;
         const calls = reason === 'stop' ? this.forcedCalls() : undefined;
         // A call cut off by max_tokens is not valid JSON; the client gets the partial text as content.
-        chunks.push(...(calls === undefined ? [this.content(this.forcedJson, undefined)] : calls.map((call) => this.toolCall(call))));
+        chunks.push(...(calls === undefined ? [this.content(this.forcedText, undefined)] : calls.map((call) => this.toolCall(call))));
         break;
       }
       case 'text': {
@@ -152,8 +157,12 @@ export class ChoiceOutput implements ChoiceOutputSink {
   }
 
   private forcedCalls(): ParsedToolCall[] | undefined {
+    if (this.mode.kind === 'forced-tool-call' && this.mode.parse) {
+      const calls = this.mode.parse(this.forcedText);
+      return calls.length > 0 ? calls : undefined;
+    }
     try {
-      return parseForcedToolCalls(this.forcedJson);
+      return parseForcedToolCalls(this.forcedText);
     } catch {
       // Only a cut-off output fails here: the grammar admits nothing else.
       return undefined;

@@ -9,7 +9,7 @@ export type { HarmonyOutput } from './harmony';
 export { promptOpensReasoning, ReasoningSplitter, splitReasoning } from './reasoning-splitter';
 export type { ReasoningSplit, ReasoningSplitterOptions } from './reasoning-splitter';
 export { createToolCallParser, TOOL_CALL_FAMILIES, toolCallFamilyFor } from './registry';
-export type { ModelToolFormatHints } from './registry';
+export type { MarkupToolCallFormat, ModelToolFormatHints } from './registry';
 export type {
   ParsedOutput,
   ParsedToolCall,
