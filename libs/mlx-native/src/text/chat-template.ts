@@ -44,11 +44,19 @@ export interface ChatTemplateOptions {
  */
 const REJECT_IN_LOOP = /\{%(-?)\s*for\s+(\w+)\s+in\s+([^%]+?)\s*\|\s*reject\(\s*(["'])in\4\s*,\s*([^)]+?)\s*\)\s*(-?)%\}/g;
 
-/** Rewrites constructs the renderer lacks into equivalent ones it has, so published templates render unchanged in meaning. */
+/**
+ * `x | trim` on an undefined `x` is '' in Python's jinja2 but an error here; templates rely on it
+ * (Qwen3-Coder trims `tool.description`, which OpenAI clients often leave out).
+ */
+const TRIM_FILTER = /\|\s*trim\b/g;
+
+/** Rewrites constructs the renderer lacks or treats differently into equivalent ones, so published templates render as in Python. */
 function withCompatibleSyntax(template: string): string {
-  return template.replace(REJECT_IN_LOOP, (_match, open: string, item: string, items: string, _quote: string, excluded: string, close: string) =>
-    `{%${open} for ${item} in ${items} if ${item} not in ${excluded} ${close}%}`,
-  );
+  return template
+    .replace(REJECT_IN_LOOP, (_match, open: string, item: string, items: string, _quote: string, excluded: string, close: string) =>
+      `{%${open} for ${item} in ${items} if ${item} not in ${excluded} ${close}%}`,
+    )
+    .replace(TRIM_FILTER, '| default("") | trim');
 }
 
 /** A model's chat templates, parsed once: either one template or several by name (`default`, `tool_use`, …). */

@@ -109,6 +109,9 @@ describe('chat templates of real models', () => {
     expect(prompt).toContain('<parameter>\n<name>city</name>\n<type>string</type>\n</parameter>\n<required>[`city`]</required>\n</parameters>');
     expect(prompt).toContain('<|im_start|>assistant\n<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call><|im_end|>\n');
     expect(prompt).toContain('<|im_start|>user\n<tool_response>\n{"temp": 21}\n</tool_response>\n<|im_end|>\n<|im_start|>assistant\n');
+    // A tool without a description: Python's jinja2 trims the undefined to '', and so must this renderer.
+    const bare: ChatTool = { type: 'function', function: { name: 'ping', parameters: { type: 'object', properties: {} } } };
+    expect(coder.applyChatTemplate([{ role: 'user', content: 'Hi' }], { tools: [bare] })).toContain('<name>ping</name>\n<description></description>');
   });
 
   test('Qwen3 honours enable_thinking: false and add_generation_prompt', () => {
