@@ -60,6 +60,6 @@ describe('MODEL_FAMILIES', () => {
   });
 
   it('lists the chat architectures the engine runs, for error messages', () => {
-    expect(supportedFamilies('chat' satisfies ModelKind)).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'qwen3_moe', 'gemma3_text', 'gemma3', 'phi3']);
+    expect(supportedFamilies('chat' satisfies ModelKind)).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'qwen3_moe', 'gemma3_text', 'gemma3', 'phi3', 'gpt_oss', 'glm4_moe']);
   });
 });

@@ -198,7 +198,7 @@ function gptOssMxfp4Overrides(layers: number): Record<string, { group_size: numb
  * experts, half-rotary attention with biases, and a multi-token-prediction layer in the checkpoint.
  * The vocabulary is Qwen3's (GLM's own tokenizer is not on npm) with GLM's chat markers added.
  */
-function glm4MoeConfig(dims: Dims): Record<string, unknown> {
+function glm4MoeConfig(dims: Dims, moeWidth: number): Record<string, unknown> {
   return {
     architectures: ['Glm4MoeForCausalLM'],
     model_type: 'glm4_moe',
@@ -211,7 +211,7 @@ function glm4MoeConfig(dims: Dims): Record<string, unknown> {
     n_routed_experts: 4,
     n_shared_experts: 1,
     num_experts_per_tok: 2,
-    moe_intermediate_size: 32,
+    moe_intermediate_size: moeWidth,
     first_k_dense_replace: 1,
     n_group: 2,
     topk_group: 1,
@@ -330,7 +330,19 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
     generationConfig: gptOssGeneration,
     seed: 21,
   },
-  { id: `${FIXTURE_ORG}/tiny-glm4-moe-fp32`, config: glm4MoeConfig(tinyDims), dtype: 'float32', tokenizer: 'qwen3', chatTemplate: 'glm45', generationConfig: glmGeneration, seed: 22 },
+  { id: `${FIXTURE_ORG}/tiny-glm4-moe-fp32`, config: glm4MoeConfig(tinyDims, 32), dtype: 'float32', tokenizer: 'qwen3', chatTemplate: 'glm45', generationConfig: glmGeneration, seed: 22 },
+  // mlx-community's GLM-4.5-Air-4bit: experts stacked under switch_mlp, the router matrix left in float.
+  {
+    id: `${FIXTURE_ORG}/tiny-glm4-moe-4bit`,
+    config: glm4MoeConfig(quantDims, 256),
+    dtype: 'bfloat16',
+    quantization: q4,
+    expertLayout: 'stacked',
+    tokenizer: 'qwen3',
+    chatTemplate: 'glm45',
+    generationConfig: glmGeneration,
+    seed: 23,
+  },
   { id: `${FIXTURE_ORG}/tiny-mistral-fp32`, config: mistralConfig(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 15 },
   { id: `${FIXTURE_ORG}/tiny-mistral-4bit`, config: mistralConfig(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 16 },
   { id: `${FIXTURE_ORG}/tiny-phi3-fp32`, config: phi3Config(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 17 },

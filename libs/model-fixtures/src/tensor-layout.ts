@@ -155,9 +155,13 @@ function addMlp(
     const shared = width * num(config, 'n_shared_experts');
     add(`${p}.gate.weight`, [experts, d.hidden], 'router');
     add(`${p}.gate.e_score_correction_bias`, [experts], 'bias');
-    for (let e = 0; e < experts; e++) {
-      for (const [proj, rows, cols] of [['gate_proj', width, d.hidden], ['up_proj', width, d.hidden], ['down_proj', d.hidden, width]] as const) {
-        add(`${p}.experts.${e}.${proj}.weight`, [rows, cols], 'linear');
+    for (const [proj, rows, cols] of [['gate_proj', width, d.hidden], ['up_proj', width, d.hidden], ['down_proj', d.hidden, width]] as const) {
+      if (spec.expertLayout === 'stacked') {
+        add(`${p}.switch_mlp.${proj}.weight`, [experts, rows, cols], 'linear');
+      } else {
+        for (let e = 0; e < experts; e++) {
+          add(`${p}.experts.${e}.${proj}.weight`, [rows, cols], 'linear');
+        }
       }
     }
     for (const [proj, rows, cols] of [['gate_proj', shared, d.hidden], ['up_proj', shared, d.hidden], ['down_proj', d.hidden, shared]] as const) {
