@@ -13,6 +13,7 @@ const LLAMA = 'mlx-omni-test/tiny-llama-4bit';
 const GPT_OSS = 'mlx-omni-test/tiny-gpt-oss-bf16';
 const GLM = 'mlx-omni-test/tiny-glm4-moe-fp32';
 const CODER = 'mlx-omni-test/tiny-qwen3-coder-fp32';
+const MISTRAL_TOOLS = 'mlx-omni-test/tiny-mistral-tools-fp32';
 const weatherTool: OpenAI.Chat.ChatCompletionTool = {
   type: 'function',
   function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'] } },
@@ -52,7 +53,7 @@ describe('chat completions through the official OpenAI client (API → IPC → w
 
   beforeAll(async () => {
     const hub = testHubDir();
-    const dirs = await ensureFixtures(hub, [QWEN, LLAMA, GPT_OSS, GLM, CODER]);
+    const dirs = await ensureFixtures(hub, [QWEN, LLAMA, GPT_OSS, GLM, CODER, MISTRAL_TOOLS]);
     qwenDir = dirs.get(QWEN)!;
     localModels = await writeLocalModels(qwenDir);
     stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_MODEL_DIRS: localModels } });
@@ -234,6 +235,18 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     expect(Number.isInteger(args.days)).toBe(true);
     expect(args.days).toBeGreaterThanOrEqual(1);
     expect(args.days).toBeLessThanOrEqual(9);
+  });
+
+  it("round-trips OpenAI-style tool-call ids through Mistral's template, which demands 9-character ids", async () => {
+    const conversation: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_8f2b1c0d9e7a4f3b2c1d0e9f', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_8f2b1c0d9e7a4f3b2c1d0e9f', content: '"sunny"' },
+    ];
+    const completion = await client.chat.completions.create({ model: MISTRAL_TOOLS, messages: conversation, max_tokens: 3, tools: [weatherTool] });
+    // Sent as they are, these ids make the template raise (a 400); mapped, the conversation renders.
+    expectOpenAiSchema('CreateChatCompletionResponse', completion);
+    expect(completion.usage!.prompt_tokens).toBeGreaterThan(40);
   });
 
   it('passes reasoning_effort to the gpt-oss template (medium is its default), and refuses an unknown effort', async () => {

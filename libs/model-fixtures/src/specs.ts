@@ -2,7 +2,7 @@
 export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2' | 'gpt4o';
 
 /** Chat templates for families whose tokenizer package ships none (ours), or another model's real one over the same tokenizer. */
-export type ChatTemplateName = 'mistral' | 'phi3' | 'qwen3-coder' | 'gpt-oss' | 'glm45';
+export type ChatTemplateName = 'mistral' | 'mistral-v0.3' | 'phi3' | 'qwen3-coder' | 'gpt-oss' | 'glm45';
 
 export type FixtureDtype = 'float32' | 'bfloat16' | 'float16';
 
@@ -344,6 +344,8 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
     seed: 23,
   },
   { id: `${FIXTURE_ORG}/tiny-mistral-fp32`, config: mistralConfig(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 15 },
+  // Mistral's real v0.3 template, which refuses tool-call ids that are not 9 characters long.
+  { id: `${FIXTURE_ORG}/tiny-mistral-tools-fp32`, config: mistralConfig(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'mistral-v0.3', generationConfig: mistralGeneration, seed: 24 },
   { id: `${FIXTURE_ORG}/tiny-mistral-4bit`, config: mistralConfig(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 16 },
   { id: `${FIXTURE_ORG}/tiny-phi3-fp32`, config: phi3Config(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 17 },
   { id: `${FIXTURE_ORG}/tiny-phi3-4bit`, config: phi3Config(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 18 },

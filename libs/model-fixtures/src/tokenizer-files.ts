@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ChatTemplateName, FixtureSpec, TokenizerSource } from './specs';
 import { GLM45_TEMPLATE } from './templates/glm45';
 import { GPT_OSS_TEMPLATE } from './templates/gpt-oss';
+import { MISTRAL_V03_TEMPLATE } from './templates/mistral-v0.3';
 import { QWEN3_CODER_TEMPLATE } from './templates/qwen3-coder';
 
 const PACKAGES: Readonly<Record<TokenizerSource, string>> = {
@@ -38,6 +39,7 @@ const PHI3_TEMPLATE = [
 
 const TEMPLATES: Readonly<Record<ChatTemplateName, string>> = {
   mistral: MISTRAL_TEMPLATE,
+  'mistral-v0.3': MISTRAL_V03_TEMPLATE,
   phi3: PHI3_TEMPLATE,
   'qwen3-coder': QWEN3_CODER_TEMPLATE,
   'gpt-oss': GPT_OSS_TEMPLATE,
@@ -76,6 +78,7 @@ function addedSpecialTokens(spec: FixtureSpec): Array<[number, string]> {
     case 'glm45':
       return GLM_TOKENS.map((token, i) => [GLM_FIRST_ID + i, token]);
     case 'mistral':
+    case 'mistral-v0.3':
     case 'qwen3-coder':
     case undefined:
       return [];
