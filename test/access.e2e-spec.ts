@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import OpenAI from 'openai';
+import type { Caller } from '@mlx-omni/api-keys';
 import { loadConfig } from '@mlx-omni/config';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { producerConnectionOptions } from '@mlx-omni/jobs';
@@ -222,8 +223,9 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   let limits: RateLimitService;
 
   /** The status and Retry-After of a refused admission; undefined when admitted. */
+  const caller = (name: string): Caller => ({ name, role: 'user' });
   const refusal = (keyName: string) =>
-    limits.admit(keyName).then(
+    limits.admit(caller(keyName)).then(
       (admission) => admission.release(),
       (error: OpenAiHttpException) => ({
         status: error.getStatus(),
@@ -249,7 +251,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   });
 
   it('admits one request at a time per key, whichever process asks, until the first is released', async () => {
-    const racing = await Promise.allSettled(Array.from({ length: 6 }, () => limits.admit('racer')));
+    const racing = await Promise.allSettled(Array.from({ length: 6 }, () => limits.admit(caller('racer'))));
     const admitted = racing.filter((result) => result.status === 'fulfilled');
     expect(admitted).toHaveLength(1);
     expect(await refusal('racer')).toEqual({ status: 429, retryAfter: '1', message: expect.stringContaining('1 requests at once') });
@@ -259,7 +261,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   });
 
   it('charges generated tokens to the key that made the request, and refuses it once over the limit', async () => {
-    const admission = await limits.admit('writer');
+    const admission = await limits.admit(caller('writer'));
     expect(admission.headers['x-ratelimit-remaining-tokens']).toBe('10');
     callers.run({ name: 'writer', role: 'user' }, () => limits.chargeGeneratedTokens(Promise.resolve({ completionTokens: 12 })));
     admission.release();
@@ -273,7 +275,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   it('fails open while Redis is down, so chat keeps working', async () => {
     await redis.stop();
     await waitFor('the client to notice', async () => client.status !== 'ready', 5_000);
-    const admission = await limits.admit('racer');
+    const admission = await limits.admit(caller('racer'));
     expect(admission.headers).toEqual({});
     admission.release();
   });

@@ -1,15 +1,32 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { loadConfigOrExit, requireRedisUrl } from '@mlx-omni/config';
+import { loadConfigOrExit, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { createLogger, PinoNestLogger } from '@mlx-omni/logging';
+import { EXIT_STARTUP_FAILED, whenParentGone } from '@mlx-omni/supervision';
+import type { Logger } from 'pino';
 import { AppModule } from './app.module';
-import { createFastifyAdapter, installHttpHooks, installSwagger } from './http-server';
+import { installSwagger } from './common/openapi/openapi-document';
+import { createFastifyAdapter, installHttpHooks } from './http-server';
 import { LifecycleService } from './lifecycle/lifecycle.service';
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfigOrExit('api', process.env, requireRedisUrl);
-  const logger = createLogger(config.logLevel, 'api');
+/** What a failed listen means to the person who configured it, naming the setting to change. */
+function listenFailure(error: NodeJS.ErrnoException, config: OmniConfig): string | undefined {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `port ${config.port} is in use: set PORT or --port`;
+    case 'EACCES':
+      return `port ${config.port} needs privileges this user lacks: set PORT or --port (1024 or above)`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `HOST "${config.host}" is not an address of this machine: set HOST or --host`;
+    default:
+      return undefined;
+  }
+}
+
+async function bootstrap(config: OmniConfig, logger: Logger): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config, logger), {
     logger: new PinoNestLogger(logger),
   });
@@ -17,7 +34,16 @@ async function bootstrap(): Promise<void> {
   // After init, so the error handler below replaces the one Nest registers there.
   await app.init();
   installHttpHooks(app);
-  await app.listen(config.port, config.host);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    const reason = listenFailure(error as NodeJS.ErrnoException, config);
+    if (reason === undefined) {
+      throw error;
+    }
+    logger.fatal(reason);
+    process.exit(EXIT_STARTUP_FAILED);
+  }
   logger.info({ url: await app.getUrl() }, 'API listening');
 
   let stopping = false;
@@ -45,4 +71,15 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-void bootstrap();
+const config = loadConfigOrExit('api', process.env, requireRedisUrl);
+const logger = createLogger({ level: config.logLevel, format: config.logFormat }, 'api');
+// A supervisor that dies (even of SIGKILL) takes the API with it, after the usual drain.
+whenParentGone(() => {
+  logger.warn('The supervisor is gone; stopping');
+  process.kill(process.pid, 'SIGTERM');
+});
+bootstrap(config, logger).catch((error: unknown) => {
+  // One record with the cause, and an exit code that tells the supervisor a restart would fail the same way.
+  logger.fatal({ err: error }, 'API start-up failed');
+  process.exit(EXIT_STARTUP_FAILED);
+});

@@ -1,3 +1,4 @@
 export * from './contract';
 export * from './redis-connection';
 export * from './processor-options';
+export * from './redis-link';
