@@ -1,16 +1,22 @@
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bullmq';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
-import { consumerConnectionOptions, redactRedisUrl, RedisLinkMonitor } from '@mlx-omni/jobs';
+import { consumerConnectionOptions, QUEUE_NAMES, redactRedisUrl, RedisLinkMonitor } from '@mlx-omni/jobs';
 import { DiagnosticsProcessor } from './diagnostics.processor';
 import { JobCancellation } from './job-cancellation';
 import { ModelDownloadProcessor } from './model-download.processor';
 
-/** Logs this worker's link to Redis once per change, through its BullMQ workers' connection events. */
+/**
+ * Logs this worker's link to Redis once per change, through its BullMQ workers' connection events;
+ * the queue objects' own reports of the same outage are kept at debug.
+ */
 @Injectable()
 class JobsRedisLink implements OnApplicationBootstrap {
   constructor(
     private readonly link: RedisLinkMonitor,
+    private readonly moduleRef: ModuleRef,
     private readonly diagnostics: DiagnosticsProcessor,
     private readonly downloads: ModelDownloadProcessor,
   ) {}
@@ -19,13 +25,15 @@ class JobsRedisLink implements OnApplicationBootstrap {
     for (const processor of [this.diagnostics, this.downloads]) {
       this.link.watch(processor.worker);
     }
+    for (const name of QUEUE_NAMES) {
+      this.link.absorb(this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    }
   }
 }
 
 /**
- * Consumes the long-job queues (BullMQ on Redis); each queue has one processor here. The worker
- * registers no queues of its own: processors take the shared connection, and a queue object
- * would be one more connection reporting every Redis outage.
+ * Consumes the long-job queues (BullMQ on Redis); each queue has one processor here. The queues are
+ * registered too: that is what makes @nestjs/bullmq start the processors.
  */
 @Module({
   imports: [
@@ -33,6 +41,7 @@ class JobsRedisLink implements OnApplicationBootstrap {
       inject: [OMNI_CONFIG],
       useFactory: (config: OmniConfig) => ({ connection: consumerConnectionOptions(requireRedisUrl(config)) }),
     }),
+    BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
   ],
   providers: [
     DiagnosticsProcessor,

@@ -214,7 +214,7 @@ export class SamplingParametersDto {
   @Max(1)
   top_p?: number;
 
-  @ApiPropertyOptional({ default: 1 })
+  @ApiPropertyOptional({ type: 'integer', default: 1 })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -237,6 +237,7 @@ export class SamplingParametersDto {
   stop?: string | string[];
 
   /** The most tokens to generate; chat completions default to the server's MLX_OMNI_DEFAULT_MAX_TOKENS, legacy completions to 16. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -262,6 +263,7 @@ export class SamplingParametersDto {
   logit_bias?: Record<string, number>;
 
   /** Makes sampling reproducible. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   seed?: number;
@@ -272,6 +274,7 @@ export class SamplingParametersDto {
   user?: string;
 
   /** Extension: sample from the k most likely tokens (0 = off). */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -306,6 +309,7 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   messages!: ChatMessageDto[];
 
   /** Preferred over max_tokens. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -317,6 +321,7 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   logprobs?: boolean;
 
   /** Alternatives to report per token; needs logprobs. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(0)

@@ -17,7 +17,7 @@ export const openAiSpecPresent = existsSync(OPENAI_SPEC_PATH);
  * as skipped under its name (with the reason), so a clone without ../shared still runs every
  * behavioural test and says which contract checks it could not make.
  */
-export function itMatchesOpenAiContract(name: string, test: () => Promise<void> | void, timeoutMs?: number): void {
+export function itMatchesOpenAiContract(name: string, test: jest.ProvidesCallback, timeoutMs?: number): void {
   if (openAiSpecPresent) {
     it(name, test, timeoutMs);
   } else {

@@ -83,7 +83,7 @@ export function installSwagger(app: INestApplication): void {
         'When the server has API keys, use **Authorize** with one (as a Bearer token or as `x-api-key`); `/health` and `/metrics` stay open.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key as `Authorization: Bearer KEY` (OpenAI SDKs)' }, BEARER_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'An API key as `Authorization: Bearer KEY` (OpenAI SDKs)' }, BEARER_SCHEME)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key as `x-api-key: KEY` (Anthropic SDKs)' }, API_KEY_SCHEME);
   for (const [name, description] of TAGS) {
     builder.addTag(name, description);
