@@ -115,9 +115,10 @@ const TLS_CODE = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_|ERR_SSL_|HO
 
 /** The innermost cause's code and message, in words: what a person would check first. */
 export function describeNetworkFault(error: unknown): string {
+  // Duck-typed rather than instanceof: undici's errors may come from another realm (a test runner's VM).
   let cause: unknown = error;
-  while (cause instanceof Error && cause.cause instanceof Error) {
-    cause = cause.cause;
+  while (typeof cause === 'object' && cause !== null && typeof (cause as { cause?: unknown }).cause === 'object' && (cause as { cause?: unknown }).cause !== null) {
+    cause = (cause as { cause: unknown }).cause;
   }
   const { code, message, hostname } = (cause ?? {}) as NodeJS.ErrnoException & { hostname?: string };
   const detail = code === undefined ? message : `${code}: ${message}`;

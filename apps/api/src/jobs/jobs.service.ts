@@ -274,7 +274,8 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       created_at: unixSeconds(job.timestamp),
       finished_at: job.finishedOn === undefined ? null : unixSeconds(job.finishedOn),
       result: job.returnvalue ?? null,
-      error: status === 'failed' ? { message: job.failedReason } : null,
+      // A delayed job is a failed try waiting for the next: its error says why it is being retried.
+      error: status === 'failed' || (status === 'delayed' && job.failedReason !== undefined) ? { message: job.failedReason } : null,
       retry_at: retryAtMs === null ? null : unixSeconds(retryAtMs),
     };
   }

@@ -53,7 +53,9 @@ export async function announceWhenReady(config: OmniConfig, logger: Logger, sign
     if (signal.aborted) {
       return;
     }
-    if (state?.ready === true) {
+    // Ready takes one worker; the line waits for all of them, unless one is slow to come (a large preload).
+    const allUp = state?.workersUp === undefined || state.workersUp >= config.workers || Date.now() - started > SLOW_START_MS;
+    if (state?.ready === true && allUp) {
       const models = await listModels({ hubCache: config.hfHubCache, extraDirs: config.modelDirs }).then(
         (found) => found.length,
         () => 0,

@@ -56,7 +56,7 @@ export class JobResponseDto {
   @ApiProperty({ type: Object, nullable: true, description: "The processor's result once completed" })
   result!: unknown;
 
-  @ApiProperty({ type: JobErrorDto, nullable: true })
+  @ApiProperty({ type: JobErrorDto, nullable: true, description: 'Why the job failed; while `delayed`, why the last try failed' })
   error!: JobErrorDto | null;
 }
 
