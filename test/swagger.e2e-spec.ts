@@ -25,6 +25,10 @@ const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disabl
 
 type Schema = Record<string, any>;
 
+/** class-validator's bound and type rules, and the OpenAPI keyword each one documents as. */
+const BOUNDS: Record<string, string> = { min: 'minimum', max: 'maximum', arrayMinSize: 'minItems', arrayMaxSize: 'maxItems', minLength: 'minLength', maxLength: 'maxLength' };
+const TYPES: Record<string, string> = { isInt: 'integer', isNumber: 'number', isString: 'string', isBoolean: 'boolean', isArray: 'array' };
+
 /**
  * What class-validator enforces on one property, in OpenAPI's words, so it can be compared with
  * what the document says: bounds, sizes, lengths, enums, patterns and the JSON type.
@@ -35,51 +39,17 @@ function validatedConstraints(target: new () => object): Map<string, Record<stri
     const entry = byProperty.get(rule.propertyName) ?? {};
     byProperty.set(rule.propertyName, entry);
     const [first] = rule.constraints ?? [];
-    switch (rule.name) {
-      case 'min':
-        entry.minimum = first;
-        break;
-      case 'max':
-        entry.maximum = first;
-        break;
-      case 'arrayMinSize':
-        entry.minItems = first;
-        break;
-      case 'arrayMaxSize':
-        entry.maxItems = first;
-        break;
-      case 'minLength':
-        entry.minLength = first;
-        break;
-      case 'maxLength':
-        entry.maxLength = first;
-        break;
-      case 'isIn':
-        entry.enum = first;
-        break;
-      case 'equals':
-        entry.enum = [first];
-        break;
-      case 'matches':
-        entry.pattern = (first as RegExp).source;
-        break;
-      case 'isInt':
-        entry.type = 'integer';
-        break;
-      case 'isNumber':
-        entry.type = 'number';
-        break;
-      case 'isString':
-        entry.type = 'string';
-        break;
-      case 'isBoolean':
-        entry.type = 'boolean';
-        break;
-      case 'isArray':
-        entry.type = 'array';
-        break;
-      default:
-        break;
+    const name = rule.name ?? '';
+    if (name in BOUNDS) {
+      entry[BOUNDS[name]] = first;
+    } else if (name in TYPES) {
+      entry.type = TYPES[name];
+    } else if (name === 'isIn') {
+      entry.enum = first;
+    } else if (name === 'equals') {
+      entry.enum = [first];
+    } else if (name === 'matches') {
+      entry.pattern = (first as RegExp).source;
     }
     if (rule.type === 'conditionalValidation') {
       entry.optional = true;

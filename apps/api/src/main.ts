@@ -3,28 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfigOrExit, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { createLogger, PinoNestLogger } from '@mlx-omni/logging';
-import { EXIT_STARTUP_FAILED, whenParentGone } from '@mlx-omni/supervision';
+import { EXIT_STARTUP_FAILED, listenFailure, whenParentGone } from '@mlx-omni/supervision';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { installSwagger } from './common/openapi/openapi-document';
 import { createFastifyAdapter, installHttpHooks } from './http-server';
 import { LifecycleService } from './lifecycle/lifecycle.service';
-
-/** What a failed listen means to the person who configured it, naming the setting to change. */
-function listenFailure(error: NodeJS.ErrnoException, config: OmniConfig): string | undefined {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return `port ${config.port} is in use: set PORT or --port`;
-    case 'EACCES':
-      return `port ${config.port} needs privileges this user lacks: set PORT or --port (1024 or above)`;
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `HOST "${config.host}" is not an address of this machine: set HOST or --host`;
-    default:
-      return undefined;
-  }
-}
 
 async function bootstrap(config: OmniConfig, logger: Logger): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config, logger), {
@@ -37,7 +21,7 @@ async function bootstrap(config: OmniConfig, logger: Logger): Promise<void> {
   try {
     await app.listen(config.port, config.host);
   } catch (error) {
-    const reason = listenFailure(error as NodeJS.ErrnoException, config);
+    const reason = listenFailure(error, config.host, config.port);
     if (reason === undefined) {
       throw error;
     }

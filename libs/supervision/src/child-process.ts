@@ -23,3 +23,21 @@ export function whenParentGone(onGone: () => void, host: NodeJS.Process = proces
   // The channel only carries this signal; it must not keep the process alive by itself.
   host.channel.unref();
 }
+
+/** Why the API cannot listen where it is configured to, per error code, naming the setting to change. */
+const LISTEN_FAILURES: Record<string, (host: string, port: number) => string> = {
+  EADDRINUSE: (_host, port) => `port ${port} is in use: set PORT or --port`,
+  EACCES: (_host, port) => `port ${port} needs privileges this user lacks: set PORT or --port (1024 or above)`,
+  EADDRNOTAVAIL: (host) => `HOST "${host}" is not an address of this machine: set HOST or --host`,
+  ENOTFOUND: (host) => `HOST "${host}" does not resolve (ENOTFOUND): set HOST or --host to a name or address of this machine`,
+  EAI_AGAIN: (host) => `HOST "${host}" does not resolve (EAI_AGAIN): set HOST or --host to a name or address of this machine`,
+};
+
+/**
+ * The one sentence for a failure to listen on host:port, or undefined for a failure that is not about
+ * the address. Shared by the supervisor's check before start-up and the API's own listen.
+ */
+export function listenFailure(error: unknown, host: string, port: number): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === undefined ? undefined : LISTEN_FAILURES[code]?.(host, port);
+}

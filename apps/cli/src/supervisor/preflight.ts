@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:net';
+import { listenFailure } from '@mlx-omni/supervision';
 
 /**
  * The service cannot start here as configured, for a reason the user fixes (a port in use, a host
@@ -15,8 +16,7 @@ export async function checkListenAddress(host: string, port: number): Promise<vo
   try {
     await lookup(host);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new StartupRefusal(`HOST "${host}" does not resolve (${code}): set HOST or --host to a name or address of this machine`);
+    throw new StartupRefusal(listenFailure(error, host, port) ?? `HOST "${host}" does not resolve (${(error as Error).message}): set HOST or --host`);
   }
   if (port === 0) {
     return;
@@ -28,16 +28,8 @@ export async function checkListenAddress(host: string, port: number): Promise<vo
       server.listen({ host, port }, resolve);
     });
   } catch (error) {
-    switch ((error as NodeJS.ErrnoException).code) {
-      case 'EADDRINUSE':
-        throw new StartupRefusal(`port ${port} is in use: set PORT or --port`);
-      case 'EACCES':
-        throw new StartupRefusal(`port ${port} needs privileges this user lacks: set PORT or --port (1024 or above)`);
-      case 'EADDRNOTAVAIL':
-        throw new StartupRefusal(`HOST "${host}" is not an address of this machine: set HOST or --host`);
-      default:
-        throw error;
-    }
+    const reason = listenFailure(error, host, port);
+    throw reason === undefined ? error : new StartupRefusal(reason);
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
