@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfigOrExit, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { createLogger, PinoNestLogger } from '@mlx-omni/logging';
-import { EXIT_STARTUP_FAILED, listenFailure, whenParentGone } from '@mlx-omni/supervision';
+import { EXIT_STARTUP_FAILED, listenFailure, startSupervisedChild } from '@mlx-omni/supervision';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { installSwagger } from './common/openapi/openapi-document';
@@ -57,13 +57,4 @@ async function bootstrap(config: OmniConfig, logger: Logger): Promise<void> {
 
 const config = loadConfigOrExit('api', process.env, requireRedisUrl);
 const logger = createLogger({ level: config.logLevel, format: config.logFormat }, 'api');
-// A supervisor that dies (even of SIGKILL) takes the API with it, after the usual drain.
-whenParentGone(() => {
-  logger.warn('The supervisor is gone; stopping');
-  process.kill(process.pid, 'SIGTERM');
-});
-bootstrap(config, logger).catch((error: unknown) => {
-  // One record with the cause, and an exit code that tells the supervisor a restart would fail the same way.
-  logger.fatal({ err: error }, 'API start-up failed');
-  process.exit(EXIT_STARTUP_FAILED);
-});
+startSupervisedChild('API', logger, () => bootstrap(config, logger));

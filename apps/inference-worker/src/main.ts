@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { createLogger, PinoNestLogger } from '@mlx-omni/logging';
-import { EXIT_STARTUP_FAILED, whenParentGone } from '@mlx-omni/supervision';
+import { startSupervisedChild } from '@mlx-omni/supervision';
 import type { Logger } from 'pino';
 import { ShutdownCoordinator } from './shutdown/shutdown-coordinator';
 import { WorkerModule } from './worker.module';
@@ -17,12 +17,4 @@ async function bootstrap(config: OmniConfig, logger: Logger): Promise<void> {
 
 const config = loadConfigOrExit('inference-worker', process.env, requireRedisUrl);
 const logger = createLogger({ level: config.logLevel, format: config.logFormat }, 'inference-worker', { workerId: config.workerId });
-// A supervisor that dies (even of SIGKILL) takes its workers with it, after they finish what they run.
-whenParentGone(() => {
-  logger.warn('The supervisor is gone; stopping');
-  process.kill(process.pid, 'SIGTERM');
-});
-bootstrap(config, logger).catch((error: unknown) => {
-  logger.fatal({ err: error }, 'Worker start-up failed');
-  process.exit(EXIT_STARTUP_FAILED);
-});
+startSupervisedChild('Worker', logger, () => bootstrap(config, logger));

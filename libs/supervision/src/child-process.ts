@@ -41,3 +41,25 @@ export function listenFailure(error: unknown, host: string, port: number): strin
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === undefined ? undefined : LISTEN_FAILURES[code]?.(host, port);
 }
+
+/** What a child logs these two events with; pino's logger fits. */
+interface ChildLogger {
+  warn(message: string): void;
+  fatal(fields: { err: unknown }, message: string): void;
+}
+
+/**
+ * How every Node child of the supervisor starts: it stops (its own SIGTERM drain) once the
+ * supervisor is gone, and a start-up that throws is one logged record with the cause and the exit
+ * code that tells the supervisor a restart would fail the same way.
+ */
+export function startSupervisedChild(name: string, logger: ChildLogger, start: () => Promise<void>): void {
+  whenParentGone(() => {
+    logger.warn('The supervisor is gone; stopping');
+    process.kill(process.pid, 'SIGTERM');
+  });
+  start().catch((error: unknown) => {
+    logger.fatal({ err: error }, `${name} start-up failed`);
+    process.exit(EXIT_STARTUP_FAILED);
+  });
+}
