@@ -7,7 +7,18 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '@mlx-omni/api-keys';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
-import { consumerConnectionOptions, QUEUE_NAMES, QUEUE_SETTINGS, RedisLinkMonitor, type JobName, type JobPayload, type QueueName } from '@mlx-omni/jobs';
+import {
+  consumerConnectionOptions,
+  JOB_OWNER_FIELD,
+  jobOwner,
+  QUEUE_NAMES,
+  QUEUE_SETTINGS,
+  readJobError,
+  RedisLinkMonitor,
+  type JobName,
+  type JobPayload,
+  type QueueName,
+} from '@mlx-omni/jobs';
 import { CallerContext } from '../auth/caller-context';
 import { OpenAiHttpException } from '../common/errors/openai-http.exception';
 import { REDIS_CLIENT } from '../redis/redis.module';
@@ -15,11 +26,6 @@ import { WorkerRegistryService } from '../workers/worker-registry.service';
 import { LISTED_JOB_STATES, type JobDeletedResponseDto, type JobListQueryDto, type JobResponseDto, type JobState } from './dto/job-response.dto';
 import { unixSeconds } from '../common/unix-seconds';
 
-/**
- * The creating key's name travels in the job's data (BullMQ has no other per-job field); processors
- * read only their payload's own fields, so the extra one does not reach them.
- */
-const OWNER_FIELD = 'requested_by';
 /** The longest a job route waits on Redis before answering 503: a route must never hang on a dead Redis. */
 const REDIS_DEADLINE_MS = 3_000;
 /** How long a DELETE waits for a running job's worker to stop it. */
@@ -101,7 +107,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const settings = QUEUE_SETTINGS[queueName];
     const owner = this.callers.current()?.name ?? null;
     return this.onRedis('the enqueue', () =>
-      this.queue(queueName).add(jobName, { ...(payload as object), [OWNER_FIELD]: owner }, {
+      this.queue(queueName).add(jobName, { ...(payload as object), [JOB_OWNER_FIELD]: owner }, {
         jobId,
         attempts: settings.attempts,
         backoff: { type: 'exponential', delay: settings.backoffMs },
@@ -124,6 +130,21 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       throw queueUnavailable(new Error(`job ${job.id} vanished from Redis`));
     }
     return fresh;
+  }
+
+  /**
+   * Runs a long job for a request: enqueues it and waits up to MLX_OMNI_JOB_WAIT_S. A finished job comes
+   * back completed (its result is the answer) and a failed one as the error it recorded (a permanent
+   * job error keeps its status and code, so a bad input found by the worker is still a 4xx); a job
+   * still queued or running comes back as it is, for the controller to answer 202 with the job to poll.
+   */
+  async submit<Q extends QueueName, N extends JobName<Q>>(queueName: Q, jobName: N, payload: JobPayload<Q, N>): Promise<JobResponseDto> {
+    const state = await this.waitFor(await this.enqueue(queueName, jobName, payload), this.config.jobWaitS * 1000);
+    if (state.status === 'failed') {
+      const failure = state.error!;
+      throw new OpenAiHttpException(failure.status, failure.message, { code: failure.code, param: failure.param });
+    }
+    return state;
   }
 
   /** QueueEvents blocks on Redis streams, which BullMQ only allows on a retry-forever connection: created once per queue, and only while Redis answers. */
@@ -270,12 +291,12 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       status,
       progress: job.progress,
       attempts_made: job.attemptsMade,
-      owner: typeof job.data?.[OWNER_FIELD] === 'string' ? (job.data[OWNER_FIELD] as string) : null,
+      owner: jobOwner(job.data) || null,
       created_at: unixSeconds(job.timestamp),
       finished_at: job.finishedOn === undefined ? null : unixSeconds(job.finishedOn),
       result: job.returnvalue ?? null,
       // A delayed job is a failed try waiting for the next: its error says why it is being retried.
-      error: status === 'failed' || (status === 'delayed' && job.failedReason !== undefined) ? { message: job.failedReason } : null,
+      error: status === 'failed' || (status === 'delayed' && job.failedReason !== undefined) ? readJobError(job.failedReason) : null,
       retry_at: retryAtMs === null ? null : unixSeconds(retryAtMs),
     };
   }

@@ -11,6 +11,15 @@ export const LISTED_JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'd
 export class JobErrorDto {
   /** Why the job failed, naming the cause (an HTTP status, a DNS or TLS failure, a corrupt file). */
   message!: string;
+
+  @ApiProperty({ example: 'model_not_supported', description: 'The error code a request waiting for the job was answered with (`job_failed` for faults)' })
+  code!: string;
+
+  @ApiProperty({ example: 400, description: 'The HTTP status that request was answered with' })
+  status!: number;
+
+  @ApiProperty({ type: String, nullable: true, example: 'model' })
+  param!: string | null;
 }
 
 /** A long job's state as the API reports it (not an OpenAI object: `object: "job"` marks it). */
