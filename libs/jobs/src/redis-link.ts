@@ -21,9 +21,19 @@ export class RedisLinkMonitor {
     private readonly target: string,
   ) {}
 
-  /** A connection whose 'ready' and 'error' events tell the link's state: a plain client, a BullMQ worker. */
+  /**
+   * A connection whose 'ready' and 'error' events tell the link's state: a plain client, a BullMQ
+   * worker. A BullMQ worker also reports job faults as 'error' (a lost lock, a script error): those
+   * are logged as they come, and only connection failures count as the link going down.
+   */
   watch(connection: EventEmitter): void {
-    connection.on('error', (error: unknown) => this.lost(error));
+    connection.on('error', (error: unknown) => {
+      if (isConnectionFailure(error)) {
+        this.lost(error);
+      } else {
+        this.logger.warn({ redis: this.target, err: error }, `Redis command failed: ${describe(error)}`);
+      }
+    });
     connection.on('ready', () => this.restored());
   }
 
@@ -50,6 +60,14 @@ export class RedisLinkMonitor {
     }
     this.state = 'up';
   }
+}
+
+/** Errors of the connection itself (ioredis passes the socket's), as opposed to a command's. */
+const CONNECTION_FAILURE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable/;
+
+function isConnectionFailure(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return CONNECTION_FAILURE.test(`${typeof code === 'string' ? code : ''} ${typeof message === 'string' ? message : ''}`);
 }
 
 function describe(error: unknown): string {

@@ -1,14 +1,13 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '@mlx-omni/api-keys';
-import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import {
-  consumerConnectionOptions,
   JOB_OWNER_FIELD,
   jobOwner,
   QUEUE_NAMES,
@@ -30,6 +29,15 @@ import { unixSeconds } from '../common/unix-seconds';
 const REDIS_DEADLINE_MS = 3_000;
 /** How long a DELETE waits for a running job's worker to stop it. */
 const CANCEL_WAIT_MS = 10_000;
+/** How often a request waiting for its job looks at the job's state. */
+const JOB_POLL_MS = 250;
+/**
+ * ioredis's refusal of a command while its connection is (re)connecting and the offline queue is off:
+ * the command was never sent, so it is safe to try again. Each BullMQ queue has its own connection,
+ * which comes back a moment after the client that says Redis is reachable.
+ */
+const NOT_SENT = /Stream isn't writeable/;
+const RESEND_MS = 200;
 
 /** Redis answered with an error or is unreachable: the queue-backed route answers 503, never hangs. */
 function queueUnavailable(error: unknown): OpenAiHttpException {
@@ -52,9 +60,8 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
 
 /** Enqueues long jobs, reports on them, lists and cancels them. Processors live in the inference workers. */
 @Injectable()
-export class JobsService implements OnModuleInit, OnModuleDestroy {
+export class JobsService implements OnModuleInit {
   private readonly queues = new Map<QueueName, Queue>();
-  private readonly events = new Map<QueueName, QueueEvents>();
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -74,10 +81,6 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await Promise.all([...this.events.values()].map((events) => events.close()));
-  }
-
   queue(name: QueueName): Queue {
     return this.queues.get(name)!;
   }
@@ -92,13 +95,19 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     if (this.redis.status !== 'ready') {
       throw queueUnavailable(new Error(`Redis is not connected (${this.redis.status})`));
     }
-    try {
-      return await withDeadline(work(), REDIS_DEADLINE_MS, what);
-    } catch (error) {
-      if (error instanceof OpenAiHttpException) {
-        throw error;
+    const deadline = Date.now() + REDIS_DEADLINE_MS;
+    for (;;) {
+      try {
+        return await withDeadline(work(), deadline - Date.now(), what);
+      } catch (error) {
+        if (error instanceof OpenAiHttpException) {
+          throw error;
+        }
+        if (!(error instanceof Error && NOT_SENT.test(error.message)) || Date.now() + RESEND_MS >= deadline) {
+          throw queueUnavailable(error);
+        }
       }
-      throw queueUnavailable(error);
+      await sleep(RESEND_MS);
     }
   }
 
@@ -118,18 +127,23 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** Waits up to `timeoutMs` for the job to finish; returns its state either way (never throws on timeout). */
+  /**
+   * Waits up to `timeoutMs` for the job to finish; returns its state either way (never throws on
+   * timeout). It polls the job's state rather than holding a BullMQ event stream: a stream needs a
+   * connection that waits forever for Redis, and a request must not.
+   */
   async waitFor(job: Job, timeoutMs: number): Promise<JobResponseDto> {
-    if (timeoutMs > 0) {
-      const events = await this.queueEvents(job.queueName as QueueName);
-      // A failed job or a timeout both end the wait; the job's state below tells which.
-      await job.waitUntilFinished(events, timeoutMs).catch(() => undefined);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = await this.find(job.id!);
+      if (state === undefined) {
+        throw queueUnavailable(new Error(`job ${job.id} vanished from Redis`));
+      }
+      if (state.status === 'completed' || state.status === 'failed' || Date.now() >= deadline) {
+        return state;
+      }
+      await sleep(Math.min(JOB_POLL_MS, deadline - Date.now()));
     }
-    const fresh = await this.find(job.id!);
-    if (fresh === undefined) {
-      throw queueUnavailable(new Error(`job ${job.id} vanished from Redis`));
-    }
-    return fresh;
   }
 
   /**
@@ -145,24 +159,6 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       throw new OpenAiHttpException(failure.status, failure.message, { code: failure.code, param: failure.param });
     }
     return state;
-  }
-
-  /** QueueEvents blocks on Redis streams, which BullMQ only allows on a retry-forever connection: created once per queue, and only while Redis answers. */
-  private async queueEvents(queueName: QueueName): Promise<QueueEvents> {
-    const known = this.events.get(queueName);
-    if (known !== undefined) {
-      return known;
-    }
-    const events = new QueueEvents(queueName, { connection: consumerConnectionOptions(requireRedisUrl(this.config)) });
-    this.link.absorb(events);
-    try {
-      await this.onRedis('the event stream', () => events.waitUntilReady());
-    } catch (error) {
-      await events.close().catch(() => undefined);
-      throw error;
-    }
-    this.events.set(queueName, events);
-    return events;
   }
 
   find(id: string): Promise<JobResponseDto | undefined> {
