@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh machine to the point where the service can be built, run and tested:
-# system packages (redis-server, BLAS/LAPACK, promtool), npm packages, then the build.
+# system packages (redis-server, BLAS/LAPACK, promtool, chromium), npm packages, then the build.
 # Idempotent and silent when everything is already in place; `npm start`, `npm test`
 # and .ci/run call it first.
 set -euo pipefail
@@ -30,6 +30,8 @@ ensure_debian_packages() {
   # A redis-server or promtool built by hand is as good as the packaged one.
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  # The Swagger UI browser test drives Debian's chromium (playwright-core never downloads one).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   # The bundled Linux MLX binary links libblas.so.3 and liblapack.so.3; with OpenBLAS
   # installed the alternatives system points libblas.so.3 at it (about 25x faster prefill).
   local lib
@@ -44,7 +46,8 @@ ensure_debian_packages() {
 }
 
 ensure_macos_packages() {
-  # MLX uses Accelerate and Metal on macOS, so Redis is the only system package.
+  # MLX uses Accelerate and Metal on macOS, so Redis is the only system package (the browser test
+  # needs Debian's chromium and skips itself here).
   command -v redis-server >/dev/null 2>&1 && return 0
   command -v brew >/dev/null 2>&1 \
     || die "redis-server is missing and Homebrew is not installed (https://brew.sh); install either, or set REDIS_URL"

@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
-import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
+import { expectOpenAiSchema, itMatchesOpenAiContract } from '@mlx-omni/openai-dto/testing';
 import { waitFor } from './support/processes';
 import { startStack, type RunningStack } from './support/stack';
 
@@ -66,9 +66,8 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     await rm(localModels, { recursive: true, force: true });
   });
 
-  it('answers a plain request with a schema-valid chat.completion and honest usage', async () => {
+  it('answers a plain request with a chat.completion and honest usage', async () => {
     const completion = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 6, temperature: 0 });
-    expectOpenAiSchema('CreateChatCompletionResponse', completion);
     expect(completion.object).toBe('chat.completion');
     expect(completion.model).toBe(QWEN);
     expect(completion.choices).toHaveLength(1);
@@ -78,13 +77,31 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     expect(completion.usage!.total_tokens).toBe(completion.usage!.prompt_tokens + 6);
   });
 
-  it('streams schema-valid chunks that add up to the same greedy answer, then usage and [DONE]', async () => {
+  itMatchesOpenAiContract('answers with objects that match OpenAI’s schemas: a completion, each chunk of a stream, a tool call', async () => {
+    expectOpenAiSchema('CreateChatCompletionResponse', await client.chat.completions.create({ model: QWEN, messages, max_tokens: 6, temperature: 0 }));
+    const stream = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    for await (const chunk of stream) {
+      expectOpenAiSchema('CreateChatCompletionStreamResponse', chunk);
+    }
+    const parameters = { type: 'object', properties: { city: { type: 'string', maxLength: 8 } }, required: ['city'], additionalProperties: false };
+    expectOpenAiSchema(
+      'CreateChatCompletionResponse',
+      await client.chat.completions.create({
+        model: LLAMA,
+        messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+        max_tokens: 60,
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters } }],
+        tool_choice: 'required',
+      }),
+    );
+  });
+
+  it('streams chunks that add up to the same greedy answer, then usage and [DONE]', async () => {
     const whole = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 8, temperature: 0 });
     const stream = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } });
     let text = '';
     const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
     for await (const chunk of stream) {
-      expectOpenAiSchema('CreateChatCompletionStreamResponse', chunk);
       chunks.push(chunk);
       text += chunk.choices[0]?.delta.content ?? '';
     }
@@ -274,7 +291,6 @@ describe('chat completions through the official OpenAI client (API → IPC → w
       parallel_tool_calls: false,
     });
     const choice = completion.choices[0];
-    expectOpenAiSchema('CreateChatCompletionResponse', completion);
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
     const call = choice.message.tool_calls![0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;

@@ -46,7 +46,7 @@ function run(machine: Machine): { status: number | null; stderr: string; calls: 
   stub('file', `echo '${machine.mlxBinary ?? 'ELF 64-bit LSB shared object, x86-64'}'`);
   const missing = machine.missingPackages ?? [];
   stub('dpkg-query', `case " ${missing.join(' ')} " in *" \${@: -1} "*) exit 1;; *) printf 'install ok installed';; esac`);
-  for (const command of machine.commands ?? ['apt-get', 'redis-server', 'promtool']) {
+  for (const command of machine.commands ?? ['apt-get', 'redis-server', 'promtool', 'chromium']) {
     stub(command, command === 'sudo' ? '"$@"' : '');
   }
 
@@ -89,13 +89,13 @@ describe('scripts/ensure-system-deps.sh', () => {
     expect(status).toBe(0);
     expect(calls).toEqual([
       'apt-get update -qq',
-      'apt-get install -y -qq --no-install-recommends redis-server libopenblas0-pthread',
+      'apt-get install -y -qq --no-install-recommends redis-server chromium libopenblas0-pthread',
       'npm run --silent build',
     ]);
   });
 
   it('goes through sudo when not root', () => {
-    const { status, calls } = run({ uid: 1000, commands: ['apt-get', 'sudo', 'redis-server'] });
+    const { status, calls } = run({ uid: 1000, commands: ['apt-get', 'sudo', 'redis-server', 'chromium'] });
     expect(status).toBe(0);
     expect(calls.slice(0, 2)).toEqual([
       'sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq',
@@ -104,7 +104,7 @@ describe('scripts/ensure-system-deps.sh', () => {
   });
 
   it('says what to do when it is neither root nor has sudo', () => {
-    const { status, stderr } = run({ uid: 1000, commands: ['apt-get', 'redis-server'] });
+    const { status, stderr } = run({ uid: 1000, commands: ['apt-get', 'redis-server', 'chromium'] });
     expect(status).toBe(1);
     expect(stderr).toContain('need root');
   });

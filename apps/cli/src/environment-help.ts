@@ -1,4 +1,4 @@
-import { LOG_LEVELS, loadConfig, type OmniConfig } from '@mlx-omni/config';
+import { LOG_FORMATS, LOG_LEVELS, loadConfig, type OmniConfig } from '@mlx-omni/config';
 
 interface EnvironmentVariable {
   name: string;
@@ -16,6 +16,7 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'REDIS_URL', describe: () => 'Redis for the job queues, e.g. redis://127.0.0.1:6379 (default: start a private redis-server on loopback)' },
   { name: 'WORKERS', describe: (d) => `inference worker processes (default ${d.workers})` },
   { name: 'MLX_OMNI_LOG_LEVEL', describe: (d) => `${LOG_LEVELS.join(', ')} (default ${d.logLevel})` },
+  { name: 'MLX_OMNI_LOG_FORMAT', describe: (d) => `${LOG_FORMATS.join(', ')}: auto is readable lines on a terminal, JSON lines otherwise (default ${d.logFormat})` },
   { name: 'HF_HOME', describe: (d) => `Hugging Face home (default ${d.hfHome})` },
   { name: 'HF_HUB_CACHE', describe: () => 'model cache in the Hugging Face layout (default $HF_HOME/hub)' },
   { name: 'MLX_OMNI_STATE_DIR', describe: (d) => `private Redis data and worker sockets (default ${d.stateDir})` },
@@ -37,6 +38,7 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'MLX_OMNI_ARTIFACT_TTL_S', describe: (d) => `seconds the files jobs produce (images, audio) stay fetchable at /v1/files/{id}/content (default ${d.artifactTtlS})` },
   { name: 'MLX_OMNI_API_KEY', describe: () => 'one admin API key, at least 16 characters (default: no keys, the API is open)' },
   { name: 'MLX_OMNI_KEYS_FILE', describe: () => 'file of named, hashed keys managed with "mlx-omni-server keys" (default: none)' },
+  { name: 'MLX_OMNI_CLI_KEY', describe: () => 'the key the CLI sends to the running server (--api-key overrides it; default: MLX_OMNI_API_KEY)' },
   { name: 'MLX_OMNI_PROTECT_OPS', describe: () => 'true: /health and /metrics need a key too (default false)' },
   { name: 'MLX_OMNI_CORS_ORIGINS', describe: () => 'comma-separated origins browsers may call from, or * (default: CORS off)' },
   { name: 'MLX_OMNI_RATE_LIMIT_RPM', describe: (d) => `requests per minute per key, 0 = no limit (default ${d.rateLimits.requestsPerMinute})` },
@@ -44,11 +46,13 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'MLX_OMNI_RATE_LIMIT_CONCURRENT', describe: (d) => `requests in flight per key, 0 = no limit (default ${d.rateLimits.concurrent})` },
   { name: 'MLX_OMNI_MAX_HEADER_BYTES', describe: (d) => `largest total size of a request's headers (default ${d.maxHeaderBytes})` },
   { name: 'MLX_OMNI_JSON_MAX_DEPTH', describe: (d) => `deepest nesting a JSON body may have (default ${d.jsonMaxDepth})` },
+  { name: 'MLX_OMNI_DEFAULT_MAX_TOKENS', describe: (d) => `tokens a chat completion generates at most when the request sets no max_tokens (default ${d.defaultMaxTokens})` },
 ];
 
-/** The "Environment:" section of the help. */
-export function environmentHelp(): string[] {
+/** The "Environment:" section of the help: the named variables, or all of them. */
+export function environmentHelp(names?: readonly string[]): string[] {
   const defaults = loadConfig({});
-  const width = Math.max(...ENVIRONMENT_VARIABLES.map((variable) => variable.name.length));
-  return ENVIRONMENT_VARIABLES.map((variable) => `  ${variable.name.padEnd(width)}  ${variable.describe(defaults)}`);
+  const shown = names === undefined ? ENVIRONMENT_VARIABLES : ENVIRONMENT_VARIABLES.filter((variable) => names.includes(variable.name));
+  const width = Math.max(...shown.map((variable) => variable.name.length));
+  return shown.map((variable) => `  ${variable.name.padEnd(width)}  ${variable.describe(defaults)}`);
 }

@@ -60,6 +60,8 @@ export interface WorkerProtocol extends IpcProtocol {
     'model.load': UnaryMethod<ModelRef, LoadedModelInfo>;
     /** Unloads every model loaded under this id or folder; 409 model_in_use while requests use it. */
     'model.unload': UnaryMethod<{ id: string }, { unloaded: boolean }>;
+    /** Stops a long job this worker is running (its processor sees an aborted signal); false when it runs none by that id. */
+    'job.cancel': UnaryMethod<{ jobId: string; reason: string }, { cancelled: boolean }>;
   };
   stream: {
     'chat.generate': ChatGenerateMethod;

@@ -1,5 +1,5 @@
 export { ModelCatalog, type ModelCatalogOptions } from './catalog';
-export { HubRequestError, InvalidModelIdError, ModelDownloadError, ModelInUseError, ModelHubError, ModelNotDeletableError, ModelNotFoundError } from './errors';
+export { HubNetworkError, HubRequestError, InvalidModelIdError, ModelDownloadError, ModelInUseError, ModelHubError, ModelNotDeletableError, ModelNotFoundError } from './errors';
 export { DEFAULT_HF_ENDPOINT, downloadModel, type DownloadedModel, type DownloadProgress, type HubDownloadOptions } from './hub-download';
 export { deleteModel, listModels, resolveModel, type DeletedModel, type ModelHubOptions } from './hub-cache';
 export { describeModelDir, type DiscoveredKind, type ResolvedModel } from './model-dir';

@@ -57,9 +57,10 @@ function resolveResponseFormat(request: ChatCompletionRequestDto): ChatWireRespo
 
 /**
  * Turns a validated request into what the worker runs, applying OpenAI's defaults and the
- * cross-field rules class-validator cannot express. `modelPath` is the resolved model directory.
+ * cross-field rules class-validator cannot express. `modelPath` is the resolved model directory;
+ * `defaultMaxTokens` (MLX_OMNI_DEFAULT_MAX_TOKENS) caps a request that names no limit.
  */
-export function toGenerationParams(request: ChatCompletionRequestDto, modelPath: string, caller: string): ChatGenerationParams {
+export function toGenerationParams(request: ChatCompletionRequestDto, modelPath: string, caller: string, defaultMaxTokens: number): ChatGenerationParams {
   if (request.top_logprobs !== undefined && request.top_logprobs > 0 && request.logprobs !== true) {
     throw invalid('top_logprobs', 'top_logprobs requires logprobs to be true');
   }
@@ -75,7 +76,7 @@ export function toGenerationParams(request: ChatCompletionRequestDto, modelPath:
     // chat_template_kwargs, the more specific, wins over the standard field.
     templateKwargs: { ...(request.reasoning_effort === undefined ? {} : { reasoning_effort: request.reasoning_effort }), ...request.chat_template_kwargs },
     n: request.n ?? 1,
-    maxTokens: request.max_completion_tokens ?? request.max_tokens,
+    maxTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens,
     stop: toStopSequences(request),
     sampling: toSamplingOptions(request),
     logprobs: request.logprobs ?? false,

@@ -41,6 +41,7 @@ describe('WorkerRegistryService', () => {
           status: async () => status(),
           'model.load': neverGenerates,
           'model.unload': neverGenerates,
+          'job.cancel': neverGenerates,
         },
         stream: {
           'chat.generate': neverGenerates,

@@ -5,6 +5,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
+import { JobCancellation } from '../jobs/job-cancellation';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
 
@@ -20,6 +21,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     chat: ChatGenerationService,
     text: TextGenerationService,
     pool: ModelPoolService,
+    jobs: JobCancellation,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
       onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
@@ -30,6 +32,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
           'model.load': async ({ id, path }) => pool.load(id, path),
           'model.unload': async ({ id }) => ({ unloaded: pool.unload(id) }),
+          'job.cancel': async ({ jobId, reason }) => ({ cancelled: jobs.cancel(jobId, reason) }),
         },
         stream: {
           'chat.generate': async (params, ctx) => {
