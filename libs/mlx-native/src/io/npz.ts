@@ -108,9 +108,6 @@ function parseNpyHeader(bytes: Buffer, member: string, corrupt: (problem: string
   if (dtype === undefined) {
     throw corrupt(`member ${member} has dtype ${descr}, which is not supported`);
   }
-  if (fortran === 'True') {
-    throw corrupt(`member ${member} is stored in Fortran order, which is not supported`);
-  }
   const shape = shapeText
     .split(',')
     .map((dim) => dim.trim())
@@ -118,6 +115,10 @@ function parseNpyHeader(bytes: Buffer, member: string, corrupt: (problem: string
     .map(Number);
   if (!shape.every((dim) => Number.isInteger(dim) && dim >= 0)) {
     throw corrupt(`member ${member} has an invalid shape (${shapeText})`);
+  }
+  // MLX marks 1-D arrays Fortran-ordered; with at most one dimension above 1 both orders are the same bytes.
+  if (fortran === 'True' && shape.filter((dim) => dim > 1).length > 1) {
+    throw corrupt(`member ${member} is stored in Fortran order, which is not supported`);
   }
   return { dtype, shape, headerBytes: start + headerLength };
 }

@@ -109,7 +109,7 @@ export async function findAlignment(
     const positions = textTokens.map((_, i) => sotSequence.length + i);
     const logits = model.decoder.forward(tokens, model.decoder.newState(audio), positions, scores);
     const tokenProbs = mx.softmax(logits.index(mx.Slice(), mx.Slice(0, eot)), -1, true);
-    const textProbs = mx.takeAlongAxis(tokenProbs, mx.array(textTokens.map((t) => [t]), mx.int32), 1).reshape(-1);
+    const textProbs = mx.takeAlongAxis(tokenProbs, mx.array(textTokens.map((t) => [t]), mx.int32), 1).flatten();
     const frames = Math.floor(numFrames / 2);
     let weights = mx.stack(model.alignmentHeads.map(([layer, head]) => scores[layer].index(0, head)));
     weights = mx.softmax(weights.index(mx.Slice(), mx.Slice(), mx.Slice(0, frames)), -1, true);
