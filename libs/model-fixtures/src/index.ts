@@ -6,3 +6,4 @@ export { testHubDir } from './test-hub';
 export { ensureWhisperFixtures, whisperTensorLayout, WHISPER_BENCH_FIXTURE_SPEC, WHISPER_FIXTURE_SPECS, type WhisperDims, type WhisperFixtureSpec } from './whisper-fixtures';
 export { whisperTokenizerFiles } from './whisper-tokenizer';
 export { saveNpz } from './npz-writer';
+export { speak } from './speech';
