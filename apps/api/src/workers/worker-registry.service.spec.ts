@@ -45,6 +45,7 @@ describe('WorkerRegistryService', () => {
         stream: {
           'chat.generate': neverGenerates,
           'text.generate': neverGenerates,
+          'audio.transcribe': neverGenerates,
         },
       },
     });

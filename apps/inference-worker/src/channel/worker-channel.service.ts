@@ -7,6 +7,7 @@ import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
+import { TranscriptionService } from '../transcription/transcription.service';
 
 /** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
 @Injectable()
@@ -19,6 +20,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    transcription: TranscriptionService,
     pool: ModelPoolService,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
@@ -39,6 +41,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           'text.generate': async (params, ctx) => {
             this.admit();
             return text.generate(params, ctx);
+          },
+          'audio.transcribe': async (params, ctx) => {
+            this.admit();
+            return transcription.transcribe(params, ctx);
           },
         },
       },

@@ -336,7 +336,7 @@ export class ReferenceWhisper {
   /** One window of log-mel frames [3000][nMels] → audio features [1500][state]. */
   encode(mel: Float64Array[]): Float64Array[] {
     const { n_audio_state: state, n_audio_head: heads, n_audio_layer: layers } = this.dims;
-    let x = this.conv(mel, 'encoder.conv1', 1).map((row) => row.map(gelu));
+    let x: Float64Array[] = this.conv(mel, 'encoder.conv1', 1).map((row) => row.map(gelu));
     x = this.conv(x, 'encoder.conv2', 2).map((row) => row.map(gelu));
     const half = state / 2;
     const increment = Math.log(10000) / (half - 1);
@@ -398,7 +398,7 @@ export class ReferenceDecoderSession {
     const embedding = tensor('decoder.token_embedding.weight');
     const positional = tensor('decoder.positional_embedding');
     const offset = this.keys[0].length;
-    let x = tokens.map((token, i) => Float64Array.from({ length: state }, (_, c) => embedding[token * state + c] + positional[(offset + i) * state + c]));
+    let x: Float64Array[] = tokens.map((token, i) => Float64Array.from({ length: state }, (_, c) => embedding[token * state + c] + positional[(offset + i) * state + c]));
     this.lastCrossScores = [];
     for (let l = 0; l < layers; l++) {
       const p = `decoder.blocks.${l}`;
