@@ -2,6 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger as PinoLogger } from 'pino';
+import multipart from '@fastify/multipart';
 import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -55,6 +56,14 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
+}
+
+/**
+ * multipart/form-data for the audio routes. Registered before init, as Fastify plugins must be; the
+ * routes read the parts themselves (and spool the file), so nothing is buffered in memory here.
+ */
+export async function installMultipart(app: NestFastifyApplication): Promise<void> {
+  await app.register(multipart);
 }
 
 /** Hooks that wrap every request: request-id echo, latency metrics, refusal while draining, and error mapping outside Nest's routes. */
@@ -112,6 +121,7 @@ export function installSwagger(app: INestApplication): void {
       .addBearerAuth()
       .addTag('chat', 'Chat completions (OpenAI)')
       .addTag('completions', 'Legacy text completions (OpenAI)')
+      .addTag('audio', 'Speech to text: transcriptions and translations (OpenAI, Whisper)')
       .addTag('health', 'Liveness and readiness')
       .addTag('metrics', 'Prometheus metrics')
       .addTag('workers', 'Inference worker processes')

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfigOrExit, requireRedisUrl } from '@mlx-omni/config';
 import { createLogger, PinoNestLogger } from '@mlx-omni/logging';
 import { AppModule } from './app.module';
-import { createFastifyAdapter, installHttpHooks, installSwagger } from './http-server';
+import { createFastifyAdapter, installHttpHooks, installMultipart, installSwagger } from './http-server';
 import { LifecycleService } from './lifecycle/lifecycle.service';
 
 async function bootstrap(): Promise<void> {
@@ -13,6 +13,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config, logger), {
     logger: new PinoNestLogger(logger),
   });
+  await installMultipart(app);
   installSwagger(app);
   // After init, so the error handler below replaces the one Nest registers there.
   await app.init();
