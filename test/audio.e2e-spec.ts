@@ -6,9 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixtures, ensureWhisperFixtures, speak, testHubDir } from '@mlx-omni/model-fixtures';
 import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
-import { decodeAudioFile } from '../libs/mlx-native/src/audio/decode-audio';
-import { ReferenceWhisper, referenceTranscribe } from '../libs/mlx-native/src/whisper/__fixtures__/reference-whisper';
-import { whisperTokenizerDir } from '../libs/mlx-native/src/whisper/tokenizer-source';
+import { decodeAudioFile, languageName, loadWhisper, transcribe, type TranscriptSegment } from '@mlx-omni/mlx-native';
 import { startStack, type RunningStack } from './support/stack';
 
 jest.setTimeout(600_000);
@@ -73,11 +71,23 @@ describe('audio transcriptions and translations through the official OpenAI clie
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('transcribes with timestamps exactly as the float64 reference does (verbose_json, schema-valid)', async () => {
+  // The engine itself is checked against the independent float64 reference in libs/mlx-native
+  // (whisper.spec.ts); here the same engine, run in this process, is what the API must deliver.
+  it('transcribes with timestamps exactly as the engine does in-process (verbose_json, schema-valid)', async () => {
     const verbose = await client.audio.transcriptions.create({ file: createReadStream(speech), model: WHISPER, response_format: 'verbose_json', temperature: 0 });
     expectOpenAiSchema('CreateTranscriptionResponseVerboseJson', verbose);
-    const reference = new ReferenceWhisper(whisperDir);
-    const expected = referenceTranscribe(reference, await whisperTokenizerDir(whisperDir, { n_vocab: 51865 }, testHubDir()), await decodeAudioFile(speech), { task: 'transcribe' });
+    const whisper = await loadWhisper(whisperDir, { hubCache: testHubDir() });
+    const events = transcribe(whisper, await decodeAudioFile(speech), { task: 'transcribe', temperature: 0 });
+    const segments: TranscriptSegment[] = [];
+    let next = await events.next();
+    for (; !next.done; next = await events.next()) {
+      if (next.value.type === 'segment') {
+        segments.push(next.value.segment);
+      }
+    }
+    const expected = { text: next.value.text, language: next.value.language, segments };
+    expect(verbose.language).toBe(languageName(expected.language));
+    expect(verbose.duration).toBeCloseTo(next.value.duration, 6);
     expect(verbose.text).toBe(expected.text);
     expect(verbose.segments!.map((segment) => segment.text)).toEqual(expected.segments.map((segment) => segment.text));
     verbose.segments!.forEach((segment, i) => {

@@ -171,29 +171,19 @@ interface Dims {
 
 const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
 
-/** Abramowitz–Stegun 7.1.26 is too coarse here; this is erf by its Taylor series / continued fraction to ~1e-15. */
+/**
+ * erf from Numerical Recipes' erfcc (Chebyshev fit, fractional error below 1.2e-7): far inside the
+ * float32 rounding the engine works with, and cheap enough for a million activations.
+ */
 function erf(x: number): number {
-  const sign = x < 0 ? -1 : 1;
-  const a = Math.abs(x);
-  if (a < 3) {
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 200; n++) {
-      term *= (-a * a) / n;
-      const next = term / (2 * n + 1);
-      sum += next;
-      if (Math.abs(next) < 1e-17) {
-        break;
-      }
-    }
-    return (sign * 2 * sum) / Math.sqrt(Math.PI);
-  }
-  // erfc by its continued fraction.
-  let f = 0;
-  for (let n = 60; n >= 1; n--) {
-    f = n / 2 / (a + f);
-  }
-  return sign * (1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * (a + f)));
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const erfc =
+    t *
+    Math.exp(
+      -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - erfc : erfc - 1;
 }
 
 export class ReferenceWhisper {
@@ -290,33 +280,49 @@ export class ReferenceWhisper {
     const scale = 1 / Math.sqrt(d);
     const out = q.map(() => new Float64Array(state));
     const scores: Float64Array[][] = [];
+    const s = new Float64Array(k.length);
+    const acc = new Float64Array(d);
     for (let h = 0; h < heads; h++) {
+      // This head's keys and values, contiguous: the loops below stay on flat typed arrays.
+      const kh = new Float64Array(k.length * d);
+      const vh = new Float64Array(k.length * d);
+      for (let j = 0; j < k.length; j++) {
+        for (let c = 0; c < d; c++) {
+          kh[j * d + c] = k[j][h * d + c];
+          vh[j * d + c] = v[j][h * d + c];
+        }
+      }
       const headScores: Float64Array[] = [];
       for (let i = 0; i < q.length; i++) {
+        const qi = q[i];
         const visible = causalFrom === undefined ? k.length : Math.min(k.length, causalFrom + i + 1);
-        const s = new Float64Array(visible);
         let max = -Infinity;
         for (let j = 0; j < visible; j++) {
           let dot = 0;
+          const base = j * d;
           for (let c = 0; c < d; c++) {
-            dot += q[i][h * d + c] * k[j][h * d + c];
+            dot += qi[h * d + c] * kh[base + c];
           }
           s[j] = dot * scale;
-          max = Math.max(max, s[j]);
+          if (s[j] > max) {
+            max = s[j];
+          }
         }
         if (keepScores) {
-          headScores.push(Float64Array.from(s));
+          headScores.push(s.slice(0, visible));
         }
         let total = 0;
+        acc.fill(0);
         for (let j = 0; j < visible; j++) {
-          s[j] = Math.exp(s[j] - max);
-          total += s[j];
-        }
-        for (let j = 0; j < visible; j++) {
-          const p = s[j] / total;
+          const p = Math.exp(s[j] - max);
+          total += p;
+          const base = j * d;
           for (let c = 0; c < d; c++) {
-            out[i][h * d + c] += p * v[j][h * d + c];
+            acc[c] += p * vh[base + c];
           }
+        }
+        for (let c = 0; c < d; c++) {
+          out[i][h * d + c] = acc[c] / total;
         }
       }
       scores.push(headScores);
