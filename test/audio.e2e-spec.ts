@@ -1,7 +1,7 @@
 import { core as mx } from '@frost-beta/mlx';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixtures, ensureWhisperFixtures, speak, testHubDir } from '@mlx-omni/model-fixtures';
@@ -187,7 +187,7 @@ describe('audio transcriptions and translations through the official OpenAI clie
       }
       return data;
     };
-    const wav = new Blob([await (await import('node:fs/promises')).readFile(speech)]);
+    const wav = new Blob([await readFile(speech)]);
 
     const noFile = await post('transcriptions', form({ model: WHISPER }));
     expect([noFile.status, noFile.body.error.param]).toEqual([400, 'file']);

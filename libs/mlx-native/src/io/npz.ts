@@ -160,9 +160,9 @@ async function readMembers(handle: FileHandle, file: string): Promise<NpzMember[
           field += 8;
           return value;
         };
-        if (rawSize === 0xffffffff) rawSize = next();
-        if (storedSize === 0xffffffff) storedSize = next();
-        if (localOffset === 0xffffffff) localOffset = next();
+        if (rawSize === 0xffffffff) {rawSize = next();}
+        if (storedSize === 0xffffffff) {storedSize = next();}
+        if (localOffset === 0xffffffff) {localOffset = next();}
       }
       e += 4 + length;
     }

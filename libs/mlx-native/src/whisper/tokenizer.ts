@@ -84,8 +84,9 @@ export class WhisperTokenizer {
   /** Loads tokenizer.json from `dir` and checks that its special tokens sit where `vocabSize` puts them. */
   static async load(dir: string, vocabSize: number): Promise<WhisperTokenizer> {
     const tokenizer = new WhisperTokenizer(await ModelTokenizer.load(dir), vocabSize);
-    const { eot, sot } = tokenizer.special;
-    for (const [token, expected] of [['<|endoftext|>', eot], ['<|startoftranscript|>', sot]] as const) {
+    const { eot, sot, translate, noTimestamps } = tokenizer.special;
+    // Multilingual vocabularies differ only after the languages (large-v3 added one), so check both ends.
+    for (const [token, expected] of [['<|endoftext|>', eot], ['<|startoftranscript|>', sot], ['<|translate|>', translate], ['<|notimestamps|>', noTimestamps]] as const) {
       const found = tokenizer.text.tokenId(token);
       if (found !== expected) {
         throw new ModelLoadError(

@@ -35,6 +35,30 @@ export interface TranscribeOptions {
   /** Each encoder pass and decoder step waits for its turn here. */
   gate?: StepGate;
   signal?: AbortSignal;
+  /** Filled in as the transcription runs: where the time went (benchmarks, logs). */
+  timings?: TranscriptionTimings;
+}
+
+/** Seconds spent per stage, waiting for the step gate included. */
+export interface TranscriptionTimings {
+  frontEndSeconds: number;
+  encoderSeconds: number;
+  decoderSeconds: number;
+  windows: number;
+  /** Tokens sampled over every decoding pass (fallback passes included). */
+  decodedTokens: number;
+}
+
+/** Adds the seconds `work` takes to `field` of the timings, when there are timings to fill. */
+async function timed<T>(timings: TranscriptionTimings | undefined, field: 'frontEndSeconds' | 'encoderSeconds' | 'decoderSeconds', work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    if (timings) {
+      timings[field] += (performance.now() - started) / 1000;
+    }
+  }
 }
 
 export interface TranscriptSegment {
@@ -79,19 +103,23 @@ function windowOf(mel: mx.array, seek: number, size: number): mx.array {
 export async function* transcribe(whisper: LoadedWhisper, samples: Float32Array, options: TranscribeOptions): AsyncGenerator<TranscriptionEvent, TranscriptSummary> {
   const { model, tokenizer, decoder } = whisper;
   const { eot, timestampBegin, multilingual } = tokenizer.special;
-  const mel = await logMelSpectrogram(samples, model.dims.nMels, { padding: N_SAMPLES });
+  const timings = options.timings;
+  const mel = await timed(timings, 'frontEndSeconds', () => logMelSpectrogram(samples, model.dims.nMels, { padding: N_SAMPLES }));
   const contentFrames = mel.shape[0] - N_FRAMES;
   const duration = (contentFrames * HOP_LENGTH) / SAMPLE_RATE;
   const encode = (window: mx.array) =>
-    gated(options.gate, () => {
-      const audio = model.encode(window);
-      mx.eval(audio);
-      return audio;
-    });
+    timed(timings, 'encoderSeconds', () =>
+      gated(options.gate, () => {
+        const audio = model.encode(window);
+        mx.eval(audio);
+        return audio;
+      }),
+    );
 
   let language = options.language ?? 'en';
   if (options.language === undefined && multilingual) {
-    language = (await decoder.detectLanguage(await encode(windowOf(mel, 0, N_FRAMES)), options.gate)).language;
+    const audio = await encode(windowOf(mel, 0, N_FRAMES));
+    language = (await timed(timings, 'decoderSeconds', () => decoder.detectLanguage(audio, options.gate))).language;
   }
   yield { type: 'language', language };
 
@@ -109,7 +137,10 @@ export async function* transcribe(whisper: LoadedWhisper, samples: Float32Array,
     const timeOffset = (seek * HOP_LENGTH) / SAMPLE_RATE;
     const segmentSize = Math.min(N_FRAMES, contentFrames - seek);
     const audio = await encode(windowOf(mel, seek, segmentSize));
-    const result = await decodeWithFallback(decoder, audio, options, language, allTokens.slice(promptResetSince));
+    const result = await timed(timings, 'decoderSeconds', () => decodeWithFallback(decoder, audio, options, language, allTokens.slice(promptResetSince)));
+    if (timings) {
+      timings.windows += 1;
+    }
     const tokens = result.tokens;
 
     if (result.noSpeechProb > NO_SPEECH_THRESHOLD && !(result.avgLogprob > LOGPROB_THRESHOLD)) {
@@ -159,7 +190,7 @@ export async function* transcribe(whisper: LoadedWhisper, samples: Float32Array,
     if (options.wordTimestamps) {
       const textTokens = current.flatMap((segment) => segment.tokens.filter((token) => token < eot));
       const sotSequence = tokenizer.sotSequence(language, options.task);
-      const alignment = await findAlignment(model, tokenizer, audio, textTokens, segmentSize, sotSequence, language, options.gate);
+      const alignment = await timed(timings, 'decoderSeconds', () => findAlignment(model, tokenizer, audio, textTokens, segmentSize, sotSequence, language, options.gate));
       assignWordTimestamps(current, alignment, eot, lastSpeechTimestamp);
       const lastWordEnd = speechEnd(current);
       if (!singleTimestampEnding && lastWordEnd !== undefined && lastWordEnd > timeOffset) {
@@ -217,6 +248,9 @@ async function decodeWithFallback(
       gate: options.gate,
       signal: options.signal,
     });
+    if (options.timings) {
+      options.timings.decodedTokens += result.tokens.length + 1;
+    }
     const failed = result.compressionRatio > COMPRESSION_RATIO_THRESHOLD || result.avgLogprob < LOGPROB_THRESHOLD;
     if (!failed || result.noSpeechProb > NO_SPEECH_THRESHOLD) {
       break;
