@@ -79,3 +79,15 @@ export interface ModelPullResult {
   /** Files pulled from other repos because the model needs them (a Whisper conversion's tokenizer, from openai/whisper-*). */
   companions: Array<{ model: string; commit: string; files: number }>;
 }
+
+/**
+ * The creating key's name travels in the job's data (BullMQ has no other per-job field) beside the
+ * payload's own fields; processors that write files read it to give them the same owner.
+ */
+export const JOB_OWNER_FIELD = 'requested_by';
+
+/** The API key's name that enqueued the job ('' when unknown). */
+export function jobOwner(data: unknown): string {
+  const owner = (data as Record<string, unknown> | undefined)?.[JOB_OWNER_FIELD];
+  return typeof owner === 'string' ? owner : '';
+}
