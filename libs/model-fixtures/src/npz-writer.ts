@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 
 /**
  * Writes arrays as numpy's `savez` does (what older mlx-community Whisper repos ship as weights.npz):
- * an uncompressed zip with one `<name>.npy` per array. The .npy files are MLX's own (`mx.save`).
+ * a zip with one `<name>.npy` per array, stored, or deflated as `savez_compressed` writes them.
+ * The .npy files are MLX's own (`mx.save`).
  */
-export async function saveNpz(path: string, arrays: Record<string, mx.array>): Promise<void> {
+export async function saveNpz(path: string, arrays: Record<string, mx.array>, { compressed = false }: { compressed?: boolean } = {}): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), `npz-${randomBytes(4).toString('hex')}-`));
   try {
     const locals: Buffer[] = [];
@@ -18,18 +19,20 @@ export async function saveNpz(path: string, arrays: Record<string, mx.array>): P
     for (const [name, array] of Object.entries(arrays)) {
       const file = join(scratch, `${locals.length}.npy`);
       mx.save(file, array);
-      const data = await readFile(file);
+      const raw = await readFile(file);
+      const data = compressed ? deflateRawSync(raw) : raw;
       const entryName = Buffer.from(`${name}.npy`, 'utf8');
-      const crc = crc32(data);
+      const crc = crc32(raw);
+      const method = compressed ? 8 : 0;
       const local = Buffer.alloc(30);
       local.writeUInt32LE(0x04034b50, 0);
       local.writeUInt16LE(20, 4); // version needed
       local.writeUInt16LE(0, 6); // flags
-      local.writeUInt16LE(0, 8); // stored
+      local.writeUInt16LE(method, 8);
       local.writeUInt32LE(0, 10); // time and date
       local.writeUInt32LE(crc, 14);
       local.writeUInt32LE(data.length, 18);
-      local.writeUInt32LE(data.length, 22);
+      local.writeUInt32LE(raw.length, 22);
       local.writeUInt16LE(entryName.length, 26);
       local.writeUInt16LE(0, 28);
       locals.push(local, entryName, data);
@@ -38,11 +41,11 @@ export async function saveNpz(path: string, arrays: Record<string, mx.array>): P
       entry.writeUInt16LE(20, 4); // version made by
       entry.writeUInt16LE(20, 6);
       entry.writeUInt16LE(0, 8);
-      entry.writeUInt16LE(0, 10);
+      entry.writeUInt16LE(method, 10);
       entry.writeUInt32LE(0, 12);
       entry.writeUInt32LE(crc, 16);
       entry.writeUInt32LE(data.length, 20);
-      entry.writeUInt32LE(data.length, 24);
+      entry.writeUInt32LE(raw.length, 24);
       entry.writeUInt16LE(entryName.length, 28);
       entry.writeUInt32LE(offset, 42);
       central.push(entry, entryName);
