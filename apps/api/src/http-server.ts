@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger as PinoLogger } from 'pino';
+import multipart from '@fastify/multipart';
 import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -54,6 +55,14 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
+}
+
+/**
+ * multipart/form-data for the audio routes. Registered before init, as Fastify plugins must be; the
+ * routes read the parts themselves (and spool the file), so nothing is buffered in memory here.
+ */
+export async function installMultipart(app: NestFastifyApplication): Promise<void> {
+  await app.register(multipart);
 }
 
 /** Hooks that wrap every request: request-id echo, latency metrics, refusal while draining, and error mapping outside Nest's routes. */

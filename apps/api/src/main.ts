@@ -7,13 +7,14 @@ import { EXIT_STARTUP_FAILED, listenFailure, startSupervisedChild } from '@mlx-o
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { installSwagger } from './common/openapi/openapi-document';
-import { createFastifyAdapter, installHttpHooks } from './http-server';
+import { createFastifyAdapter, installHttpHooks, installMultipart } from './http-server';
 import { LifecycleService } from './lifecycle/lifecycle.service';
 
 async function bootstrap(config: OmniConfig, logger: Logger): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config, logger), {
     logger: new PinoNestLogger(logger),
   });
+  await installMultipart(app);
   installSwagger(app);
   // After init, so the error handler below replaces the one Nest registers there.
   await app.init();

@@ -46,7 +46,7 @@ function run(machine: Machine): { status: number | null; stderr: string; calls: 
   stub('file', `echo '${machine.mlxBinary ?? 'ELF 64-bit LSB shared object, x86-64'}'`);
   const missing = machine.missingPackages ?? [];
   stub('dpkg-query', `case " ${missing.join(' ')} " in *" \${@: -1} "*) exit 1;; *) printf 'install ok installed';; esac`);
-  for (const command of machine.commands ?? ['apt-get', 'redis-server', 'promtool', 'chromium']) {
+  for (const command of machine.commands ?? ['apt-get', 'redis-server', 'promtool', 'ffmpeg', 'espeak-ng', 'chromium']) {
     stub(command, command === 'sudo' ? '"$@"' : '');
   }
 
@@ -85,11 +85,11 @@ describe('scripts/ensure-system-deps.sh', () => {
   });
 
   it('installs the missing Debian packages with one apt-get update', () => {
-    const { status, calls } = run({ commands: ['apt-get', 'promtool'], missingPackages: ['libopenblas0-pthread'] });
+    const { status, calls } = run({ commands: ['apt-get', 'promtool', 'espeak-ng'], missingPackages: ['libopenblas0-pthread'] });
     expect(status).toBe(0);
     expect(calls).toEqual([
       'apt-get update -qq',
-      'apt-get install -y -qq --no-install-recommends redis-server chromium libopenblas0-pthread',
+      'apt-get install -y -qq --no-install-recommends redis-server ffmpeg libopenblas0-pthread',
       'npm run --silent build',
     ]);
   });
@@ -115,14 +115,14 @@ describe('scripts/ensure-system-deps.sh', () => {
     expect(calls).toEqual(['npm ci --ignore-scripts --no-audit --no-fund --loglevel=error', 'npm run --silent build']);
   });
 
-  it('installs Redis with Homebrew and fetches the Metal MLX build on Apple silicon', () => {
+  it('installs Redis, ffmpeg and espeak-ng with Homebrew and fetches the Metal MLX build on Apple silicon', () => {
     const { status, calls } = run({ os: 'Darwin', arch: 'arm64', commands: ['brew'] });
     expect(status).toBe(0);
-    expect(calls).toEqual(['brew install redis', 'mlx install.js', 'npm run --silent build']);
+    expect(calls).toEqual(['brew install redis ffmpeg espeak-ng', 'mlx install.js', 'npm run --silent build']);
   });
 
   it('keeps a Metal MLX build that is already there', () => {
-    const { calls } = run({ os: 'Darwin', arch: 'arm64', commands: ['redis-server'], mlxBinary: 'Mach-O 64-bit bundle arm64', metallib: true });
+    const { calls } = run({ os: 'Darwin', arch: 'arm64', commands: ['redis-server', 'ffmpeg', 'espeak-ng'], mlxBinary: 'Mach-O 64-bit bundle arm64', metallib: true });
     expect(calls).toEqual(['npm run --silent build']);
   });
 });

@@ -24,6 +24,7 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'MLX_OMNI_SHUTDOWN_GRACE_MS', describe: (d) => `time in-flight requests get to finish on SIGTERM (default ${d.shutdownGraceMs})` },
   { name: 'MLX_OMNI_WORKER_MAX_PENDING', describe: (d) => `requests a worker runs or queues before the API answers 503 (default ${d.workerMaxPending})` },
   { name: 'MLX_OMNI_BODY_LIMIT_BYTES', describe: (d) => `largest request body (default ${d.bodyLimitBytes})` },
+  { name: 'MLX_OMNI_AUDIO_MAX_BYTES', describe: (d) => `largest audio upload for /v1/audio (default ${d.audioMaxBytes})` },
   { name: 'MLX_OMNI_MIN_FREE_DISK_BYTES', describe: (d) => `readiness fails below this much free disk (default ${gib(d.minFreeDiskBytes)})` },
   { name: 'MLX_OMNI_LOG_PROMPTS', describe: (d) => `true: put prompt and completion text in the request log lines (default ${d.logPrompts})` },
   { name: 'MLX_OMNI_MEMORY_BUDGET_BYTES', describe: (d) => `memory the loaded models may fill (default 3/4 of RAM, ${gib(d.memoryBudgetBytes)} here)` },

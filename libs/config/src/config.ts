@@ -30,6 +30,8 @@ export interface OmniConfig {
   /** Requests a worker runs or holds at once before the API answers 503. */
   workerMaxPending: number;
   bodyLimitBytes: number;
+  /** Largest audio file /v1/audio/transcriptions and /v1/audio/translations accept (413 above it). */
+  audioMaxBytes: number;
   /** Readiness fails when the state directory's disk has less free than this. */
   minFreeDiskBytes: number;
   /** Host memory the worker's model pool may fill. */
@@ -236,6 +238,8 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     shutdownGraceMs: readInteger(env, 'MLX_OMNI_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     workerMaxPending: readInteger(env, 'MLX_OMNI_WORKER_MAX_PENDING', 16, 1, 10_000),
     bodyLimitBytes: readInteger(env, 'MLX_OMNI_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024, 1024 ** 3),
+    // OpenAI's limit, so clients that split long audio for it keep working unchanged.
+    audioMaxBytes: readInteger(env, 'MLX_OMNI_AUDIO_MAX_BYTES', 25 * 1024 * 1024, 1, 16 * 1024 ** 3),
     minFreeDiskBytes: readInteger(env, 'MLX_OMNI_MIN_FREE_DISK_BYTES', gib, 0, Number.MAX_SAFE_INTEGER),
     // Three quarters leaves the OS, the API and the KV caches room on a shared machine.
     memoryBudgetBytes: readInteger(env, 'MLX_OMNI_MEMORY_BUDGET_BYTES', Math.floor(totalmem() * 0.75), 0, Number.MAX_SAFE_INTEGER),

@@ -1,5 +1,6 @@
 import type { ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
+import type { TranscribeMethod } from './transcription-protocol';
 
 export interface LoadedModelInfo {
   id: string;
@@ -66,6 +67,8 @@ export interface WorkerProtocol extends IpcProtocol {
   stream: {
     'chat.generate': ChatGenerateMethod;
     'text.generate': TextGenerateMethod;
+    /** Segments stream back as each 30-second window is decoded. */
+    'audio.transcribe': TranscribeMethod;
   };
 }
 

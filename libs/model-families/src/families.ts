@@ -1,4 +1,5 @@
-import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type JsonObject, type ModelSignals } from './signals';
+import { isMlxWhisperConfig, whisperTokenizerRepo, WHISPER_TOKENIZER_FILES } from './whisper';
 
 /** What the server can do with a model; each kind is served by its own routes. */
 export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'text-to-speech', 'image'] as const;
@@ -23,6 +24,17 @@ export interface FamilyDeclaration {
   readonly needs: readonly FamilyNeed[];
   /** Chat families: the tool-call format to expect when the chat template does not reveal one. */
   readonly toolCallFormat?: ToolCallFormat;
+  /**
+   * Files a folder of this family may lack that come from another repo (mlx-community's Whisper
+   * conversions take their tokenizer from an openai/whisper-* repo): pulling such a model pulls them too.
+   */
+  companion?(config: JsonObject | undefined): CompanionFiles | undefined;
+}
+
+/** Files of another repo a model needs, fetched beside it. */
+export interface CompanionFiles {
+  readonly repo: string;
+  readonly files: readonly string[];
 }
 
 const ENCODER_TYPES = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'mpnet', 'nomic_bert', 'modernbert'];
@@ -94,13 +106,24 @@ export const MODEL_FAMILIES = [
   {
     id: 'whisper',
     kind: 'speech-to-text',
-    engine: false,
-    when: 'model_type whisper, or an mlx-whisper config (n_mels) beside weights.npz or weights.safetensors',
+    engine: true,
+    when: 'an mlx_whisper config.json (its ten dimensions n_mels … n_text_layer) beside model.safetensors, weights.safetensors or weights.npz',
     matches: (s) =>
-      modelTypeOf(s) === 'whisper' ||
-      (typeof s.config?.['n_mels'] === 'number' && (s.files.has('weights.npz') || s.files.has('weights.safetensors'))),
+      isMlxWhisperConfig(s.config) && ['model.safetensors', 'weights.safetensors', 'weights.npz'].some((file) => s.files.has(file)),
     // mlx-whisper folders carry no tokenizer: it comes from the matching openai/whisper-* repo.
     needs: ['weights'],
+    companion: (config) => {
+      const repo = whisperTokenizerRepo(config);
+      return repo === undefined ? undefined : { repo, files: WHISPER_TOKENIZER_FILES };
+    },
+  },
+  {
+    id: 'whisper-transformers',
+    kind: 'speech-to-text',
+    engine: false,
+    when: 'model_type whisper in the Hugging Face transformers layout (openai/whisper-*, distil-whisper/* as published: num_mel_bins, d_model)',
+    matches: (s) => modelTypeOf(s) === 'whisper',
+    needs: ['weights', 'tokenizer'],
   },
   {
     id: 'cross-encoder',

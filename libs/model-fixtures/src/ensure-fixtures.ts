@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { exists, repoFolderName, snapshotDir, writeRef, writeSnapshot, type SnapshotFile } from './hub-cache';
 import { ALL_FIXTURE_SPECS, FIXTURE_SPECS, type FixtureSpec } from './specs';
 import { tensorLayout, type PlannedTensor } from './tensor-layout';
+import { packedQuantizedTensor, randomWords, tensorSeed, uniform } from './random-tensors';
 import { tokenizerFiles } from './tokenizer-files';
 
 /** Bump when the generator's output changes for the same spec: revisions (and so caches) change with it. */
@@ -133,17 +134,6 @@ function outputNames(spec: FixtureSpec, tensor: PlannedTensor): string[] {
     : [`${module}.weight`, `${module}.scales`, `${module}.biases`];
 }
 
-/** A stable 31-bit seed per (fixture, tensor), so every tensor is reproducible on its own. */
-function tensorSeed(spec: FixtureSpec, name: string): number {
-  return createHash('sha1').update(`${spec.seed}:${name}`).digest().readUInt32LE(0) >>> 1;
-}
-
-/** Uniform on [-a, a] with standard deviation `std`. */
-function uniform(shape: number[], std: number, key: mx.array): mx.array {
-  const a = std * Math.sqrt(3);
-  return mx.random.uniform(-a, a, shape, mx.float32, key);
-}
-
 /**
  * Standard deviation of each tensor's values: activations stay O(1) through the layers and
  * logits are well spread, so greedy decoding has clear winners and comparisons between paths
@@ -167,34 +157,8 @@ function valueStd(tensor: PlannedTensor): number {
 }
 
 function floatTensor(spec: FixtureSpec, tensor: PlannedTensor): mx.array {
-  const values = uniform(tensor.shape, valueStd(tensor), mx.random.key(tensorSeed(spec, tensor.name)));
+  const values = uniform(tensor.shape, valueStd(tensor), mx.random.key(tensorSeed(spec.seed, tensor.name)));
   return tensor.role === 'norm' ? mx.add(values, 1) : values;
-}
-
-/**
- * A random matrix drawn directly in MLX's packed form: every uint32 word is a valid packing of
- * 32/bits codes, and per-group scales and biases centre the codes so the dequantized values have
- * the role's spread. Drawing floats and quantizing them took seconds per vocabulary-sized table.
- */
-function quantizedTensor(spec: FixtureSpec, tensor: PlannedTensor, q: { groupSize: number; bits: number }): [mx.array, mx.array, mx.array] {
-  const [highKey, lowKey, scalesKey, biasesKey] = [0, 1, 2, 3].map((i) => mx.random.key(tensorSeed(spec, `${tensor.name}#${i}`)));
-  const lead = tensor.shape.slice(0, -1);
-  const width = tensor.shape[tensor.shape.length - 1];
-  const wordShape = [...lead, (width * q.bits) / 32];
-  const words = randomWords(wordShape, highKey, lowKey);
-  const groups = [...lead, width / q.groupSize];
-  const levels = 2 ** q.bits;
-  // Codes are uniform on [0, levels): standard deviation ≈ levels / √12.
-  const baseScale = (valueStd(tensor) * Math.sqrt(12)) / levels;
-  const scales = mx.multiply(mx.random.uniform(0.75, 1.25, groups, mx.float32, scalesKey), baseScale);
-  const biases = mx.add(mx.multiply(scales, -(levels - 1) / 2), uniform(groups, 0.1 * valueStd(tensor), biasesKey));
-  return [words, scales, biases];
-}
-
-/** Random uint32 words: two 16-bit halves, as a full-range randint comes from a float32 draw and leaves the low bits zero. */
-function randomWords(shape: number[], highKey: mx.array, lowKey: mx.array): mx.array {
-  const half = (key: mx.array) => mx.random.randint(0, 65536, shape, mx.int32, key).astype(mx.uint32);
-  return mx.bitwiseOr(mx.leftShift(half(highKey), mx.array(16, mx.uint32)), half(lowKey));
 }
 
 /**
@@ -203,7 +167,7 @@ function randomWords(shape: number[], highKey: mx.array, lowKey: mx.array): mx.a
  * [-6, 6] have a standard deviation of about 3).
  */
 function mxfp4Tensor(spec: FixtureSpec, tensor: PlannedTensor): [mx.array, mx.array] {
-  const [highKey, lowKey, scalesKey] = [0, 1, 2].map((i) => mx.random.key(tensorSeed(spec, `${tensor.name}#${i}`)));
+  const [highKey, lowKey, scalesKey] = [0, 1, 2].map((i) => mx.random.key(tensorSeed(spec.seed, `${tensor.name}#${i}`)));
   const lead = tensor.shape.slice(0, -1);
   const width = tensor.shape[tensor.shape.length - 1];
   const words = randomWords([...lead, width / 8], highKey, lowKey);
@@ -231,7 +195,7 @@ async function writeTensors(spec: FixtureSpec, tensors: PlannedTensor[], path: s
       produced.push([`${module}.weight`, words], [`${module}.scales`, scales]);
     } else {
       const module = tensor.name.replace(/\.weight$/, '');
-      const [words, scales, biases] = quantizedTensor(spec, tensor, q);
+      const [words, scales, biases] = packedQuantizedTensor(spec.seed, tensor.name, tensor.shape, valueStd(tensor), q);
       produced.push([`${module}.weight`, words], [`${module}.scales`, scales.astype(dtype)], [`${module}.biases`, biases.astype(dtype)]);
     }
     for (const [name, array] of produced) {

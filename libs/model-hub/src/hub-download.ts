@@ -17,6 +17,8 @@ export interface HubDownloadOptions {
   token?: string;
   /** Called as bytes arrive; callers throttle what they do with it. */
   onProgress?: (progress: DownloadProgress) => void;
+  /** Only these paths of the repo (huggingface_hub's allow_patterns, as exact names); default: every file. */
+  only?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -205,7 +207,8 @@ export async function downloadModel(repoId: string, revision: string, options: H
   if (commit === undefined || !COMMIT.test(commit)) {
     throw new ModelDownloadError(repoId, `the Hub did not name the commit of revision "${revision}"`);
   }
-  const files = await listFiles(client, repoId, commit);
+  const only = options.only;
+  const files = (await listFiles(client, repoId, commit)).filter((file) => only === undefined || only.includes(file.path));
   const repoDir = join(options.hubCache, repoFolderName(repoId));
   const snapshot = join(repoDir, 'snapshots', commit);
   await mkdir(join(repoDir, 'blobs'), { recursive: true });

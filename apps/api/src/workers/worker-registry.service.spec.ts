@@ -46,6 +46,7 @@ describe('WorkerRegistryService', () => {
         stream: {
           'chat.generate': neverGenerates,
           'text.generate': neverGenerates,
+          'audio.transcribe': neverGenerates,
         },
       },
     });

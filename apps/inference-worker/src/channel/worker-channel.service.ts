@@ -8,6 +8,7 @@ import { TextGenerationService } from '../completions/text-generation.service';
 import { JobCancellation } from '../jobs/job-cancellation';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
+import { TranscriptionService } from '../transcription/transcription.service';
 
 /** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
 @Injectable()
@@ -20,6 +21,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    transcription: TranscriptionService,
     pool: ModelPoolService,
     jobs: JobCancellation,
   ) {
@@ -42,6 +44,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           'text.generate': async (params, ctx) => {
             this.admit();
             return text.generate(params, ctx);
+          },
+          'audio.transcribe': async (params, ctx) => {
+            this.admit();
+            return transcription.transcribe(params, ctx);
           },
         },
       },

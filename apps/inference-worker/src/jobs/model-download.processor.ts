@@ -3,7 +3,7 @@ import { Inject, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { processorOptions, type JobName, type JobPayload, type JobResult } from '@mlx-omni/jobs';
-import { downloadModel, HubRequestError, InvalidModelIdError, type DownloadProgress } from '@mlx-omni/model-hub';
+import { HubRequestError, InvalidModelIdError, pullModel, type DownloadProgress } from '@mlx-omni/model-hub';
 import { JobCancellation } from './job-cancellation';
 
 type ModelDownloadJob = JobName<'model-download'>;
@@ -47,7 +47,7 @@ export class ModelDownloadProcessor extends WorkerHost {
     };
     const signal = this.cancellation.begin(job.id!);
     try {
-      const downloaded = await downloadModel(model, revision, {
+      const downloaded = await pullModel(model, revision, {
         hubCache: this.config.hfHubCache,
         endpoint: this.config.hfEndpoint,
         token: this.config.hfToken,
@@ -65,6 +65,7 @@ export class ModelDownloadProcessor extends WorkerHost {
         files: downloaded.files,
         bytes_total: downloaded.bytesTotal,
         bytes_downloaded: downloaded.bytesFetched,
+        companions: downloaded.companions.map((companion) => ({ model: companion.repoId, commit: companion.commit, files: companion.files })),
       };
     } catch (error) {
       await Promise.allSettled(writes);

@@ -1,11 +1,14 @@
 import { core as mx } from '@frost-beta/mlx';
-import { access, readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuantizedTensor } from '../nn/layers';
 import { InvalidModelConfigError, MissingTensorError, ModelFileMissingError, ModelLoadError, TensorShapeMismatchError } from './errors';
 import { isJsonObject, type JsonObject } from './model-config';
 import { quantizationFor, type QuantizationConfig } from './quantization';
-import { dtypeBytes, FLOAT_DTYPES, readSafetensorsHeader } from './safetensors';
+import { npzToSafetensors, readNpzHeader } from './npz';
+import { dtypeBytes, FLOAT_DTYPES, readSafetensorsHeader, type TensorInfo } from './safetensors';
 import { WeightStore } from './weight-store';
 
 /**
@@ -17,6 +20,11 @@ export type WeightsMode = 'auto' | 'quantized' | 'dequantized';
 
 export interface LoadOptions {
   weights?: WeightsMode;
+  /**
+   * The Hugging Face cache, where files a checkpoint does not carry are looked up (mlx-community's
+   * Whisper conversions leave the tokenizer to the matching openai/whisper-* repo).
+   */
+  hubCache?: string;
 }
 
 /** Whether quantized modules stay quantized under `mode` on this machine. */
@@ -138,7 +146,7 @@ export function dequantizeMxfp4(weight: mx.array, scales: mx.array): mx.array {
  * checkpoint's dtype is kept.
  */
 export async function loadWeights(files: string[], plan: WeightLoadPlan): Promise<WeightStore> {
-  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat();
+  const headers = await weightHeaders(files);
   const computeDtype = mx.metal.isAvailable() ? undefined : mx.float32;
   const toCompute = (a: mx.array): mx.array =>
     computeDtype && mx.issubdtype(a.dtype, mx.floating) ? a.astype(computeDtype) : a;
@@ -167,6 +175,27 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
   const pending = new Map<string, mx.array>();
 
   for (const file of files) {
+    const converted = file.endsWith('.npz') ? join(tmpdir(), `mlx-omni-npz-${process.pid}-${randomBytes(6).toString('hex')}.safetensors`) : undefined;
+    if (converted) {
+      await npzToSafetensors(file, converted);
+    }
+    try {
+      loadShard(converted ?? file);
+      if (converted) {
+        // A part waiting for the rest of its module must not outlive the temporary file it reads from.
+        mx.eval(...pending.values());
+      }
+    } finally {
+      if (converted) {
+        await rm(converted, { force: true });
+      }
+    }
+    // Let the finalizers of this shard's arrays run before the next shard is read.
+    await new Promise(setImmediate);
+  }
+  return new WeightStore(dense, quantized, plan.modelDir);
+
+  function loadShard(file: string): void {
     const arrays = mx.load(file) as unknown as Record<string, mx.array>;
     for (const [name, array] of Object.entries(arrays)) {
       if (!names.has(name)) {
@@ -204,10 +233,12 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
         dense.set(`${module}.weight`, full);
       }
     }
-    // Let the finalizers of this shard's arrays run before the next shard is read.
-    await new Promise(setImmediate);
   }
-  return new WeightStore(dense, quantized, plan.modelDir);
+}
+
+/** The tensors of weight files, from their headers alone: safetensors, or numpy .npz (older mlx-community repos). */
+export async function weightHeaders(files: string[]): Promise<TensorInfo[]> {
+  return (await Promise.all(files.map((file) => (file.endsWith('.npz') ? readNpzHeader(file) : readSafetensorsHeader(file))))).flat();
 }
 
 function checkedMxfp4(module: string, weight: mx.array, scales: mx.array): mx.array {
@@ -256,7 +287,7 @@ function quantizedTensor(module: string, weight: mx.array, scales: mx.array, bia
  */
 export async function loadedWeightBytes(files: string[], plan: Pick<WeightLoadPlan, 'keepQuantized' | 'keep' | 'quantization'>): Promise<number> {
   const onCpu = !mx.metal.isAvailable();
-  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat().filter((tensor) => plan.keep(tensor.name));
+  const headers = (await weightHeaders(files)).filter((tensor) => plan.keep(tensor.name));
   const quantizedModules = new Set(headers.filter((t) => t.name.endsWith('.scales')).map((t) => t.name.slice(0, -'.scales'.length)));
   const elements = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
   let total = 0;

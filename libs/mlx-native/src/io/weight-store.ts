@@ -1,4 +1,6 @@
 import type { core as mx } from '@frost-beta/mlx';
+import { Conv1d } from '../nn/conv';
+import { LayerNorm } from '../nn/norms';
 import {
   DenseEmbedding,
   DenseLinear,
@@ -66,6 +68,11 @@ export class WeightStore {
     return found;
   }
 
+  /** A tensor whose shape is data rather than implied by the config (Whisper's `alignment_heads`); undefined when absent. */
+  optionalTensor(name: string): mx.array | undefined {
+    return this.dense.get(this.prefix + name);
+  }
+
   /** `<module>.weight` [out, in] (+ `<module>.bias` [out]). */
   linear(module: string, inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}): Linear {
     const bias = options.bias ? this.tensor(`${module}.bias`, [outFeatures]) : undefined;
@@ -81,6 +88,16 @@ export class WeightStore {
   rmsNorm(module: string, dim: number, eps: number, transform?: (weight: mx.array) => mx.array): RMSNorm {
     const weight = this.tensor(`${module}.weight`, [dim]);
     return new RMSNorm(transform ? transform(weight) : weight, eps);
+  }
+
+  /** `<module>.weight` and `<module>.bias`, both [dim]. */
+  layerNorm(module: string, dim: number, eps?: number): LayerNorm {
+    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), this.tensor(`${module}.bias`, [dim]), eps);
+  }
+
+  /** `<module>.weight` [out, kernel, in] (MLX's layout) and `<module>.bias` [out]. */
+  conv1d(module: string, inChannels: number, outChannels: number, kernel: number, options: { stride?: number; padding?: number } = {}): Conv1d {
+    return new Conv1d(this.tensor(`${module}.weight`, [outChannels, kernel, inChannels]), this.tensor(`${module}.bias`, [outChannels]), options);
   }
 
   /**

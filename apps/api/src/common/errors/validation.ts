@@ -34,6 +34,15 @@ function firstFailure(errors: ValidationError[], parent = ''): { param: string; 
   return undefined;
 }
 
+/** The 400 for failed class-validator checks, `param` naming the first failing field; undefined when none failed. */
+export function validationFailure(errors: ValidationError[]): OpenAiHttpException | undefined {
+  if (errors.length === 0) {
+    return undefined;
+  }
+  const failure = firstFailure(errors) ?? { param: '', message: 'Invalid request body' };
+  return new OpenAiHttpException(400, failure.message, { param: failure.param || null, code: 'invalid_value' });
+}
+
 /**
  * Registered as APP_PIPE. Unknown fields are stripped, not rejected (OpenAI clients send fields a
  * local server may not know); wrong types and values answer 400 with `param` naming the field.
@@ -43,9 +52,6 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: false,
-    exceptionFactory: (errors) => {
-      const failure = firstFailure(errors) ?? { param: '', message: 'Invalid request body' };
-      return new OpenAiHttpException(400, failure.message, { param: failure.param || null, code: 'invalid_value' });
-    },
+    exceptionFactory: (errors) => validationFailure(errors) ?? new OpenAiHttpException(400, 'Invalid request body', { code: 'invalid_value' }),
   });
 }

@@ -22,6 +22,7 @@ const TAGS: Array<[string, string]> = [
   ['completions', 'Legacy text completions (OpenAI)'],
   ['models', 'The models in the cache: list, describe, pull from the Hub, delete, load and unload'],
   ['jobs', 'Long jobs queued on Redis: model downloads, self-tests'],
+  ['audio', 'Speech to text: transcriptions and translations (OpenAI, Whisper)'],
   ['files', 'Files the long jobs produce (images, speech)'],
   ['workers', 'Inference worker processes'],
   ['diagnostics', 'Checks of the MLX backend'],
