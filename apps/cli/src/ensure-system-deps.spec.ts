@@ -23,6 +23,8 @@ interface Machine {
   /** What `file` says about the MLX binary (macOS). */
   mlxBinary?: string;
   metallib?: boolean;
+  /** Run as `npm test` does (`--tests`: also the test-only packages). */
+  forTests?: boolean;
 }
 
 function run(machine: Machine): { status: number | null; stderr: string; calls: string[] } {
@@ -66,7 +68,7 @@ function run(machine: Machine): { status: number | null; stderr: string; calls: 
     utimesSync(marker, markerTime, markerTime);
   }
 
-  const result = spawnSync(join(bin, 'bash'), [join(root, 'scripts', 'ensure-system-deps.sh')], {
+  const result = spawnSync(join(bin, 'bash'), [join(root, 'scripts', 'ensure-system-deps.sh'), ...(machine.forTests ? ['--tests'] : [])], {
     env: { PATH: bin, HOME: root },
     encoding: 'utf8',
   });
@@ -85,11 +87,21 @@ describe('scripts/ensure-system-deps.sh', () => {
   });
 
   it('installs the missing Debian packages with one apt-get update', () => {
-    const { status, calls } = run({ commands: ['apt-get', 'promtool', 'espeak-ng'], missingPackages: ['libopenblas0-pthread'] });
+    const { status, calls } = run({ commands: ['apt-get', 'espeak-ng'], missingPackages: ['libopenblas0-pthread'] });
     expect(status).toBe(0);
     expect(calls).toEqual([
       'apt-get update -qq',
       'apt-get install -y -qq --no-install-recommends redis-server ffmpeg libopenblas0-pthread',
+      'npm run --silent build',
+    ]);
+  });
+
+  it('adds the test-only packages (promtool, chromium) for npm test, and only then', () => {
+    const machine = { commands: ['apt-get', 'redis-server', 'ffmpeg', 'espeak-ng'] };
+    expect(run(machine).calls).toEqual(['npm run --silent build']);
+    expect(run({ ...machine, forTests: true }).calls).toEqual([
+      'apt-get update -qq',
+      'apt-get install -y -qq --no-install-recommends prometheus chromium',
       'npm run --silent build',
     ]);
   });
