@@ -9,6 +9,8 @@ import type { FluxPipeline } from './image/flux/pipeline';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
+import { loadWhisper, whisperWeightBytes } from './whisper/load';
+import type { LoadedWhisper } from './whisper/transcribe';
 
 /** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
 export interface LoadedChatModel {
@@ -17,19 +19,27 @@ export interface LoadedChatModel {
   tokenizer: ModelTokenizer;
 }
 
+/** A speech-to-text model (Whisper) ready to transcribe, and what its weights occupy. */
+export interface LoadedSpeechToTextModel {
+  kind: 'speech-to-text';
+  whisper: LoadedWhisper;
+  weightBytes: number;
+}
+
+/** A text-to-image model ready to generate; its pipeline knows what its resident weights occupy. */
+export interface LoadedImageModel {
+  kind: 'image';
+  pipeline: FluxPipeline;
+}
+
 /**
  * What a loaded model of each kind is. A kind gets its entry when its first family is implemented:
  * model-families' `engine: true` on a family whose kind has no entry here does not compile.
  */
 export interface LoadedModels {
   chat: LoadedChatModel;
+  'speech-to-text': LoadedSpeechToTextModel;
   image: LoadedImageModel;
-}
-
-/** A text-to-image model ready to generate; `weightBytes` is what its resident weights occupy. */
-export interface LoadedImageModel {
-  kind: 'image';
-  pipeline: FluxPipeline;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
@@ -61,10 +71,18 @@ const chatLoader: FamilyLoader<'chat'> = {
     const architecture = findArchitecture(config.string('model_type'));
     return loadedWeightBytes(await safetensorsFiles(dir), {
       keepQuantized: keepsQuantized(options.weights),
-      keep: architecture.usesTensor ?? (() => true),
+      keep: (name) => architecture.usesTensor?.(name, config) ?? true,
       quantization: parseQuantization(config),
     });
   },
+};
+
+const whisperLoader: FamilyLoader<'speech-to-text'> = {
+  async load(dir, options) {
+    const { weightBytes, ...whisper } = await loadWhisper(dir, options);
+    return { kind: 'speech-to-text', whisper, weightBytes };
+  },
+  weightBytes: whisperWeightBytes,
 };
 
 /**
@@ -81,6 +99,9 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  gpt_oss: chatLoader,
+  glm4_moe: chatLoader,
+  whisper: whisperLoader,
   flux: fluxLoader,
 };
 

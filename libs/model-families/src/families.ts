@@ -1,12 +1,13 @@
-import { fluxLayoutOf } from './image-layouts';
+import { DIFFUSIONKIT_COMPANIONS, fluxLayoutOf } from './image-layouts';
 import { architecturesOf, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { isMlxWhisperConfig, whisperTokenizerCompanions } from './whisper';
 
 /** What the server can do with a model; each kind is served by its own routes. */
 export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'text-to-speech', 'image'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** The markup a chat model writes tool calls in; the worker has one parser per format. */
-export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma'] as const;
+export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma', 'qwen3_coder', 'harmony', 'glm45'] as const;
 export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
 
 /** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */
@@ -24,6 +25,21 @@ export interface FamilyDeclaration {
   readonly needs: readonly FamilyNeed[];
   /** Chat families: the tool-call format to expect when the chat template does not reveal one. */
   readonly toolCallFormat?: ToolCallFormat;
+  /**
+   * Other repos a model of this family takes files from (DiffusionKit's FLUX its text encoders,
+   * mlx-community's Whisper conversions their tokenizer), told from the same signals; pulling the
+   * model pulls those files too, and the loader gets their cached folders.
+   */
+  companions?(signals: ModelSignals): readonly CompanionRepo[];
+}
+
+/** Another repo whose files a model needs, and which of its files. */
+export interface CompanionRepo {
+  readonly repo: string;
+  /** Paths in that repo; a pull fetches only these (such repos hold many other, large files). */
+  readonly files: readonly string[];
+  /** What the model takes from it, in words, for /v1/models and load errors. */
+  readonly provides: string;
 }
 
 const ENCODER_TYPES = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'mpnet', 'nomic_bert', 'modernbert'];
@@ -75,6 +91,7 @@ export const MODEL_FAMILIES = [
     when: 'FLUX.1 in one of its three layouts: diffusers (model_index.json naming a FluxPipeline), mflux saves (transformer/0.safetensors beside vae/ and text_encoder*/), DiffusionKit/BFL files (flux*.safetensors beside ae.safetensors)',
     matches: (s) => fluxLayoutOf(s.files, s.modelIndex) !== undefined,
     needs: ['weights'],
+    companions: (s) => (fluxLayoutOf(s.files, s.modelIndex) === 'diffusionkit' ? DIFFUSIONKIT_COMPANIONS : []),
   },
   {
     id: 'diffusers-pipeline',
@@ -103,13 +120,21 @@ export const MODEL_FAMILIES = [
   {
     id: 'whisper',
     kind: 'speech-to-text',
-    engine: false,
-    when: 'model_type whisper, or an mlx-whisper config (n_mels) beside weights.npz or weights.safetensors',
+    engine: true,
+    when: 'an mlx_whisper config.json (its ten dimensions n_mels … n_text_layer) beside model.safetensors, weights.safetensors or weights.npz',
     matches: (s) =>
-      modelTypeOf(s) === 'whisper' ||
-      (typeof s.config?.['n_mels'] === 'number' && (s.files.has('weights.npz') || s.files.has('weights.safetensors'))),
+      isMlxWhisperConfig(s.config) && ['model.safetensors', 'weights.safetensors', 'weights.npz'].some((file) => s.files.has(file)),
     // mlx-whisper folders carry no tokenizer: it comes from the matching openai/whisper-* repo.
     needs: ['weights'],
+    companions: whisperTokenizerCompanions,
+  },
+  {
+    id: 'whisper-transformers',
+    kind: 'speech-to-text',
+    engine: false,
+    when: 'model_type whisper in the Hugging Face transformers layout (openai/whisper-*, distil-whisper/* as published: num_mel_bins, d_model)',
+    matches: (s) => modelTypeOf(s) === 'whisper',
+    needs: ['weights', 'tokenizer'],
   },
   {
     id: 'cross-encoder',
@@ -156,9 +181,9 @@ export const MODEL_FAMILIES = [
   causalLm('granite', false, 'hermes'),
   causalLm('olmo2', false, 'hermes'),
   causalLm('smollm3', false, 'hermes'),
-  causalLm('gpt_oss', false, 'hermes'),
+  causalLm('gpt_oss', true, 'harmony'),
   causalLm('glm4', false, 'hermes'),
-  causalLm('glm4_moe', false, 'hermes'),
+  causalLm('glm4_moe', true, 'glm45'),
   {
     id: 'causal-lm',
     kind: 'chat',
@@ -182,6 +207,8 @@ export interface Classification {
   readonly family: FamilyDeclaration;
   /** False when the folder lacks what the family needs (a download in progress, a copy cut short). */
   readonly complete: boolean;
+  /** The other repos this model takes files from (the family's `companions`). */
+  readonly companions: readonly CompanionRepo[];
 }
 
 function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
@@ -193,10 +220,15 @@ function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
   }
 }
 
-/** The first family whose rule matches, and whether the folder has what that family needs; undefined when none matches. */
+/**
+ * The first family whose rule matches, whether the folder has what that family needs, and the repos it
+ * takes files from; undefined when none matches.
+ */
 export function classifyModel(signals: ModelSignals): Classification | undefined {
   const family: FamilyDeclaration | undefined = MODEL_FAMILIES.find((candidate: FamilyDeclaration) => candidate.matches(signals));
-  return family === undefined ? undefined : { family, complete: family.needs.every((need) => satisfies(signals, need)) };
+  return family === undefined
+    ? undefined
+    : { family, complete: family.needs.every((need) => satisfies(signals, need)), companions: family.companions?.(signals) ?? [] };
 }
 
 export function familyById(id: string): FamilyDeclaration | undefined {

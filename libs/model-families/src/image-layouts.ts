@@ -1,3 +1,4 @@
+import type { CompanionRepo } from './families';
 import { hasFolder, type JsonObject } from './signals';
 
 /**
@@ -9,7 +10,7 @@ import { hasFolder, type JsonObject } from './signals';
  * - `mflux`: what mflux saves: the same folder names with `0.safetensors, 1.safetensors, …`, mflux's own
  *   tensor names, `quantization_level` in the safetensors metadata, and no config.json anywhere.
  * - `diffusionkit`: argmaxinc/mlx-FLUX.1-schnell: BFL's transformer and autoencoder files at the top
- *   (flux-schnell.safetensors, ae.safetensors); its text encoders come from other repos (COMPANION_REPOS).
+ *   (flux-schnell.safetensors, ae.safetensors); its text encoders come from other repos (DIFFUSIONKIT_COMPANIONS).
  */
 export type FluxLayout = 'diffusers' | 'mflux' | 'diffusionkit';
 
@@ -41,14 +42,6 @@ export function fluxLayoutOf(files: ReadonlySet<string>, modelIndex: JsonObject 
   return undefined;
 }
 
-/** Another repo whose files a model needs (DiffusionKit's text encoders), and which of its files. */
-export interface CompanionRepo {
-  readonly repo: string;
-  /** Paths in that repo; a pull fetches only these (the repos hold many other, large models). */
-  readonly files: readonly string[];
-  readonly provides: string;
-}
-
 /**
  * Where DiffusionKit's FLUX takes its text encoders from, as its model_io.py does: CLIP-L, its
  * tokenizer and the T5-XXL encoder from argmaxinc/stable-diffusion, T5's config and tokenizer from
@@ -66,11 +59,6 @@ export const DIFFUSIONKIT_COMPANIONS: readonly CompanionRepo[] = [
     provides: "T5's config and tokenizer",
   },
 ];
-
-/** The other repos a model folder needs, by its layout. */
-export function companionReposOf(files: ReadonlySet<string>, modelIndex: JsonObject | undefined): readonly CompanionRepo[] {
-  return fluxLayoutOf(files, modelIndex) === 'diffusionkit' ? DIFFUSIONKIT_COMPANIONS : [];
-}
 
 /**
  * Which of a repo's files a pull fetches: all, except the top-level BFL copies of a diffusers FLUX repo

@@ -2,7 +2,7 @@ import { core as mx } from '@frost-beta/mlx';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { clipTokenizerConfigFiles, clipVocabularyFiles, t5TokenizerFiles, t5VocabularySize } from './flux-tokenizer-files';
-import { randomPackedMatrix, uniform } from './ensure-fixtures';
+import { packedQuantizedTensor, tensorSeed, uniform } from './random-tensors';
 import { exists, repoFolderName, snapshotDir, writeRef, writeSnapshot, type SnapshotFile } from './hub-cache';
 import { FIXTURE_ORG } from './specs';
 
@@ -256,10 +256,6 @@ function t5Tensors(spec: FluxFixtureSpec): Planned[] {
   return out;
 }
 
-function seedOf(spec: FluxFixtureSpec, name: string): number {
-  return createHash('sha1').update(`${spec.seed}:${name}`).digest().readUInt32LE(0) >>> 1;
-}
-
 /** Spreads that keep activations O(1) through the tiny networks and the decoded images away from 0 and 1. */
 function stdOf(t: Planned): number {
   switch (t.role) {
@@ -278,7 +274,7 @@ function stdOf(t: Planned): number {
 
 /** A tensor's float values, the same for every fixture of one seed whatever its layout. */
 function values(spec: FluxFixtureSpec, component: string, t: Planned): mx.array {
-  const drawn = uniform(t.shape, stdOf(t), mx.random.key(seedOf(spec, `${component}/${t.name}`)));
+  const drawn = uniform(t.shape, stdOf(t), mx.random.key(tensorSeed(spec.seed, `${component}/${t.name}`)));
   return t.role === 'norm' ? mx.add(drawn, 1) : drawn;
 }
 
@@ -545,7 +541,7 @@ function quantize(spec: FluxFixtureSpec, component: string, tensors: Tensors, q:
       continue;
     }
     const std = 1 / Math.sqrt(value.shape[1]);
-    const [words, scales, biases] = randomPackedMatrix(value.shape, std, q, (part) => seedOf(spec, `${component}/${name}#${part}`));
+    const [words, scales, biases] = packedQuantizedTensor(spec.seed, `${component}/${name}`, value.shape, std, q);
     out.set(`${module}.weight`, words);
     out.set(`${module}.scales`, scales);
     out.set(`${module}.biases`, biases);

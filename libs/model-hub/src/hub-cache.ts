@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ModelInUseError, ModelNotDeletableError, ModelNotFoundError } from './errors';
-import { describeModelDir, isModelDir, readTextIfPresent, scanFiles, statIfPresent, visibleEntries, type CompanionLocator, type ResolvedModel } from './model-dir';
+import { companionFolders, describeModelDir, isModelDir, readTextIfPresent, scanFiles, statIfPresent, visibleEntries, type CompanionLocator, type ResolvedModel } from './model-dir';
 import { isRepoId, parseModelId, repoFolderName, repoIdFromFolder } from './model-id';
 
 /** Where models are looked for: the Hugging Face hub cache (OmniConfig.hfHubCache) first, then extra folders. */
@@ -94,6 +94,12 @@ export function companionLocator(options: ModelHubOptions): CompanionLocator {
 /** The model in an absolute folder, with its companions located through `options` (what a worker loads). */
 export function describeModelAt(path: string, options: ModelHubOptions): Promise<ResolvedModel | undefined> {
   return describeModelDir(path, { id: path }, companionLocator(options));
+}
+
+/** The cached folders of the companion repos of the model in `path`, by repo id: the `companions` the engine's loaders take. */
+export async function companionFoldersAt(path: string, options: ModelHubOptions): Promise<Record<string, string>> {
+  const model = await describeModelAt(path, options);
+  return model === undefined ? {} : companionFolders(model);
 }
 
 /**
@@ -193,7 +199,7 @@ export async function deleteModel(id: string, options: ModelHubOptions, inUse: (
     repoDir = join(options.hubCache, repoFolderName(parsed.repoId));
   }
   if ((await statIfPresent(repoDir))?.isDirectory() !== true) {
-    throw new ModelNotFoundError(id);
+    throw new ModelNotFoundError(id, `Model "${id}" is not present in the cache (${options.hubCache}); there is nothing to delete.`);
   }
   if (inUse(repoDir)) {
     throw new ModelInUseError(id);

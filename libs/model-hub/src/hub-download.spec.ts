@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { HubRequestError, ModelDownloadError } from './errors';
+import { HubNetworkError, HubRequestError, ModelDownloadError } from './errors';
 import { downloadModel, type DownloadProgress } from './hub-download';
 import { resolveModel } from './hub-cache';
 import { HubServer } from './testing/hub-server';
@@ -14,6 +15,14 @@ const FILES = { ...MODEL_FILES.chat, 'model.safetensors': weights(200_000), 'sub
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
 
 let hub: HubServer;
+/** A port that was free a moment ago, so nothing answers there. */
+let closedPort: number;
+beforeAll(async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closedPort = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+});
 let cache: string;
 let cleanup: () => Promise<void>;
 const repoDir = () => join(cache, 'models--org--tiny');
@@ -37,7 +46,7 @@ describe('downloadModel', () => {
 
     const snapshot = join(repoDir(), 'snapshots', COMMIT);
     const total = Object.values(FILES).reduce((sum, content) => sum + Buffer.byteLength(content), 0);
-    expect(result).toEqual({ repoId: REPO, commit: COMMIT, path: snapshot, files: 6, bytesTotal: total, bytesFetched: total, companions: [] });
+    expect(result).toEqual({ repoId: REPO, commit: COMMIT, path: snapshot, files: 6, bytesTotal: total, bytesFetched: total });
     expect(await readFile(join(repoDir(), 'refs', 'main'), 'utf8')).toBe(COMMIT);
     // LFS files are named by their sha256, the others by their git blob id, as the Hub's ETags name them.
     expect(await readlink(join(snapshot, 'model.safetensors'))).toBe(`../../blobs/${sha256(FILES['model.safetensors'])}`);
@@ -100,9 +109,19 @@ describe('downloadModel', () => {
     expect(missing).toMatchObject({ status: 404, permanent: true, code: 'model_not_on_hub' });
     expect((missing as Error).message).toContain('no model org/tiny at revision "v9"');
   });
+
+  it.each([
+    ['a host that does not resolve', () => 'http://no-such-hub.invalid', /^Could not download org\/tiny from no-such-hub\.invalid: DNS lookup of no-such-hub\.invalid failed \((ENOTFOUND|EAI_AGAIN)\); check the network and HF_ENDPOINT\.$/],
+    ['a port nothing listens on', () => `http://127.0.0.1:${closedPort}`, /^Could not download org\/tiny from 127\.0\.0\.1:\d+: the connection was refused \(ECONNREFUSED: /],
+    ['TLS with a server that does not speak it', () => hub.url.replace('http:', 'https:'), /: the TLS handshake failed \(ERR_SSL_[A-Z_]+: /],
+  ])('names the cause of a network failure (%s), not just "fetch failed"', async (_case, endpoint, message) => {
+    const failure = await downloadModel(REPO, 'main', { hubCache: cache, endpoint: endpoint() }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(HubNetworkError);
+    expect((failure as Error).message).toMatch(message);
+  });
 });
 
-describe('downloadModel of FLUX layouts', () => {
+describe('downloadModel of a diffusers FLUX repo', () => {
   const diffusersFlux = {
     ...MODEL_FILES.image,
     'text_encoder/model.safetensors': weights(50),
@@ -112,51 +131,18 @@ describe('downloadModel of FLUX layouts', () => {
     'ae.safetensors': weights(700),
     'README.md': '# FLUX.1 [schnell]',
   };
-  const diffusionKit = { 'flux-schnell.safetensors': weights(900), 'ae.safetensors': weights(300), 'README.md': '# DiffusionKit' };
-  const stableDiffusion = {
-    'clip_l/config.json': '{}',
-    'clip_l/model.fp16.safetensors': weights(80),
-    'clip_g/model.fp16.safetensors': weights(4000),
-    'tokenizer_l/vocab.json': '{}',
-    'tokenizer_l/merges.txt': '#version: 0.2',
-    't5/t5xxl.safetensors': weights(120),
-    'sd3_medium.safetensors': weights(6000),
-  };
-  const t5 = { 'config.json': '{"model_type": "t5"}', 'spiece.model': weights(30), 'pytorch_model.bin': weights(9000), 'tokenizer_config.json': '{}' };
 
   beforeEach(async () => {
     await hub.close();
-    hub = await HubServer.start([
-      { repoId: 'black-forest-labs/FLUX.1-schnell', commit: commitOf('bfl'), files: diffusersFlux },
-      { repoId: 'argmaxinc/mlx-FLUX.1-schnell', commit: commitOf('dk'), files: diffusionKit },
-      { repoId: 'argmaxinc/stable-diffusion', commit: commitOf('sd'), files: stableDiffusion },
-      { repoId: 'google/t5-v1_1-xxl', commit: commitOf('t5'), files: t5 },
-    ]);
+    hub = await HubServer.start([{ repoId: 'black-forest-labs/FLUX.1-schnell', commit: commitOf('bfl'), files: diffusersFlux }]);
   });
 
-  it('skips the top-level BFL copies of a diffusers FLUX repo', async () => {
+  it('skips the top-level BFL copies', async () => {
     const result = await downloadModel('black-forest-labs/FLUX.1-schnell', 'main', { hubCache: cache, endpoint: hub.url });
     const fetched = (await readdir(result.path, { recursive: true })).sort();
     expect(fetched).not.toContain('flux1-schnell.safetensors');
     expect(fetched).not.toContain('ae.safetensors');
     expect(fetched).toContain('transformer/diffusion_pytorch_model.safetensors');
     expect(result.bytesTotal).toBe(Object.entries(diffusersFlux).filter(([path]) => !['flux1-schnell.safetensors', 'ae.safetensors'].includes(path)).reduce((n, [, c]) => n + Buffer.byteLength(c), 0));
-  });
-
-  it("pulls DiffusionKit's text-encoder repos too, only the files it reads, and the listing says where they are", async () => {
-    const result = await downloadModel('argmaxinc/mlx-FLUX.1-schnell', 'main', { hubCache: cache, endpoint: hub.url });
-    expect(result.companions.map((c) => [c.repoId, c.files])).toEqual([
-      ['argmaxinc/stable-diffusion', 5],
-      ['google/t5-v1_1-xxl', 3],
-    ]);
-    const [sd, google] = result.companions;
-    expect((await readdir(sd.path, { recursive: true })).filter((p) => p.includes('.')).sort()).toEqual(['clip_l/config.json', 'clip_l/model.fp16.safetensors', 't5/t5xxl.safetensors', 'tokenizer_l/merges.txt', 'tokenizer_l/vocab.json']);
-    expect((await readdir(google.path)).sort()).toEqual(['config.json', 'spiece.model', 'tokenizer_config.json']);
-    const model = await resolveModel('argmaxinc/mlx-FLUX.1-schnell', { hubCache: cache });
-    expect(model).toMatchObject({ kind: 'image', family: 'flux', supported: true });
-    expect(model?.companions.map((c) => [c.repo, c.path])).toEqual([
-      ['argmaxinc/stable-diffusion', sd.path],
-      ['google/t5-v1_1-xxl', google.path],
-    ]);
   });
 });

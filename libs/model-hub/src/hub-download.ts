@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { companionReposOf, filesToPull } from '@mlx-omni/model-families';
-import { HubRequestError, ModelDownloadError } from './errors';
+import { filesToPull } from '@mlx-omni/model-families';
+import { HubNetworkError, HubRequestError, ModelDownloadError } from './errors';
 import { statIfPresent } from './model-dir';
 import { parseModelId, repoFolderName } from './model-id';
 
@@ -18,9 +18,12 @@ export interface HubDownloadOptions {
   token?: string;
   /** Called as bytes arrive; callers throttle what they do with it. */
   onProgress?: (progress: DownloadProgress) => void;
-  signal?: AbortSignal;
-  /** Fetch only these paths of the repo (a companion's few files out of a large repo). */
+  /**
+   * Only these paths of the repo (huggingface_hub's allow_patterns, as exact names: a companion's few
+   * files out of a large repo); default: every file the engine may read.
+   */
   only?: readonly string[];
+  signal?: AbortSignal;
 }
 
 /** Wire-style names: this object is a job's progress in GET /v1/jobs/{id}. */
@@ -41,8 +44,6 @@ export interface DownloadedModel {
   bytesTotal: number;
   /** Bytes fetched by this call; less than bytesTotal when blobs were already there or a partial file was resumed. */
   bytesFetched: number;
-  /** The other repos the model needs (DiffusionKit's text encoders), fetched after it: only the files it uses. */
-  companions: DownloadedModel[];
 }
 
 /** One file of a repo as the Hub's tree API describes it. */
@@ -85,13 +86,23 @@ class HubClient {
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     const url = `${this.endpoint}${path}`;
     const auth: Record<string, string> = this.options.token === undefined ? {} : { authorization: `Bearer ${this.options.token}` };
-    // fetch drops the Authorization header when the Hub redirects a file to its CDN on another origin.
-    const response = await fetch(url, { headers: { ...auth, ...headers }, signal: this.options.signal, redirect: 'follow' });
+    let response: Response;
+    try {
+      // fetch drops the Authorization header when the Hub redirects a file to its CDN on another origin.
+      response = await fetch(url, { headers: { ...auth, ...headers }, signal: this.options.signal, redirect: 'follow' });
+    } catch (error) {
+      throw this.networkError(url, error);
+    }
     if (!response.ok) {
       await response.body?.cancel();
       throw new HubRequestError(this.repoId, this.revision, url, response.status, this.options.token !== undefined);
     }
     return response;
+  }
+
+  /** A fault of the transfer itself, named; a cancellation stays what it is. */
+  networkError(url: string, error: unknown): unknown {
+    return this.options.signal?.aborted === true ? error : new HubNetworkError(this.repoId, url, error);
   }
 
   async json<T>(path: string): Promise<{ body: T; next: string | undefined }> {
@@ -128,6 +139,17 @@ async function contentId(path: string, file: RemoteFile): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The body's chunks; a connection that breaks mid-file is reported with its cause. */
+async function* readBody(client: HubClient, response: Response): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of response.body ?? []) {
+      yield chunk as Uint8Array;
+    }
+  } catch (error) {
+    throw client.networkError(response.url, error);
+  }
+}
+
 /**
  * Fetches one file into `blobs/<etag>.incomplete`, continuing a partial one with a Range request
  * (huggingface_hub resumes the same file), then checks its size and hash before renaming it to
@@ -149,10 +171,10 @@ async function fetchBlob(client: HubClient, url: string, blob: string, file: Rem
     }
     const handle = await open(partial, append ? 'a' : 'w');
     try {
-      for await (const chunk of response.body ?? []) {
-        await handle.write(chunk as Uint8Array);
-        fetched += (chunk as Uint8Array).byteLength;
-        onBytes((chunk as Uint8Array).byteLength);
+      for await (const chunk of readBody(client, response)) {
+        await handle.write(chunk);
+        fetched += chunk.byteLength;
+        onBytes(chunk.byteLength);
       }
     } finally {
       await handle.close();
@@ -224,11 +246,5 @@ export async function downloadModel(repoId: string, revision: string, options: H
     report();
   }
   await mkdir(snapshot, { recursive: true });
-  const companions: DownloadedModel[] = [];
-  if (options.only === undefined) {
-    for (const companion of companionReposOf(new Set(files.map((file) => file.path)), undefined)) {
-      companions.push(await downloadModel(companion.repo, 'main', { ...options, only: companion.files }));
-    }
-  }
-  return { repoId, commit, path: snapshot, files: files.length, bytesTotal: progress.bytes_total, bytesFetched, companions };
+  return { repoId, commit, path: snapshot, files: files.length, bytesTotal: progress.bytes_total, bytesFetched };
 }

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { BFL_AUTOENCODER_FILE, BFL_TRANSFORMER_FILE, classifyModel, companionReposOf, objectAt, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
+import { BFL_AUTOENCODER_FILE, BFL_TRANSFORMER_FILE, classifyModel, objectAt, type CompanionRepo, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
 import { readContextLength, readQuantization } from './config-facts';
 
 /** A model folder's kind; 'unknown' when no family matches or the folder lacks what its family needs (left out of listings). */
@@ -27,15 +27,21 @@ export interface ResolvedModel {
   readonly sizeBytes: number;
   /** Unix seconds: when the folder last changed, which for a snapshot is when its download finished. */
   readonly createdAt: number;
-  /** Other repos the model takes files from (DiffusionKit's text encoders), and where each is cached, if it is. */
+  /**
+   * Other repos the model takes files from (DiffusionKit's text encoders, a Whisper conversion's
+   * tokenizer), and where each is cached, if it is.
+   */
   readonly companions: readonly ResolvedCompanion[];
 }
 
-export interface ResolvedCompanion {
-  readonly repo: string;
-  readonly provides: string;
+export interface ResolvedCompanion extends CompanionRepo {
   /** Its folder in the cache; undefined while it is not there (the model then cannot load). */
   readonly path: string | undefined;
+}
+
+/** The cached folders of a model's companion repos by repo id: what the engine's loaders take as `companions`. */
+export function companionFolders(model: Pick<ResolvedModel, 'companions'>): Record<string, string> {
+  return Object.fromEntries(model.companions.flatMap((companion) => (companion.path === undefined ? [] : [[companion.repo, companion.path]])));
 }
 
 /** Finds a companion repo's folder (see hub-cache's companionLocator); undefined when it is not cached. */
@@ -203,7 +209,7 @@ export async function describeModelDir(
   const modelType = config?.['model_type'];
   const classification = classifyModel({ config, modelIndex, files, weightsComplete: await weightsComplete(dir, files) });
   const companions = await Promise.all(
-    companionReposOf(files, modelIndex).map(async ({ repo, provides }) => ({ repo, provides, path: await locateCompanion(repo) })),
+    (classification?.companions ?? []).map(async (companion) => ({ ...companion, path: await locateCompanion(companion.repo) })),
   );
   return {
     id: naming.id,

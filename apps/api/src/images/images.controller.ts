@@ -20,7 +20,7 @@ export class ImagesController {
   })
   @ApiOkResponse({ type: ImagesResponseDto })
   @ApiAcceptedResponse({ type: JobResponseDto, description: 'Still rendering; poll GET /v1/jobs/{id}' })
-  @ApiErrorResponses(400, 401, 404, 429, 503)
+  @ApiErrorResponses(400, 404, 503)
   async generate(@Body() body: CreateImageRequestDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<ImagesResponseDto | JobResponseDto> {
     const answer = await this.images.generate(body, `${request.protocol}://${request.headers.host ?? 'localhost'}`);
     reply.status(answer.status);

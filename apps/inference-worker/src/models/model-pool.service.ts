@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
-import { familyLoader, UnsupportedFamilyError, type FamilyLoader, type FamilyLoadOptions, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { familyLoader, ModelIncompleteError, UnsupportedFamilyError, type FamilyLoader, type FamilyLoadOptions, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
-import { describeModelAt, ModelCatalog } from '@mlx-omni/model-hub';
+import { companionFolders, describeModelAt, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
 
 /** A loaded model of one kind, with the id and folder it was loaded under. */
@@ -96,8 +96,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
     if (described === undefined || family === undefined || described.kind === 'unknown') {
       throw notSupported(`${path} holds no complete model of a known family`);
     }
-    const companions = Object.fromEntries(described.companions.flatMap((c) => (c.path === undefined ? [] : [[c.repo, c.path]])));
-    const options = { weights: this.config.quantizedWeights, memoryBudgetBytes: this.config.memoryBudgetBytes, companions };
+    const options = { weights: this.config.quantizedWeights, memoryBudgetBytes: this.config.memoryBudgetBytes, companions: companionFolders(described) };
     try {
       return { family, loader: familyLoader(family), options };
     } catch (error) {
@@ -114,7 +113,16 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
   private async loadModel(id: string, path: string): Promise<Pooled> {
     const started = performance.now();
     const { family, loader, options } = await this.familyAt(path);
-    const model: LoadedModel = await loader.load(path, options);
+    let model: LoadedModel;
+    try {
+      model = await loader.load(path, options);
+    } catch (error) {
+      // A model whose companion files are missing is the caller's to fix (pull them), not a server fault.
+      if (error instanceof ModelIncompleteError) {
+        throw new IpcHandlerError({ message: error.message, code: 'model_incomplete', status: 400, param: 'model' });
+      }
+      throw error;
+    }
     this.logger.log({ model: id, path, family, kind: model.kind, seconds: (performance.now() - started) / 1000 }, 'Model loaded');
     return { ...model, id, path, family };
   }

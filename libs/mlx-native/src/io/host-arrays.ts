@@ -24,8 +24,8 @@ function scratchFile(): string {
   return join(SCRATCH, `mlx-omni-${process.pid}-${randomBytes(6).toString('hex')}.npy`);
 }
 
-/** An MLX array of `shape` holding `data` (row-major). */
-export function arrayFromHost(data: HostArray, shape: readonly number[]): mx.array {
+/** An MLX array of `shape` (default: flat) holding `data` (row-major). */
+export function arrayFromHost(data: HostArray, shape: readonly number[] = [data.length]): mx.array {
   const descr = DESCRIPTORS.get(data.constructor.name);
   if (descr === undefined) {
     throw new Error(`no .npy type for ${data.constructor.name}`);

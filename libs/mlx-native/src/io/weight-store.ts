@@ -1,5 +1,5 @@
 import type { core as mx } from '@frost-beta/mlx';
-import { Conv2d, mlxConvKernel, type ConvKernelLayout } from '../nn/conv';
+import { Conv1d, Conv2d, mlxConvKernel, type ConvKernelLayout } from '../nn/conv';
 import { GroupNorm, LayerNorm } from '../nn/norms';
 import {
   DenseEmbedding,
@@ -68,6 +68,11 @@ export class WeightStore {
     return found;
   }
 
+  /** A tensor whose shape is data rather than implied by the config (Whisper's `alignment_heads`); undefined when absent. */
+  optionalTensor(name: string): mx.array | undefined {
+    return this.dense.get(this.prefix + name);
+  }
+
   /** `<module>.weight` [out, in] (+ `<module>.bias` [out]). */
   linear(module: string, inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}): Linear {
     const bias = options.bias ? this.tensor(`${module}.bias`, [outFeatures]) : undefined;
@@ -85,14 +90,19 @@ export class WeightStore {
     return new RMSNorm(transform ? transform(weight) : weight, eps);
   }
 
-  /** Layer norm with `<module>.weight` and `<module>.bias` [dim]. */
-  layerNorm(module: string, dim: number, eps: number): LayerNorm {
+  /** Layer norm with `<module>.weight` and `<module>.bias` [dim]; eps defaults to PyTorch's nn.LayerNorm one (Whisper's). */
+  layerNorm(module: string, dim: number, eps = 1e-5): LayerNorm {
     return new LayerNorm(eps, this.tensor(`${module}.weight`, [dim]), this.tensor(`${module}.bias`, [dim]));
   }
 
   /** Group norm with `<module>.weight` and `<module>.bias` [channels]. */
   groupNorm(module: string, groups: number, channels: number, eps: number): GroupNorm {
     return new GroupNorm(groups, eps, this.tensor(`${module}.weight`, [channels]), this.tensor(`${module}.bias`, [channels]));
+  }
+
+  /** `<module>.weight` [out, kernel, in] (MLX's layout) and `<module>.bias` [out]. */
+  conv1d(module: string, inChannels: number, outChannels: number, kernel: number, options: { stride?: number; padding?: number } = {}): Conv1d {
+    return new Conv1d(this.tensor(`${module}.weight`, [outChannels, kernel, inChannels]), this.tensor(`${module}.bias`, [outChannels]), options);
   }
 
   /** A square-kernel 2-D convolution with bias, its kernel stored as `layout` says; padding keeps the size for odd kernels. */
@@ -107,9 +117,7 @@ export class WeightStore {
    * (the VAE's attention in BFL's autoencoder), as a Linear.
    */
   pointwise(module: string, inFeatures: number, outFeatures: number): Linear {
-    const path = `${this.prefix}${module}.weight`;
-    const stored = this.dense.get(path);
-    if (stored?.ndim === 4) {
+    if (this.optionalTensor(`${module}.weight`)?.ndim === 4) {
       const weight = this.tensor(`${module}.weight`, [outFeatures, inFeatures, 1, 1]).reshape(outFeatures, inFeatures);
       return new DenseLinear(weight, this.tensor(`${module}.bias`, [outFeatures]));
     }
@@ -118,30 +126,42 @@ export class WeightStore {
 
   /** Shape of a stored tensor (its packed shape when quantized), or undefined when absent: for configs inferred from a checkpoint. */
   shapeOf(name: string): readonly number[] | undefined {
-    const path = this.prefix + name;
-    return this.dense.get(path)?.shape ?? this.quantized.get(path.replace(/\.weight$/, ''))?.weight.shape;
+    return this.optionalTensor(name)?.shape ?? this.quantized.get((this.prefix + name).replace(/\.weight$/, ''))?.weight.shape;
   }
 
   /**
    * Expert `index` of a mixture-of-experts projection, from either layout: Hugging Face keeps one
-   * module per expert (`experts.<i>.<proj>`), mlx-lm stacks them (`switch_mlp.<proj>`, [experts, out, in]).
-   * A stacked expert is a slice, which shares the stacked buffer rather than copying it.
+   * module per expert (`experts.<i>.<proj>`), mlx-lm stacks them (`switch_mlp.<proj>`, [experts, out, in];
+   * gpt-oss checkpoints stack them under `experts.<proj>`, with a bias [experts, out]). A stacked
+   * expert is a slice, which shares the stacked buffer rather than copying it.
    */
-  expertLinear(block: string, projection: string, index: number, experts: number, inFeatures: number, outFeatures: number): Linear {
-    const stacked = `${block}.switch_mlp.${projection}`;
-    if (!this.hasModule(stacked)) {
-      return this.linear(`${block}.experts.${index}.${projection}`, inFeatures, outFeatures);
+  expertLinear(
+    block: string,
+    projection: string,
+    index: number,
+    experts: number,
+    inFeatures: number,
+    outFeatures: number,
+    options: { bias?: boolean } = {},
+  ): Linear {
+    const stacked = [`${block}.switch_mlp.${projection}`, `${block}.experts.${projection}`].find((module) => this.hasModule(module));
+    if (stacked === undefined) {
+      return this.linear(`${block}.experts.${index}.${projection}`, inFeatures, outFeatures, options);
     }
+    const bias = options.bias ? this.tensor(`${stacked}.bias`, [experts, outFeatures]).index(index) : undefined;
     const q = this.quantizedModule(stacked, [experts, outFeatures, inFeatures]);
     if (q) {
-      return new QuantizedLinear({
-        ...q,
-        weight: q.weight.index(index),
-        scales: q.scales.index(index),
-        biases: q.biases.index(index),
-      });
+      return new QuantizedLinear(
+        {
+          ...q,
+          weight: q.weight.index(index),
+          scales: q.scales.index(index),
+          biases: q.biases.index(index),
+        },
+        bias,
+      );
     }
-    return new DenseLinear(this.tensor(`${stacked}.weight`, [experts, outFeatures, inFeatures]).index(index));
+    return new DenseLinear(this.tensor(`${stacked}.weight`, [experts, outFeatures, inFeatures]).index(index), bias);
   }
 
   /** The quantized module at `module`, checked against the logical (unpacked) shape; undefined when dense. */

@@ -63,3 +63,22 @@ export function upsampleNearest2x(x: mx.array): mx.array {
   const expanded = mx.broadcastTo(x.reshape(batch, height, 1, width, 1, channels), [batch, height, 2, width, 2, channels]);
   return expanded.reshape(batch, height * 2, width * 2, channels);
 }
+
+/**
+ * 1-D convolution over [batch, length, channels] (MLX's channels-last layout), weight
+ * [outChannels, kernel, inChannels] as MLX checkpoints store it (PyTorch's [out, in, kernel] swapped).
+ * Unlike Conv2d it keeps MLX's kernel on every backend: the binding's CPU conv1d measured as fast as
+ * the im2col matmul for Whisper's front end (kernel 3, 80 to 1280 channels, 3000 frames).
+ */
+export class Conv1d {
+  constructor(
+    private readonly weight: mx.array,
+    private readonly bias: mx.array | undefined,
+    private readonly options: { stride?: number; padding?: number } = {},
+  ) {}
+
+  forward(x: mx.array): mx.array {
+    const y = mx.conv1d(x, this.weight, this.options.stride ?? 1, this.options.padding ?? 0, 1, 1);
+    return this.bias ? mx.add(y, this.bias) : y;
+  }
+}

@@ -9,3 +9,4 @@ export * from './activations';
 export * from './conv';
 export * from './full-attention';
 export * from './relative-position';
+export * from './multi-head-attention';

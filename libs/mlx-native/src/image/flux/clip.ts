@@ -1,17 +1,15 @@
 import { core as mx } from '@frost-beta/mlx';
 import type { WeightStore } from '../../io/weight-store';
 import { requireActivation, type Activation } from '../../nn/activations';
-import { causalMask, fullAttention, splitHeads } from '../../nn/full-attention';
+import { causalMask } from '../../nn/full-attention';
 import type { Embedding, Linear } from '../../nn/layers';
+import { MultiHeadAttention } from '../../nn/multi-head-attention';
 import type { LayerNorm } from '../../nn/norms';
 import type { ClipTextConfig } from './config';
 
 class ClipLayer {
   private readonly norm1: LayerNorm;
-  private readonly q: Linear;
-  private readonly k: Linear;
-  private readonly v: Linear;
-  private readonly out: Linear;
+  private readonly attention: MultiHeadAttention;
   private readonly norm2: LayerNorm;
   private readonly fc1: Linear;
   private readonly fc2: Linear;
@@ -19,25 +17,26 @@ class ClipLayer {
   constructor(
     weights: WeightStore,
     prefix: string,
-    private readonly c: ClipTextConfig,
+    c: ClipTextConfig,
     private readonly activation: Activation,
   ) {
     const linear = (name: string, inF: number, outF: number) => weights.linear(`${prefix}.${name}`, inF, outF, { bias: true });
     this.norm1 = weights.layerNorm(`${prefix}.layer_norm1`, c.hidden, c.eps);
-    this.q = linear('self_attn.q_proj', c.hidden, c.hidden);
-    this.k = linear('self_attn.k_proj', c.hidden, c.hidden);
-    this.v = linear('self_attn.v_proj', c.hidden, c.hidden);
-    this.out = linear('self_attn.out_proj', c.hidden, c.hidden);
+    this.attention = new MultiHeadAttention({
+      query: linear('self_attn.q_proj', c.hidden, c.hidden),
+      key: linear('self_attn.k_proj', c.hidden, c.hidden),
+      value: linear('self_attn.v_proj', c.hidden, c.hidden),
+      out: linear('self_attn.out_proj', c.hidden, c.hidden),
+      heads: c.heads,
+      headDim: c.hidden / c.heads,
+    });
     this.norm2 = weights.layerNorm(`${prefix}.layer_norm2`, c.hidden, c.eps);
     this.fc1 = linear('mlp.fc1', c.hidden, c.intermediate);
     this.fc2 = linear('mlp.fc2', c.intermediate, c.hidden);
   }
 
   forward(x: mx.array, mask: mx.array): mx.array {
-    const h = this.norm1.forward(x);
-    const [q, k, v] = [this.q, this.k, this.v].map((p) => splitHeads(p.forward(h), this.c.heads));
-    const attended = this.out.forward(fullAttention(q, k, v, 1 / Math.sqrt(this.c.hidden / this.c.heads), mask));
-    const y = mx.add(x, attended);
+    const y = mx.add(x, this.attention.selfAttend(this.norm1.forward(x), { mask }));
     return mx.add(y, this.fc2.forward(this.activation(this.fc1.forward(this.norm2.forward(y)))));
   }
 }

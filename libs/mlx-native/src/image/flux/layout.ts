@@ -2,7 +2,7 @@ import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DIFFUSIONKIT_COMPANIONS, BFL_AUTOENCODER_FILE, BFL_TRANSFORMER_FILE, fluxLayoutOf, type FluxLayout } from '@mlx-omni/model-families';
 import { ModelFileMissingError, ModelLoadError } from '../../io/errors';
-import { readModelJson, safetensorsFiles, type LoadOptions } from '../../io/load-weights';
+import { companionFolder, readModelJson, safetensorsFiles, type LoadOptions } from '../../io/load-weights';
 import { isJsonObject } from '../../io/model-config';
 import { quantizationFromShapes, type QuantizationConfig } from '../../io/quantization';
 import { readSafetensorsHeader, readSafetensorsMetadata } from '../../io/safetensors';
@@ -248,16 +248,10 @@ async function mfluxCheckpoint(dir: string): Promise<FluxCheckpoint> {
   };
 }
 
-/** The folder of a companion repo the worker resolved, or a load error saying what to pull. */
+/** The folder of one of DiffusionKit's companion repos, or what to pull. */
 function companionDir(options: LoadOptions, repo: string, dir: string): string {
-  const found = options.companions?.[repo];
-  if (found === undefined) {
-    const companion = DIFFUSIONKIT_COMPANIONS.find((c) => c.repo === repo);
-    throw new ModelLoadError(
-      `${dir} takes ${companion?.provides ?? 'files'} from ${repo}, which is not in the model cache; pull it (mlx-omni-server models pull ${repo}, or pull this model again, which fetches it)`,
-    );
-  }
-  return found;
+  const provides = DIFFUSIONKIT_COMPANIONS.find((c) => c.repo === repo)?.provides ?? 'files';
+  return companionFolder(options, repo, provides, dir);
 }
 
 async function diffusionKitCheckpoint(dir: string, files: ReadonlySet<string>, options: LoadOptions): Promise<FluxCheckpoint> {

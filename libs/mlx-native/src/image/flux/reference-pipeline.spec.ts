@@ -1,60 +1,27 @@
 import { ensureFluxFixtures, FIXTURE_ORG, testHubDir } from '@mlx-omni/model-fixtures';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readReferenceSafetensors, type ReferenceTensor } from '../../testing/reference-safetensors';
 import { PromptTokenizer } from '../../text/prompt-tokenizer';
 import { loadFluxPipeline } from './load';
 
 /**
  * FLUX.1 text-to-image written again, independently of the engine, in float64 with plain loops, from
  * diffusers (pipeline_flux.py, transformer_flux.py, autoencoder_kl.py, the flow-match Euler scheduler)
- * and transformers (CLIPTextModel, T5EncoderModel). It reads the diffusers-layout fixture through its
- * own safetensors reader. Shared with the engine: the token ids and the initial noise (MLX's generator,
- * which the engine must reproduce bit for bit to match mflux, checked in flux.spec.ts).
+ * and transformers (CLIPTextModel, T5EncoderModel). It reads the diffusers-layout fixture through the
+ * tests' own safetensors reader (testing/reference-safetensors.ts), not the engine's. Shared with the
+ * engine: the token ids and the initial noise (MLX's generator, which the engine must reproduce bit
+ * for bit to match mflux, checked in flux.spec.ts).
  */
 
 jest.setTimeout(600_000);
 
-type Tensor = { data: Float64Array; shape: number[] };
-
-/** safetensors → float64, F32/F16/BF16 only (what the fixtures store). */
-function readSafetensors(file: string, into: Map<string, Tensor>): void {
-  const bytes = readFileSync(file);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const base = 8 + headerLength;
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      continue;
-    }
-    const [begin, end] = entry.data_offsets;
-    const raw = bytes.subarray(base + begin, base + end);
-    const count = entry.shape.reduce((a, b) => a * b, 1);
-    const data = new Float64Array(count);
-    for (let i = 0; i < count; i++) {
-      if (entry.dtype === 'F32') {
-        data[i] = raw.readFloatLE(4 * i);
-      } else if (entry.dtype === 'BF16') {
-        const word = Buffer.alloc(4);
-        word.writeUInt16LE(raw.readUInt16LE(2 * i), 2);
-        data[i] = word.readFloatLE(0);
-      } else if (entry.dtype === 'F16') {
-        const h = raw.readUInt16LE(2 * i);
-        const exponent = (h >> 10) & 0x1f;
-        const fraction = h & 0x3ff;
-        const sign = h & 0x8000 ? -1 : 1;
-        data[i] = exponent === 0 ? sign * 2 ** -14 * (fraction / 1024) : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-      } else {
-        throw new Error(`reference reader: unsupported dtype ${entry.dtype}`);
-      }
-    }
-    into.set(name, { data, shape: entry.shape });
-  }
-}
+type Tensor = ReferenceTensor;
 
 function readFolder(dir: string, files: string[]): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
   for (const file of files) {
-    readSafetensors(join(dir, file), tensors);
+    readReferenceSafetensors(join(dir, file), tensors);
   }
   return tensors;
 }

@@ -1,17 +1,14 @@
 import { core as mx } from '@frost-beta/mlx';
 import type { WeightStore } from '../../io/weight-store';
 import { requireActivation, type Activation } from '../../nn/activations';
-import { fullAttention, splitHeads } from '../../nn/full-attention';
 import type { Embedding, Linear, RMSNorm } from '../../nn/layers';
+import { MultiHeadAttention } from '../../nn/multi-head-attention';
 import { relativePositionBuckets } from '../../nn/relative-position';
 import type { T5EncoderConfig } from './config';
 
 class T5Block {
   private readonly attentionNorm: RMSNorm;
-  private readonly q: Linear;
-  private readonly k: Linear;
-  private readonly v: Linear;
-  private readonly o: Linear;
+  private readonly attention: MultiHeadAttention;
   private readonly ffNorm: RMSNorm;
   private readonly wi0: Linear;
   private readonly wi1: Linear;
@@ -20,17 +17,23 @@ class T5Block {
   constructor(
     weights: WeightStore,
     prefix: string,
-    private readonly c: T5EncoderConfig,
+    c: T5EncoderConfig,
     private readonly activation: Activation,
   ) {
     const inner = c.heads * c.dKv;
     const attention = `${prefix}.layer.0`;
     const ff = `${prefix}.layer.1`;
     this.attentionNorm = weights.rmsNorm(`${attention}.layer_norm`, c.dModel, c.eps);
-    this.q = weights.linear(`${attention}.SelfAttention.q`, c.dModel, inner);
-    this.k = weights.linear(`${attention}.SelfAttention.k`, c.dModel, inner);
-    this.v = weights.linear(`${attention}.SelfAttention.v`, c.dModel, inner);
-    this.o = weights.linear(`${attention}.SelfAttention.o`, inner, c.dModel);
+    this.attention = new MultiHeadAttention({
+      query: weights.linear(`${attention}.SelfAttention.q`, c.dModel, inner),
+      key: weights.linear(`${attention}.SelfAttention.k`, c.dModel, inner),
+      value: weights.linear(`${attention}.SelfAttention.v`, c.dModel, inner),
+      out: weights.linear(`${attention}.SelfAttention.o`, inner, c.dModel),
+      heads: c.heads,
+      headDim: c.dKv,
+      // T5 folds the 1/√d scaling into its initialisation: scores are plain q·k plus the position bias.
+      scale: 1,
+    });
     this.ffNorm = weights.rmsNorm(`${ff}.layer_norm`, c.dModel, c.eps);
     this.wi0 = weights.linear(`${ff}.DenseReluDense.wi_0`, c.dModel, c.dFf);
     this.wi1 = weights.linear(`${ff}.DenseReluDense.wi_1`, c.dModel, c.dFf);
@@ -38,10 +41,7 @@ class T5Block {
   }
 
   forward(x: mx.array, positionBias: mx.array): mx.array {
-    const h = this.attentionNorm.forward(x);
-    const [q, k, v] = [this.q, this.k, this.v].map((p) => splitHeads(p.forward(h), this.c.heads));
-    // T5 folds the 1/√d scaling into its initialisation: scores are plain q·k plus the position bias.
-    const y = mx.add(x, this.o.forward(fullAttention(q, k, v, 1, positionBias)));
+    const y = mx.add(x, this.attention.selfAttend(this.attentionNorm.forward(x), { mask: positionBias }));
     const f = this.ffNorm.forward(y);
     return mx.add(y, this.wo.forward(mx.multiply(this.activation(this.wi0.forward(f)), this.wi1.forward(f))));
   }

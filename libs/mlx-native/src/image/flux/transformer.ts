@@ -3,6 +3,7 @@ import type { WeightStore } from '../../io/weight-store';
 import { geluTanh, silu } from '../../nn/activations';
 import { fullAttention, splitHeads } from '../../nn/full-attention';
 import type { Linear, RMSNorm } from '../../nn/layers';
+import { LayerNorm } from '../../nn/norms';
 import type { FluxTransformerConfig } from './config';
 import { applyFluxRope, fluxPositions, fluxRopeTable } from './rope';
 import type { SliceRunner } from './slices';
@@ -10,10 +11,11 @@ import type { SliceRunner } from './slices';
 /** FLUX's norms inside attention and around the blocks all use ε = 1e-6. */
 const EPS = 1e-6;
 
-const layerNorm = (x: mx.array): mx.array => mx.fast.layerNorm(x, null, null, EPS);
+/** The blocks' layer norm has no weights of its own: the modulation scales and shifts it. */
+const plainNorm = new LayerNorm(EPS);
 
 /** (1 + scale) · LN(x) + shift, the adaptive norm of every block. */
-const modulate = (x: mx.array, shift: mx.array, scale: mx.array): mx.array => mx.add(mx.multiply(layerNorm(x), mx.add(scale, 1)), shift);
+const modulate = (x: mx.array, shift: mx.array, scale: mx.array): mx.array => mx.add(mx.multiply(plainNorm.forward(x), mx.add(scale, 1)), shift);
 
 /** linear(silu(temb)) cut into `parts` vectors [1, 1, hidden]: the shifts, scales and gates a block applies. */
 function modulation(linear: Linear, temb: mx.array, parts: number): mx.array[] {

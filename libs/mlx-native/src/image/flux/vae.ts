@@ -2,7 +2,7 @@ import { core as mx } from '@frost-beta/mlx';
 import type { WeightStore } from '../../io/weight-store';
 import { silu } from '../../nn/activations';
 import { upsampleNearest2x, type Conv2d, type ConvKernelLayout } from '../../nn/conv';
-import type { Linear } from '../../nn/layers';
+import { MultiHeadAttention } from '../../nn/multi-head-attention';
 import type { GroupNorm } from '../../nn/norms';
 import type { VaeDecoderConfig } from './config';
 import type { SliceRunner } from './slices';
@@ -32,29 +32,24 @@ class ResnetBlock {
 /** The mid block's single-head self-attention over all positions, with a residual. */
 class SpatialAttention {
   private readonly norm: GroupNorm;
-  private readonly q: Linear;
-  private readonly k: Linear;
-  private readonly v: Linear;
-  private readonly out: Linear;
+  private readonly attention: MultiHeadAttention;
 
-  constructor(
-    weights: WeightStore,
-    prefix: string,
-    private readonly channels: number,
-    c: VaeDecoderConfig,
-  ) {
+  constructor(weights: WeightStore, prefix: string, channels: number, c: VaeDecoderConfig) {
     this.norm = weights.groupNorm(`${prefix}.group_norm`, c.groups, channels, c.eps);
-    this.q = weights.pointwise(`${prefix}.to_q`, channels, channels);
-    this.k = weights.pointwise(`${prefix}.to_k`, channels, channels);
-    this.v = weights.pointwise(`${prefix}.to_v`, channels, channels);
-    this.out = weights.pointwise(`${prefix}.to_out.0`, channels, channels);
+    this.attention = new MultiHeadAttention({
+      query: weights.pointwise(`${prefix}.to_q`, channels, channels),
+      key: weights.pointwise(`${prefix}.to_k`, channels, channels),
+      value: weights.pointwise(`${prefix}.to_v`, channels, channels),
+      out: weights.pointwise(`${prefix}.to_out.0`, channels, channels),
+      heads: 1,
+      headDim: channels,
+    });
   }
 
   forward(x: mx.array): mx.array {
     const [batch, height, width, channels] = x.shape;
-    const tokens = this.norm.forward(x).reshape(batch, 1, height * width, channels);
-    const attended = mx.fast.scaledDotProductAttention(this.q.forward(tokens), this.k.forward(tokens), this.v.forward(tokens), 1 / Math.sqrt(this.channels));
-    return mx.add(x, this.out.forward(attended).reshape(batch, height, width, channels));
+    const tokens = this.norm.forward(x).reshape(batch, height * width, channels);
+    return mx.add(x, this.attention.selfAttend(tokens).reshape(batch, height, width, channels));
   }
 }
 
