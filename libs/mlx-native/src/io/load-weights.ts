@@ -90,6 +90,12 @@ export interface WeightLoadPlan {
   quantization: QuantizationConfig | undefined;
   keepQuantized: boolean;
   keep: (name: string) => boolean;
+  /**
+   * The name the model asks for a checkpoint tensor by, when the checkpoint spells it otherwise
+   * (Qwen3-Embedding saves its decoder without the `model.` prefix). Applied after quantization
+   * lookups, which use the checkpoint's own names as config.json does.
+   */
+  rename?: (name: string) => string;
 }
 
 const QUANTIZED_PARTS = ['weight', 'scales', 'biases'] as const;
@@ -129,6 +135,7 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
     }
   }
 
+  const rename = plan.rename ?? ((name: string) => name);
   const dense = new Map<string, mx.array>();
   const quantized = new Map<string, QuantizedTensor>();
   const pending = new Map<string, mx.array>();
@@ -143,7 +150,7 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
       if (!module) {
         const converted = toCompute(array);
         mx.eval(converted);
-        dense.set(name, converted);
+        dense.set(rename(name), converted);
         continue;
       }
       pending.set(name, array);
@@ -154,11 +161,11 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
         const q = quantizedTensor(module, weight, toCompute(scales), toCompute(biases), plan);
         if (plan.keepQuantized) {
           mx.eval(q.weight, q.scales, q.biases);
-          quantized.set(module, q);
+          quantized.set(rename(module), q);
         } else {
           const full = mx.dequantize(q.weight, q.scales, q.biases, q.groupSize, q.bits);
           mx.eval(full);
-          dense.set(`${module}.weight`, full);
+          dense.set(rename(`${module}.weight`), full);
         }
       }
     }

@@ -9,6 +9,7 @@ import {
   type Linear,
   type QuantizedTensor,
 } from '../nn/layers';
+import { LayerNorm } from '../nn/norms-activations';
 import { MissingTensorError, TensorShapeMismatchError } from './errors';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -81,6 +82,12 @@ export class WeightStore {
   rmsNorm(module: string, dim: number, eps: number, transform?: (weight: mx.array) => mx.array): RMSNorm {
     const weight = this.tensor(`${module}.weight`, [dim]);
     return new RMSNorm(transform ? transform(weight) : weight, eps);
+  }
+
+  /** `<module>.weight` [dim] and, unless `bias: false`, `<module>.bias` [dim]. */
+  layerNorm(module: string, dim: number, eps: number, options: { bias?: boolean } = {}): LayerNorm {
+    const bias = options.bias ?? true;
+    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), bias ? this.tensor(`${module}.bias`, [dim]) : undefined, eps);
   }
 
   /**

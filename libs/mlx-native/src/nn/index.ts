@@ -4,3 +4,4 @@ export * from './rope';
 export * from './attention';
 export * from './feed-forward';
 export * from './sparse-moe';
+export * from './norms-activations';
