@@ -7,6 +7,15 @@ import { parseQuantization } from './io/quantization';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
+import {
+  embeddingWeightBytes,
+  loadEmbeddingModel,
+  loadRerankModel,
+  type EmbeddingFamilyId,
+  type LoadedEmbeddingModel,
+  type LoadedRerankModel,
+  type RerankFamilyId,
+} from './embeddings/load';
 
 /** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
 export interface LoadedChatModel {
@@ -21,6 +30,8 @@ export interface LoadedChatModel {
  */
 export interface LoadedModels {
   chat: LoadedChatModel;
+  embedding: LoadedEmbeddingModel;
+  rerank: LoadedRerankModel;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
@@ -48,6 +59,14 @@ const chatLoader: FamilyLoader<'chat'> = {
   },
 };
 
+function embeddingLoader(family: EmbeddingFamilyId): FamilyLoader<'embedding'> {
+  return { load: (dir, options) => loadEmbeddingModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
+
+function rerankLoader(family: RerankFamilyId): FamilyLoader<'rerank'> {
+  return { load: (dir, options) => loadRerankModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
+
 /**
  * The engine's loader of every family model-families declares `engine: true`: the only registry of
  * what the engine runs. Keyed by that declaration, so a family flipped on without its loader, or a
@@ -62,6 +81,12 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  bert: embeddingLoader('bert'),
+  'xlm-roberta': embeddingLoader('xlm-roberta'),
+  modernbert: embeddingLoader('modernbert'),
+  'qwen3-embedding': embeddingLoader('qwen3-embedding'),
+  'cross-encoder': rerankLoader('cross-encoder'),
+  'qwen3-reranker': rerankLoader('qwen3-reranker'),
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

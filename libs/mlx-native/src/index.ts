@@ -3,4 +3,5 @@ export * from './io';
 export * from './nn';
 export * from './text';
 export * from './lm';
+export * from './embeddings';
 export * from './families';

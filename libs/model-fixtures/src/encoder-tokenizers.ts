@@ -122,13 +122,8 @@ const XLMR_CHARACTERS = [
   ...'абвгдежзиклмнопрстуфхцчшщыэюя',
 ];
 
-/**
- * multilingual-e5 / bge-m3 / bge-reranker-v2-m3: sentencepiece unigram behind a Metaspace
- * pre-tokenizer, `<s> A </s>` and `<s> A </s></s> B </s>` (token types all 0), with fairseq's
- * special ids: <s> 0, <pad> 1, </s> 2, <unk> 3, <mask> last. The real normalizer starts with a
- * Precompiled charsmap (sentencepiece's NFKC table) we cannot regenerate; NFKC stands in for it.
- */
-export function xlmRobertaTokenizerFiles(modelMaxLength: number): { files: Files; vocabSize: number } {
+/** The unigram pieces with their log-probabilities: specials, whole words after "▁", then characters; <mask> last. */
+function xlmRobertaPieces(): Array<[string, number]> {
   const pieces: Array<[string, number]> = [
     ['<s>', 0],
     ['<pad>', 0],
@@ -140,8 +135,22 @@ export function xlmRobertaTokenizerFiles(modelMaxLength: number): { files: Files
   for (const character of XLMR_CHARACTERS) {
     pieces.push([character, -9], [`▁${character}`, -9.5]);
   }
-  const maskId = pieces.length;
   pieces.push(['<mask>', 0]);
+  return pieces;
+}
+
+/** Rows of the XLM-RoBERTa fixtures' embedding table: the size of the small vocabulary. */
+export const XLMR_FIXTURE_VOCAB_SIZE = xlmRobertaPieces().length;
+
+/**
+ * multilingual-e5 / bge-m3 / bge-reranker-v2-m3: sentencepiece unigram behind a Metaspace
+ * pre-tokenizer, `<s> A </s>` and `<s> A </s></s> B </s>` (token types all 0), with fairseq's
+ * special ids: <s> 0, <pad> 1, </s> 2, <unk> 3, <mask> last. The real normalizer starts with a
+ * Precompiled charsmap (sentencepiece's NFKC table) we cannot regenerate; NFKC stands in for it.
+ */
+export function xlmRobertaTokenizerFiles(modelMaxLength: number): Files {
+  const pieces = xlmRobertaPieces();
+  const maskId = pieces.length - 1;
   const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
   const tokenizer = {
     version: '1.0',
@@ -170,12 +179,9 @@ export function xlmRobertaTokenizerFiles(modelMaxLength: number): { files: Files
     unk_token: '<unk>',
   };
   return {
-    vocabSize: pieces.length,
-    files: {
-      'tokenizer.json': json(tokenizer),
-      'tokenizer_config.json': json(config),
-      'special_tokens_map.json': json({ bos_token: '<s>', cls_token: '<s>', eos_token: '</s>', mask_token: '<mask>', pad_token: '<pad>', sep_token: '</s>', unk_token: '<unk>' }),
-    },
+    'tokenizer.json': json(tokenizer),
+    'tokenizer_config.json': json(config),
+    'special_tokens_map.json': json({ bos_token: '<s>', cls_token: '<s>', eos_token: '</s>', mask_token: '<mask>', pad_token: '<pad>', sep_token: '</s>', unk_token: '<unk>' }),
   };
 }
 
