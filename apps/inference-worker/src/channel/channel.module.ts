@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ChatModule } from '../chat/chat.module';
 import { CompletionsModule } from '../completions/completions.module';
+import { EmbeddingsModule } from '../embeddings/embeddings.module';
 import { ModelsModule } from '../models/models.module';
 import { StatusModule } from '../status/status.module';
 import { WorkerChannelService } from './worker-channel.service';
 
-@Module({ imports: [StatusModule, ChatModule, CompletionsModule, ModelsModule], providers: [WorkerChannelService], exports: [WorkerChannelService] })
+@Module({ imports: [StatusModule, ChatModule, CompletionsModule, EmbeddingsModule, ModelsModule], providers: [WorkerChannelService], exports: [WorkerChannelService] })
 export class ChannelModule {}

@@ -5,6 +5,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
+import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
 
@@ -19,6 +20,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    embeddings: EmbeddingsService,
     pool: ModelPoolService,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
@@ -30,6 +32,14 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
           'model.load': async ({ id, path }) => pool.load(id, path),
           'model.unload': async ({ id }) => ({ unloaded: pool.unload(id) }),
+          'embeddings.create': async (params, ctx) => {
+            this.admit();
+            return embeddings.create(params, ctx);
+          },
+          rerank: async (params, ctx) => {
+            this.admit();
+            return embeddings.rerank(params, ctx);
+          },
         },
         stream: {
           'chat.generate': async (params, ctx) => {

@@ -51,14 +51,14 @@ export function bertClassifierHead(store: WeightStore, hidden: number): Relevanc
   const w = store.scoped(encoderPrefix(store));
   const pooler = w.linear('pooler.dense', hidden, hidden, { bias: true });
   const classifier = store.linear('classifier', hidden, 1, { bias: true });
-  return (states, batch) => classifier.forward(mx.tanh(pooler.forward(pool(states, batch.lengths, 'cls')))).reshape(-1);
+  return (states, batch) => classifier.forward(mx.tanh(pooler.forward(pool(states, batch.lengths, 'cls')))).flatten();
 }
 
 /** (XLM-)RobertaForSequenceClassification: out_proj(tanh(dense(h[<s>]))), one label. */
 export function robertaClassifierHead(store: WeightStore, hidden: number): RelevanceHead {
   const dense = store.linear('classifier.dense', hidden, hidden, { bias: true });
   const out = store.linear('classifier.out_proj', hidden, 1, { bias: true });
-  return (states, batch) => out.forward(mx.tanh(dense.forward(pool(states, batch.lengths, 'cls')))).reshape(-1);
+  return (states, batch) => out.forward(mx.tanh(dense.forward(pool(states, batch.lengths, 'cls')))).flatten();
 }
 
 /** sentence-transformers' LogitScore: logit[true] − logit[false] (or logit[true] alone) at the last real token. */
@@ -66,14 +66,14 @@ export function logitScoreHead(model: DecoderLanguageModel, trueTokenId: number,
   const tokens = mx.array(falseTokenId === undefined ? [trueTokenId] : [trueTokenId, falseTokenId], mx.int32);
   return (states, batch) => {
     const logits = mx.take(model.logits(pool(states, batch.lengths, 'lasttoken')), tokens, 1);
-    return falseTokenId === undefined ? logits.reshape(-1) : mx.subtract(logits.index(mx.Slice(), 0), logits.index(mx.Slice(), 1));
+    return falseTokenId === undefined ? logits.flatten() : mx.subtract(logits.index(mx.Slice(), 0), logits.index(mx.Slice(), 1));
   };
 }
 
 /** Qwen3ForSequenceClassification (the seq-cls conversions of Qwen3-Reranker): `score` on the last real token. */
 export function lastTokenScoreHead(store: WeightStore, hidden: number): RelevanceHead {
   const score = store.linear('score', hidden, 1);
-  return (states, batch) => score.forward(pool(states, batch.lengths, 'lasttoken')).reshape(-1);
+  return (states, batch) => score.forward(pool(states, batch.lengths, 'lasttoken')).flatten();
 }
 
 /** The number of labels of a classification head: `num_labels`, else id2label's size, else transformers' default of 2. */

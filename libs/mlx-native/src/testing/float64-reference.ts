@@ -1,0 +1,390 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Building blocks of the float64 reference forwards the specs check the engine against: plain
+ * typed-array loops written from the papers and Hugging Face's modeling code, with their own
+ * safetensors reader and MLX dequantization, so that a misunderstanding would have to be made twice.
+ * Test support only; nothing in the engine imports it.
+ */
+
+/** A checkpoint tensor read row by row in float64 (a 1-D tensor is one row). */
+export interface Tensor {
+  shape: number[];
+  row(index: number): Float64Array;
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+function halfToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) {
+    return sign * 2 ** -14 * (fraction / 1024);
+  }
+  if (exponent === 31) {
+    return fraction ? NaN : sign * Infinity;
+  }
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** Element i of a stored float tensor, whatever its dtype. */
+function floatReader(dtype: string, bytes: Buffer): (i: number) => number {
+  switch (dtype) {
+    case 'F32':
+      return (i) => bytes.readFloatLE(i * 4);
+    case 'F16':
+      return (i) => halfToFloat(bytes.readUInt16LE(i * 2));
+    case 'BF16': {
+      const word = Buffer.alloc(4);
+      return (i) => {
+        word.writeUInt32LE(bytes.readUInt16LE(i * 2) << 16 >>> 0, 0);
+        return word.readFloatLE(0);
+      };
+    }
+    default:
+      throw new Error(`reference reader: ${dtype} is not a float dtype`);
+  }
+}
+
+/** Decoded once on first use when it fits in 128 MB of float64 (matvec reads every row per token), else row by row. */
+function memoized(shape: number[], decodeRow: (r: number) => Float64Array): Tensor {
+  const rows = shape.length > 1 ? shape.slice(0, -1).reduce((n, d) => n * d, 1) : 1;
+  const cols = shape.length > 1 ? shape[shape.length - 1] : shape[0] ?? 1;
+  if (rows * cols > 16 * 1024 * 1024) {
+    return { shape, row: decodeRow };
+  }
+  let all: Float64Array | undefined;
+  return {
+    shape,
+    row: (r) => {
+      if (all === undefined) {
+        all = new Float64Array(rows * cols);
+        for (let i = 0; i < rows; i++) {
+          all.set(decodeRow(i), i * cols);
+        }
+      }
+      return all.subarray(r * cols, (r + 1) * cols);
+    },
+  };
+}
+
+function denseTensor(entry: HeaderEntry, bytes: Buffer): Tensor {
+  const read = floatReader(entry.dtype, bytes);
+  const cols = entry.shape.length > 1 ? entry.shape[entry.shape.length - 1] : entry.shape[0] ?? 1;
+  return memoized(entry.shape, (r) => Float64Array.from({ length: cols }, (_, c) => read(r * cols + c)));
+}
+
+/**
+ * MLX affine quantization, from its definition: each uint32 word packs 32/bits codes, lowest bits
+ * first, and element j of group g is scales[g] · code + biases[g].
+ */
+function dequantizedTensor(packed: { entry: HeaderEntry; bytes: Buffer }, scales: Tensor, biases: Tensor, bits: number, groupSize: number): Tensor {
+  const perWord = 32 / bits;
+  const wordsPerRow = packed.entry.shape[packed.entry.shape.length - 1];
+  const cols = wordsPerRow * perWord;
+  const mask = 2 ** bits - 1;
+  return memoized([...packed.entry.shape.slice(0, -1), cols], (r) => {
+    const s = scales.row(r);
+    const b = biases.row(r);
+    const out = new Float64Array(cols);
+    for (let c = 0; c < cols; c++) {
+      const word = packed.bytes.readUInt32LE((r * wordsPerRow + Math.floor(c / perWord)) * 4);
+      const code = (word >>> (bits * (c % perWord))) & mask;
+      const group = Math.floor(c / groupSize);
+      out[c] = s[group] * code + b[group];
+    }
+    return out;
+  });
+}
+
+/**
+ * Every tensor of a snapshot (single file or sharded), parsed from the raw bytes; quantized modules
+ * (`.weight` + `.scales` + `.biases`) come back as their dequantized `.weight`. Integer tensors
+ * (legacy position ids) are skipped.
+ */
+export function readTensors(dir: string): Map<string, Tensor> {
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { quantization?: { bits: number; group_size: number } & Record<string, unknown> };
+  let files = ['model.safetensors'];
+  try {
+    const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    files = [...new Set(Object.values(index.weight_map))];
+  } catch {
+    // No index: a single-file checkpoint.
+  }
+  const raw = new Map<string, { entry: HeaderEntry; bytes: Buffer }>();
+  for (const file of files) {
+    const bytes = readFileSync(join(dir, file));
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, HeaderEntry>;
+    for (const [name, entry] of Object.entries(header)) {
+      if (name !== '__metadata__') {
+        const [begin, end] = entry.data_offsets;
+        raw.set(name, { entry, bytes: bytes.subarray(8 + headerLength + begin, 8 + headerLength + end) });
+      }
+    }
+  }
+  const tensors = new Map<string, Tensor>();
+  for (const [name, tensor] of raw) {
+    if (name.endsWith('.scales') || name.endsWith('.biases') || ['I64', 'I32', 'U32'].includes(tensor.entry.dtype)) {
+      continue;
+    }
+    tensors.set(name, denseTensor(tensor.entry, tensor.bytes));
+  }
+  for (const name of raw.keys()) {
+    if (!name.endsWith('.scales')) {
+      continue;
+    }
+    const module = name.slice(0, -'.scales'.length);
+    const override = config.quantization?.[module];
+    const params = typeof override === 'object' && override !== null ? (override as { bits: number; group_size: number }) : config.quantization;
+    if (!params) {
+      throw new Error(`reference reader: ${name} without a quantization block`);
+    }
+    const part = (suffix: string) => denseTensor(raw.get(`${module}.${suffix}`)!.entry, raw.get(`${module}.${suffix}`)!.bytes);
+    tensors.set(`${module}.weight`, dequantizedTensor(raw.get(`${module}.weight`)!, part('scales'), part('biases'), params.bits, params.group_size));
+  }
+  return tensors;
+}
+
+/** The tensor's values in order (a norm's weight, a bias). */
+export function values(t: Tensor): Float64Array {
+  return t.row(0);
+}
+
+/** y = W x (+ b) for W [rows, cols]. */
+export function matvec(w: Tensor, x: Float64Array, bias?: Tensor): Float64Array {
+  const rows = w.shape[0];
+  const y = new Float64Array(rows);
+  const b = bias ? values(bias) : undefined;
+  for (let r = 0; r < rows; r++) {
+    const row = w.row(r);
+    let sum = b ? b[r] : 0;
+    for (let c = 0; c < row.length; c++) {
+      sum += row[c] * x[c];
+    }
+    y[r] = sum;
+  }
+  return y;
+}
+
+export function rmsNorm(x: Float64Array, weight: Float64Array, eps: number): Float64Array {
+  let meanSquare = 0;
+  for (const v of x) {
+    meanSquare += v * v;
+  }
+  const inv = 1 / Math.sqrt(meanSquare / x.length + eps);
+  return x.map((v, i) => v * inv * weight[i]);
+}
+
+export function layerNorm(x: Float64Array, weight: Float64Array, bias: Float64Array | undefined, eps: number): Float64Array {
+  const mean = x.reduce((a, v) => a + v, 0) / x.length;
+  const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / x.length;
+  const inv = 1 / Math.sqrt(variance + eps);
+  return x.map((v, i) => (v - mean) * inv * weight[i] + (bias ? bias[i] : 0));
+}
+
+/** erf by its Maclaurin series (float64-exact for |x| < 4, where the reference needs it) and ±1 beyond. */
+export function erf(x: number): number {
+  if (Math.abs(x) >= 4) {
+    return Math.sign(x);
+  }
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 80; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+export const gelu = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+export const silu = (g: number) => g / (1 + Math.exp(-g));
+export const geluTanh = (g: number) => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3)));
+
+/** Rotate-half rotary embedding of one head vector at `position`, with inverse frequencies `freqs`. */
+export function rotate(v: Float64Array, position: number, freqs: Float64Array): Float64Array {
+  const half = freqs.length;
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < half; i++) {
+    const cos = Math.cos(position * freqs[i]);
+    const sin = Math.sin(position * freqs[i]);
+    out[i] = v[i] * cos - v[i + half] * sin;
+    out[i + half] = v[i + half] * cos + v[i] * sin;
+  }
+  return out;
+}
+
+/** Plain rope frequencies θ^(−2i/d). */
+export function ropeFrequencies(headDim: number, theta: number): Float64Array {
+  return Float64Array.from({ length: headDim / 2 }, (_, i) => theta ** ((-2 * i) / headDim));
+}
+
+/**
+ * Softmax attention of one query head over the keys `visible` lets through: Σ softmax(q·k · scale) v.
+ */
+export function attend(query: Float64Array, keys: Float64Array[], vals: Float64Array[], visible: number[], scale: number): Float64Array {
+  const scores = visible.map((j) => query.reduce((sum, q, d) => sum + q * keys[j][d], 0) * scale);
+  const max = Math.max(...scores);
+  const weights = scores.map((s) => Math.exp(s - max));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const out = new Float64Array(query.length);
+  visible.forEach((j, n) => {
+    for (let d = 0; d < out.length; d++) {
+      out[d] += (weights[n] / total) * vals[j][d];
+    }
+  });
+  return out;
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+export interface RopeSettings {
+  theta: number;
+  /** Linear rope scaling divides positions by this. */
+  positionDivisor: number;
+  llama3?: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
+}
+
+export interface ReferenceConfig {
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  eps: number;
+  qkNorm: boolean;
+  rope: (layer: number) => RopeSettings;
+  /**
+   * Gemma 3: (1 + w) norms, a norm after each block too, √hidden embedding scale, GeGLU (tanh),
+   * query_pre_attn_scalar, and sliding-window attention on all but every `pattern`-th layer.
+   */
+  gemma?: { window: number; pattern: number; queryPreAttnScalar: number };
+}
+
+/** Inverse frequencies of rotary pair i, with Llama 3.1's scaling when configured. */
+function inverseFrequencies(headDim: number, rope: RopeSettings): Float64Array {
+  const half = headDim / 2;
+  const freqs = new Float64Array(half);
+  for (let i = 0; i < half; i++) {
+    let f = Math.pow(rope.theta, (-2 * i) / headDim);
+    if (rope.llama3) {
+      const { factor, lowFreqFactor, highFreqFactor, originalContext } = rope.llama3;
+      const wavelength = (2 * Math.PI) / f;
+      if (wavelength > originalContext / lowFreqFactor) {
+        f = f / factor;
+      } else if (wavelength >= originalContext / highFreqFactor) {
+        const smooth = (originalContext / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+        f = (1 - smooth) * (f / factor) + smooth * f;
+      }
+    }
+    freqs[i] = f / rope.positionDivisor;
+  }
+  return freqs;
+}
+
+/**
+ * The final hidden states (after the last norm) of Llama, Qwen3 and Gemma 3 decoders, position by
+ * position: rope (Llama 3.1 and linear scaling), attention with sliding windows, SwiGLU/GeGLU and norms.
+ */
+export function referenceDecoderStates(t: Map<string, Tensor>, c: ReferenceConfig, tokens: number[]): Float64Array[] {
+  const get = (name: string): Tensor => {
+    const m = t.get(name);
+    if (!m) {
+      throw new Error(`reference: no tensor ${name}`);
+    }
+    return m;
+  };
+  const gemma = c.gemma;
+  const norm = (x: Float64Array, name: string) => {
+    const w = values(get(name));
+    return rmsNorm(x, gemma ? w.map((v) => 1 + v) : w, c.eps);
+  };
+  const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
+  const embed = get('model.embed_tokens.weight');
+  const D = c.headDim;
+  const group = c.heads / c.kvHeads;
+  const scale = gemma ? 1 / Math.sqrt(gemma.queryPreAttnScalar) : 1 / Math.sqrt(D);
+  let xs = tokens.map((tok) => embed.row(tok).map((v) => (gemma ? v * Math.sqrt(c.hidden) : v)));
+
+  for (let l = 0; l < c.layers; l++) {
+    const p = `model.layers.${l}`;
+    const freqs = inverseFrequencies(D, c.rope(l));
+    const window = gemma && (l + 1) % gemma.pattern !== 0 ? gemma.window : Infinity;
+    const headsOf = (v: Float64Array, count: number, normName?: string): Float64Array[] =>
+      Array.from({ length: count }, (_, h) => {
+        const head = v.slice(h * D, (h + 1) * D);
+        return normName ? norm(head, normName) : head;
+      });
+    const queries: Float64Array[][] = [];
+    const keys: Float64Array[][] = [];
+    const values: Float64Array[][] = [];
+    xs.forEach((x, pos) => {
+      const h = norm(x, `${p}.input_layernorm.weight`);
+      const qNorm = c.qkNorm ? `${p}.self_attn.q_norm.weight` : undefined;
+      const kNorm = c.qkNorm ? `${p}.self_attn.k_norm.weight` : undefined;
+      queries.push(headsOf(matvec(get(`${p}.self_attn.q_proj.weight`), h), c.heads, qNorm).map((q) => rotate(q, pos, freqs)));
+      keys.push(headsOf(matvec(get(`${p}.self_attn.k_proj.weight`), h), c.kvHeads, kNorm).map((k) => rotate(k, pos, freqs)));
+      values.push(headsOf(matvec(get(`${p}.self_attn.v_proj.weight`), h), c.kvHeads));
+    });
+    xs = xs.map((x, pos) => {
+      const attended = new Float64Array(c.heads * D);
+      const visible = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j > pos - window);
+      for (let head = 0; head < c.heads; head++) {
+        const kvHead = Math.floor(head / group);
+        const scores = visible.map((j) => {
+          let s = 0;
+          for (let d = 0; d < D; d++) {
+            s += queries[pos][head][d] * keys[j][kvHead][d];
+          }
+          return s * scale;
+        });
+        const max = Math.max(...scores);
+        const weights = scores.map((s) => Math.exp(s - max));
+        const total = weights.reduce((a, b) => a + b, 0);
+        visible.forEach((j, n) => {
+          for (let d = 0; d < D; d++) {
+            attended[head * D + d] += (weights[n] / total) * values[j][kvHead][d];
+          }
+        });
+      }
+      let attentionOut = matvec(get(`${p}.self_attn.o_proj.weight`), attended);
+      if (gemma) {
+        attentionOut = norm(attentionOut, `${p}.post_attention_layernorm.weight`);
+      }
+      const afterAttention = add(x, attentionOut);
+      const h = norm(afterAttention, gemma ? `${p}.pre_feedforward_layernorm.weight` : `${p}.post_attention_layernorm.weight`);
+      const gate = matvec(get(`${p}.mlp.gate_proj.weight`), h);
+      const up = matvec(get(`${p}.mlp.up_proj.weight`), h);
+      const act = gate.map((g, i) => (gemma ? geluTanh(g) : silu(g)) * up[i]);
+      let mlpOut = matvec(get(`${p}.mlp.down_proj.weight`), act);
+      if (gemma) {
+        mlpOut = norm(mlpOut, `${p}.post_feedforward_layernorm.weight`);
+      }
+      return add(afterAttention, mlpOut);
+    });
+  }
+  return xs.map((x) => norm(x, 'model.norm.weight'));
+}
+
+/** Vocabulary logits of the decoder at every position: the final states through lm_head, or the tied embedding. */
+export function referenceLogits(t: Map<string, Tensor>, c: ReferenceConfig, tokens: number[]): Float64Array[] {
+  const head = t.get('lm_head.weight') ?? t.get('model.embed_tokens.weight')!;
+  return referenceDecoderStates(t, c, tokens).map((x) => matvec(head, x));
+}
+
