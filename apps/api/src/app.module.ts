@@ -4,6 +4,8 @@ import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
 import { AuthModule } from './auth/auth.module';
 import { ChatModule } from './chat/chat.module';
 import { CompletionsModule } from './completions/completions.module';
+import { EmbeddingsModule } from './embeddings/embeddings.module';
+import { RerankModule } from './rerank/rerank.module';
 import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { FilesModule } from './files/files.module';
@@ -37,6 +39,8 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        EmbeddingsModule,
+        RerankModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

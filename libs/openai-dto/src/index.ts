@@ -2,3 +2,5 @@ export * from './chat';
 export * from './common';
 export * from './completions';
 export * from './errors';
+export * from './embeddings';
+export * from './rerank';

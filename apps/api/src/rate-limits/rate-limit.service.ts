@@ -101,16 +101,24 @@ export class RateLimitService {
    * (only then is the count known). A failed generation charges nothing; its error reaches the client elsewhere.
    */
   chargeGeneratedTokens(result: Promise<{ completionTokens: number }>): void {
+    this.chargeTokens(result.then(({ completionTokens }) => completionTokens));
+  }
+
+  /**
+   * Charges the current caller's key for `tokens` once known (embeddings and rerank: the tokens the
+   * model read, which is their whole cost). A failed request charges nothing.
+   */
+  chargeTokens(tokens: Promise<number>): void {
     const caller = this.callers.current();
     if (caller === undefined || this.limits.tokensPerMinute === 0) {
       return;
     }
-    result.then(
-      ({ completionTokens }) => {
+    tokens.then(
+      (count) => {
         const key = redisKeys(caller.name, Date.now()).tokens;
         this.redis
           .multi()
-          .incrby(key, completionTokens)
+          .incrby(key, count)
           .pexpire(key, 2 * WINDOW_MS)
           .exec()
           .catch((error: unknown) => this.failOpen(error));

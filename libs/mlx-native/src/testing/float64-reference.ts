@@ -52,24 +52,21 @@ function floatReader(dtype: string, bytes: Buffer): (i: number) => number {
   }
 }
 
-/** Decoded once on first use when it fits in 128 MB of float64 (matvec reads every row per token), else row by row. */
+/**
+ * Each row decoded once, on first use: matvec reads every row of a weight for every token, while of
+ * a vocabulary-sized table only the rows of the tokens at hand are ever read.
+ */
 function memoized(shape: number[], decodeRow: (r: number) => Float64Array): Tensor {
-  const rows = shape.length > 1 ? shape.slice(0, -1).reduce((n, d) => n * d, 1) : 1;
-  const cols = shape.length > 1 ? shape[shape.length - 1] : shape[0] ?? 1;
-  if (rows * cols > 16 * 1024 * 1024) {
-    return { shape, row: decodeRow };
-  }
-  let all: Float64Array | undefined;
+  const rows = new Map<number, Float64Array>();
   return {
     shape,
     row: (r) => {
-      if (all === undefined) {
-        all = new Float64Array(rows * cols);
-        for (let i = 0; i < rows; i++) {
-          all.set(decodeRow(i), i * cols);
-        }
+      let row = rows.get(r);
+      if (row === undefined) {
+        row = decodeRow(r);
+        rows.set(r, row);
       }
-      return all.subarray(r * cols, (r + 1) * cols);
+      return row;
     },
   };
 }
