@@ -37,7 +37,7 @@ export class EmbeddingsService {
       inputs: inputs.length,
       tokensOf: (result) => result.promptTokens,
     });
-    this.rateLimits.chargeTokens(work.then((result) => result.promptTokens));
+    this.rateLimits.chargeTokens(work, (result) => result.promptTokens);
     const result = await work;
     const base64 = request.encoding_format === 'base64';
     return {

@@ -28,7 +28,7 @@ export class RerankService {
       inputs: request.documents.length,
       tokensOf: (result) => result.promptTokens,
     });
-    this.rateLimits.chargeTokens(work.then((result) => result.promptTokens));
+    this.rateLimits.chargeTokens(work, (result) => result.promptTokens);
     const { scores, promptTokens } = await work;
     const withDocuments = request.return_documents ?? true;
     const results = scores
