@@ -1,4 +1,7 @@
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
 import { startStack, type RunningStack } from './support/stack';
@@ -15,6 +18,7 @@ const maxAbsDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Mat
 describe('/v1/embeddings and /v1/rerank', () => {
   let stack: RunningStack;
   let client: OpenAI;
+  let extraDir: string;
 
   /** A request outside the SDK: the float encoding, and /v1/rerank, which the OpenAI client has no method for. */
   async function post(path: string, body: unknown): Promise<{ status: number; body: any }> {
@@ -24,14 +28,33 @@ describe('/v1/embeddings and /v1/rerank', () => {
 
   beforeAll(async () => {
     const hub = testHubDir();
-    await ensureFixtures(hub, [MINILM, QWEN3_EMBEDDING, CROSS_ENCODER, QWEN3_RERANKER, CHAT]);
-    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub } });
+    const dirs = await ensureFixtures(hub, [MINILM, QWEN3_EMBEDDING, CROSS_ENCODER, QWEN3_RERANKER, CHAT]);
+    // The MiniLM fixture with a Dense module after its pooling (as LaBSE has): listed, but not something the engine runs.
+    extraDir = await mkdtemp(join(tmpdir(), 'embeddings-e2e-'));
+    const dense = join(extraDir, 'org', 'minilm-dense');
+    await mkdir(dense, { recursive: true });
+    const source = dirs.get(MINILM) as string;
+    for (const name of await readdir(source)) {
+      if (name !== 'modules.json') {
+        await symlink(join(source, name), join(dense, name));
+      }
+    }
+    await writeFile(
+      join(dense, 'modules.json'),
+      JSON.stringify([
+        { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+        { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+        { idx: 2, name: '2', path: '2_Dense', type: 'sentence_transformers.models.Dense' },
+      ]),
+    );
+    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_MODEL_DIRS: extraDir } });
     await stack.waitUntilReady();
     client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
   });
 
   afterAll(async () => {
     await stack?.stop();
+    await rm(extraDir, { recursive: true, force: true });
   });
 
   it("answers the SDK's default (base64) call with the same vectors as encoding_format float", async () => {
@@ -91,6 +114,13 @@ describe('/v1/embeddings and /v1/rerank', () => {
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).param).toBe(param);
     expect((error as BadRequestError).code).toBe(code);
+  });
+
+  it('answers 400 naming the module for a listed model whose packaging the engine does not run, never 500', async () => {
+    const error = await client.embeddings.create({ model: 'org/minilm-dense', input: 'hi' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).code).toBe('model_not_supported');
+    expect((error as BadRequestError).message).toMatch(/lists a Dense module \(2_Dense\), which this server does not run/);
   });
 
   it('refuses an over-long input with the limit in the message, truncating nothing', async () => {

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 
 type Files = Record<string, Buffer>;
 
+/** special_tokens_map.json of the tokenizers that spell their special tokens BERT's way (BERT, ModernBERT). */
+const BRACKETED_SPECIAL_TOKENS = { cls_token: '[CLS]', mask_token: '[MASK]', pad_token: '[PAD]', sep_token: '[SEP]', unk_token: '[UNK]' };
+
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, 2));
 
 function addedToken(id: number, content: string, options: { lstrip?: boolean } = {}): Record<string, unknown> {
@@ -103,7 +106,7 @@ export async function bertTokenizerFiles(modelMaxLength: number): Promise<Files>
   return {
     'tokenizer.json': json(tokenizer),
     'tokenizer_config.json': json(config),
-    'special_tokens_map.json': json({ cls_token: '[CLS]', mask_token: '[MASK]', pad_token: '[PAD]', sep_token: '[SEP]', unk_token: '[UNK]' }),
+    'special_tokens_map.json': json(BRACKETED_SPECIAL_TOKENS),
     'vocab.txt': Buffer.from(`${vocabulary.join('\n')}\n`),
   };
 }
@@ -268,7 +271,7 @@ export function modernBertTokenizerFiles(modelMaxLength: number): Files {
   return {
     'tokenizer.json': json(tokenizer),
     'tokenizer_config.json': json(config),
-    'special_tokens_map.json': json({ cls_token: '[CLS]', mask_token: '[MASK]', pad_token: '[PAD]', sep_token: '[SEP]', unk_token: '[UNK]' }),
+    'special_tokens_map.json': json(BRACKETED_SPECIAL_TOKENS),
   };
 }
 

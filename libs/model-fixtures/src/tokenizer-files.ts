@@ -67,7 +67,10 @@ export async function tokenizerFiles(spec: FixtureSpec): Promise<Record<string, 
       const files = await packagedTokenizerFiles({ ...spec, tokenizer: 'qwen3' });
       return { ...files, 'tokenizer.json': appendEndOfText(files['tokenizer.json']) };
     }
-    default:
+    case 'qwen3':
+    case 'llama3_1':
+    case 'gemma3':
+    case 'llama2':
       return packagedTokenizerFiles({ ...spec, tokenizer: spec.tokenizer });
   }
 }

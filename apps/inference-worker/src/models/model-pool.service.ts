@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
-import { familyLoader, UnsupportedFamilyError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { familyLoader, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import { describeModelDir, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
@@ -11,6 +11,22 @@ export type Pooled<K extends keyof LoadedModels = keyof LoadedModels> = LoadedMo
 export type PooledChatModel = Pooled<'chat'>;
 
 const notSupported = (message: string) => new IpcHandlerError({ message, code: 'model_not_supported', status: 400, param: 'model' });
+
+/**
+ * A listed model that the engine cannot load (a sentence-transformers module it does not run, a
+ * classifier with several labels, files that do not match their config) answers 400 saying why,
+ * never 500: the fix is in the model folder, not the server.
+ */
+async function cannotLoadAsBadRequest<T>(model: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof ModelLoadError || error instanceof TokenizerLoadError) {
+      throw notSupported(`The model ${model} cannot be loaded: ${error.message}`);
+    }
+    throw error;
+  }
+}
 
 /**
  * The models of every kind this worker holds, within one memory budget (see ModelPool), loaded through
@@ -25,7 +41,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
     this.pool = new ModelPool({
       budgetBytes: config.memoryBudgetBytes,
       idleTtlMs: config.modelIdleTtlS * 1000,
-      sizeOf: async (path) => (await this.familyAt(path)).loader.weightBytes(path, this.loadOptions),
+      sizeOf: async (path) => cannotLoadAsBadRequest(path, async () => (await this.familyAt(path)).loader.weightBytes(path, this.loadOptions)),
       load: (id, path) => this.loadModel(id, path),
       onEvict: (id, reason) => this.logger.log({ model: id, reason }, 'Model unloaded'),
     });
@@ -109,7 +125,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
   private async loadModel(id: string, path: string): Promise<Pooled> {
     const started = performance.now();
     const { family, loader } = await this.familyAt(path);
-    const model: LoadedModel = await loader.load(path, this.loadOptions);
+    const model: LoadedModel = await cannotLoadAsBadRequest(id, () => loader.load(path, this.loadOptions));
     this.logger.log({ model: id, path, family, kind: model.kind, seconds: (performance.now() - started) / 1000 }, 'Model loaded');
     return { ...model, id, path, family };
   }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidModelConfigError, ModelLoadError } from '../io/errors';
-import { readModelJson } from '../io/load-weights';
+import { readJsonFile, readModelJson } from '../io/load-weights';
 import { isJsonObject, type JsonObject } from '../io/model-config';
 
 /** How token states become one vector, as sentence-transformers' Pooling module names its modes. */
@@ -111,22 +110,8 @@ export async function readSentenceTransformerSetup(modelDir: string): Promise<Se
   return setup;
 }
 
-/** modules.json is a list, which readModelJson (objects only) does not read. No file: no modules. */
+/** modules.json, a list; no file: no modules. */
 async function readModulesJson(path: string): Promise<ModuleEntry[]> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return [];
-    }
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
-  }
-  return modulesOf(parsed, path);
+  const parsed = await readJsonFile(path);
+  return parsed === undefined ? [] : modulesOf(parsed, path);
 }

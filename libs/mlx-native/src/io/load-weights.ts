@@ -28,23 +28,12 @@ export function keepsQuantized(mode: WeightsMode = 'auto'): boolean {
 export async function readModelJson(path: string, required: true): Promise<JsonObject>;
 export async function readModelJson(path: string, required: false): Promise<JsonObject | undefined>;
 export async function readModelJson(path: string, required: boolean): Promise<JsonObject | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (required) {
-        throw new ModelFileMissingError(path, 'not a model directory, or the download is incomplete');
-      }
-      return undefined;
+  const parsed = await readJsonFile(path);
+  if (parsed === undefined) {
+    if (required) {
+      throw new ModelFileMissingError(path, 'not a model directory, or the download is incomplete');
     }
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
+    return undefined;
   }
   if (!isJsonObject(parsed)) {
     throw new InvalidModelConfigError(path, 'the top level is not a JSON object');
@@ -52,6 +41,23 @@ export async function readModelJson(path: string, required: boolean): Promise<Js
   return parsed;
 }
 
+/** Any JSON value from a model folder (modules.json is a list); undefined when the file is absent, InvalidModelConfigError when malformed. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
+  }
+}
 
 /** The shards named by model.safetensors.index.json, else model.safetensors, else every *.safetensors (older mlx-community names). */
 export async function safetensorsFiles(modelDir: string): Promise<string[]> {

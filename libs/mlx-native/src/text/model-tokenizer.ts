@@ -117,11 +117,6 @@ export class ModelTokenizer implements DetokenizerSource {
     return { ids: encoded.ids, typeIds: encoded.token_type_ids };
   }
 
-  /** The id of a token of the vocabulary (special tokens included); undefined when it has none. */
-  tokenId(token: string): number | undefined {
-    return this.tokenizer.token_to_id(token);
-  }
-
   /**
    * Decodes as `tokenizers` does, except that `clean_up_tokenization_spaces` (on for Llama 3) is
    * never applied: it rewrites " ." to "." and similar, which corrupts code and is not what the
