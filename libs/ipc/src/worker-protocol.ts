@@ -1,6 +1,7 @@
 import type { EmbeddingsCreateMethod, RerankMethod } from './embedding-protocol';
 import type { ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
+import type { TranscribeMethod } from './transcription-protocol';
 
 export interface LoadedModelInfo {
   id: string;
@@ -64,10 +65,14 @@ export interface WorkerProtocol extends IpcProtocol {
     /** Short work, answered whole: one vector per input. */
     'embeddings.create': EmbeddingsCreateMethod;
     rerank: RerankMethod;
+    /** Stops a long job this worker is running (its processor sees an aborted signal); false when it runs none by that id. */
+    'job.cancel': UnaryMethod<{ jobId: string; reason: string }, { cancelled: boolean }>;
   };
   stream: {
     'chat.generate': ChatGenerateMethod;
     'text.generate': TextGenerateMethod;
+    /** Segments stream back as each 30-second window is decoded. */
+    'audio.transcribe': TranscribeMethod;
   };
 }
 

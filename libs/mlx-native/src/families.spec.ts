@@ -70,8 +70,9 @@ describe('familyLoader', () => {
     for (const spec of SPECS) {
       const dir = dirs.get(spec.id) as string;
       const loader = familyLoader(await familyOf(dir));
-      const predicted = await loader.weightBytes(dir, { weights });
-      const loaded = await loader.load(dir, { weights });
+      const options = { weights, hubCache: testHubDir() };
+      const predicted = await loader.weightBytes(dir, options);
+      const loaded = await loader.load(dir, options);
       expect([spec.id, predicted]).toEqual([spec.id, residentBytes(loaded)]);
       await new Promise(setImmediate);
     }

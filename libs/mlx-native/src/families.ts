@@ -16,6 +16,8 @@ import {
   type LoadedRerankModel,
   type RerankFamilyId,
 } from './embeddings/load';
+import { loadWhisper, whisperWeightBytes } from './whisper/load';
+import type { LoadedWhisper } from './whisper/transcribe';
 
 /** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
 export interface LoadedChatModel {
@@ -28,10 +30,18 @@ export interface LoadedChatModel {
  * What a loaded model of each kind is. A kind gets its entry when its first family is implemented:
  * model-families' `engine: true` on a family whose kind has no entry here does not compile.
  */
+/** A speech-to-text model (Whisper) ready to transcribe, and what its weights occupy. */
+export interface LoadedSpeechToTextModel {
+  kind: 'speech-to-text';
+  whisper: LoadedWhisper;
+  weightBytes: number;
+}
+
 export interface LoadedModels {
   chat: LoadedChatModel;
   embedding: LoadedEmbeddingModel;
   rerank: LoadedRerankModel;
+  'speech-to-text': LoadedSpeechToTextModel;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
@@ -53,7 +63,7 @@ const chatLoader: FamilyLoader<'chat'> = {
     const architecture = findArchitecture(config.string('model_type'));
     return loadedWeightBytes(await safetensorsFiles(dir), {
       keepQuantized: keepsQuantized(options.weights),
-      keep: architecture.usesTensor ?? (() => true),
+      keep: (name) => architecture.usesTensor?.(name, config) ?? true,
       quantization: parseQuantization(config),
     });
   },
@@ -66,6 +76,13 @@ function embeddingLoader(family: EmbeddingFamilyId): FamilyLoader<'embedding'> {
 function rerankLoader(family: RerankFamilyId): FamilyLoader<'rerank'> {
   return { load: (dir, options) => loadRerankModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
 }
+const whisperLoader: FamilyLoader<'speech-to-text'> = {
+  async load(dir, options) {
+    const { weightBytes, ...whisper } = await loadWhisper(dir, options);
+    return { kind: 'speech-to-text', whisper, weightBytes };
+  },
+  weightBytes: whisperWeightBytes,
+};
 
 /**
  * The engine's loader of every family model-families declares `engine: true`: the only registry of
@@ -87,6 +104,9 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   'qwen3-embedding': embeddingLoader('qwen3-embedding'),
   'cross-encoder': rerankLoader('cross-encoder'),
   'qwen3-reranker': rerankLoader('qwen3-reranker'),
+  gpt_oss: chatLoader,
+  glm4_moe: chatLoader,
+  whisper: whisperLoader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

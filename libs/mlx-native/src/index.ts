@@ -5,3 +5,5 @@ export * from './text';
 export * from './lm';
 export * from './embeddings';
 export * from './families';
+export * from './audio';
+export * from './whisper';

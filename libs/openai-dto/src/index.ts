@@ -4,3 +4,4 @@ export * from './completions';
 export * from './errors';
 export * from './embeddings';
 export * from './rerank';
+export * from './audio';

@@ -43,10 +43,12 @@ describe('WorkerRegistryService', () => {
           'model.unload': neverGenerates,
           'embeddings.create': neverGenerates,
           rerank: neverGenerates,
+          'job.cancel': neverGenerates,
         },
         stream: {
           'chat.generate': neverGenerates,
           'text.generate': neverGenerates,
+          'audio.transcribe': neverGenerates,
         },
       },
     });

@@ -6,8 +6,10 @@ import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol }
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
 import { EmbeddingsService } from '../embeddings/embeddings.service';
+import { JobCancellation } from '../jobs/job-cancellation';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
+import { TranscriptionService } from '../transcription/transcription.service';
 
 /** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
 @Injectable()
@@ -21,7 +23,9 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     chat: ChatGenerationService,
     text: TextGenerationService,
     embeddings: EmbeddingsService,
+    transcription: TranscriptionService,
     pool: ModelPoolService,
+    jobs: JobCancellation,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
       onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
@@ -40,6 +44,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
             this.admit();
             return embeddings.rerank(params, ctx);
           },
+          'job.cancel': async ({ jobId, reason }) => ({ cancelled: jobs.cancel(jobId, reason) }),
         },
         stream: {
           'chat.generate': async (params, ctx) => {
@@ -49,6 +54,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           'text.generate': async (params, ctx) => {
             this.admit();
             return text.generate(params, ctx);
+          },
+          'audio.transcribe': async (params, ctx) => {
+            this.admit();
+            return transcription.transcribe(params, ctx);
           },
         },
       },

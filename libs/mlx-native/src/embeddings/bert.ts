@@ -4,7 +4,8 @@ import type { ModelConfig } from '../io/model-config';
 import type { WeightStore } from '../io/weight-store';
 import { BidirectionalAttention, paddingMask, separateQkv } from '../nn/attention';
 import type { Embedding, Linear } from '../nn/layers';
-import { gelu, type LayerNorm } from '../nn/norms-activations';
+import { gelu } from '../nn/activations';
+import type { LayerNorm } from '../nn/norms';
 import type { EncoderBatch, TextEncoder } from './text-encoder';
 
 /** The model types that are BERT's layers: BERT itself, and RoBERTa / XLM-RoBERTa (the same layers, other positions). */

@@ -4,7 +4,8 @@ import type { ModelConfig } from '../io/model-config';
 import type { WeightStore } from '../io/weight-store';
 import { BidirectionalAttention, fusedQkv, paddingMask } from '../nn/attention';
 import type { Embedding, Linear } from '../nn/layers';
-import { geluGlu, type LayerNorm } from '../nn/norms-activations';
+import { geluGlu } from '../nn/activations';
+import type { LayerNorm } from '../nn/norms';
 import { createRope } from '../nn/rope';
 import type { EncoderBatch, TextEncoder } from './text-encoder';
 
