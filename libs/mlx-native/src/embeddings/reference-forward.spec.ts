@@ -8,12 +8,12 @@ import {
   layerNorm,
   matvec,
   readTensors,
-  referenceDecoderStates,
   ropeFrequencies,
   rotate,
   values,
   type Tensor,
 } from '../testing/float64-reference';
+import { readTensors as readDecoderTensors, referenceStates, type Matrix } from '../testing/decoder-reference';
 import { loadEmbeddingModel, loadRerankModel, type EmbeddingFamilyId, type RerankFamilyId } from './load';
 
 jest.setTimeout(240_000);
@@ -114,11 +114,11 @@ function modernBertStates(t: Tensors, config: Config, ids: number[]): Float64Arr
 }
 
 /** Qwen3's decoder, final norm included; Qwen's bare checkpoints are read under the `model.` names. */
-function qwen3States(dir: string, config: Config, ids: number[]): { states: Float64Array[]; tensors: Tensors } {
-  const stored = readTensors(dir);
+function qwen3States(dir: string, config: Config, ids: number[]): { states: Float64Array[]; tensors: Map<string, Matrix> } {
+  const stored = readDecoderTensors(dir, config);
   const bare = !stored.has('model.norm.weight');
   const tensors = bare ? new Map([...stored].map(([name, tensor]) => [name.startsWith('lm_head.') ? name : `model.${name}`, tensor])) : stored;
-  const states = referenceDecoderStates(
+  const states = referenceStates(
     tensors,
     {
       hidden: num(config, 'hidden_size'),
@@ -221,9 +221,9 @@ function referenceRelevance(dir: string, config: Config, ids: number[], typeIds:
   if (config['model_type'] === 'qwen3') {
     const { states, tensors } = qwen3States(dir, config, ids);
     const logitScore = readConfig(dir, '1_LogitScore/config.json');
-    const head = tensors.get('lm_head.weight') ?? tensorOf(tensors, 'model.embed_tokens.weight');
+    const head = tensors.get('lm_head.weight') ?? tensors.get('model.embed_tokens.weight')!;
     const last = states[states.length - 1];
-    const logit = (token: number) => head.row(token).reduce((sum, w, d) => sum + w * last[d], 0);
+    const logit = (token: number) => head.data.subarray(token * head.cols, (token + 1) * head.cols).reduce((sum, w, d) => sum + w * last[d], 0);
     return logit(num(logitScore, 'true_token_id')) - logit(num(logitScore, 'false_token_id'));
   }
   const t = readTensors(dir);

@@ -20,7 +20,8 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
-function halfToFloat(bits: number): number {
+/** IEEE half precision → number. */
+export function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;
@@ -170,15 +171,6 @@ export function matvec(w: Tensor, x: Float64Array, bias?: Tensor): Float64Array 
   return y;
 }
 
-export function rmsNorm(x: Float64Array, weight: Float64Array, eps: number): Float64Array {
-  let meanSquare = 0;
-  for (const v of x) {
-    meanSquare += v * v;
-  }
-  const inv = 1 / Math.sqrt(meanSquare / x.length + eps);
-  return x.map((v, i) => v * inv * weight[i]);
-}
-
 export function layerNorm(x: Float64Array, weight: Float64Array, bias: Float64Array | undefined, eps: number): Float64Array {
   const mean = x.reduce((a, v) => a + v, 0) / x.length;
   const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / x.length;
@@ -250,138 +242,3 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return dot / Math.sqrt(na * nb);
 }
-
-export interface RopeSettings {
-  theta: number;
-  /** Linear rope scaling divides positions by this. */
-  positionDivisor: number;
-  llama3?: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
-}
-
-export interface ReferenceConfig {
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  eps: number;
-  qkNorm: boolean;
-  rope: (layer: number) => RopeSettings;
-  /**
-   * Gemma 3: (1 + w) norms, a norm after each block too, √hidden embedding scale, GeGLU (tanh),
-   * query_pre_attn_scalar, and sliding-window attention on all but every `pattern`-th layer.
-   */
-  gemma?: { window: number; pattern: number; queryPreAttnScalar: number };
-}
-
-/** Inverse frequencies of rotary pair i, with Llama 3.1's scaling when configured. */
-function inverseFrequencies(headDim: number, rope: RopeSettings): Float64Array {
-  const half = headDim / 2;
-  const freqs = new Float64Array(half);
-  for (let i = 0; i < half; i++) {
-    let f = Math.pow(rope.theta, (-2 * i) / headDim);
-    if (rope.llama3) {
-      const { factor, lowFreqFactor, highFreqFactor, originalContext } = rope.llama3;
-      const wavelength = (2 * Math.PI) / f;
-      if (wavelength > originalContext / lowFreqFactor) {
-        f = f / factor;
-      } else if (wavelength >= originalContext / highFreqFactor) {
-        const smooth = (originalContext / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
-        f = (1 - smooth) * (f / factor) + smooth * f;
-      }
-    }
-    freqs[i] = f / rope.positionDivisor;
-  }
-  return freqs;
-}
-
-/**
- * The final hidden states (after the last norm) of Llama, Qwen3 and Gemma 3 decoders, position by
- * position: rope (Llama 3.1 and linear scaling), attention with sliding windows, SwiGLU/GeGLU and norms.
- */
-export function referenceDecoderStates(t: Map<string, Tensor>, c: ReferenceConfig, tokens: number[]): Float64Array[] {
-  const get = (name: string): Tensor => {
-    const m = t.get(name);
-    if (!m) {
-      throw new Error(`reference: no tensor ${name}`);
-    }
-    return m;
-  };
-  const gemma = c.gemma;
-  const norm = (x: Float64Array, name: string) => {
-    const w = values(get(name));
-    return rmsNorm(x, gemma ? w.map((v) => 1 + v) : w, c.eps);
-  };
-  const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
-  const embed = get('model.embed_tokens.weight');
-  const D = c.headDim;
-  const group = c.heads / c.kvHeads;
-  const scale = gemma ? 1 / Math.sqrt(gemma.queryPreAttnScalar) : 1 / Math.sqrt(D);
-  let xs = tokens.map((tok) => embed.row(tok).map((v) => (gemma ? v * Math.sqrt(c.hidden) : v)));
-
-  for (let l = 0; l < c.layers; l++) {
-    const p = `model.layers.${l}`;
-    const freqs = inverseFrequencies(D, c.rope(l));
-    const window = gemma && (l + 1) % gemma.pattern !== 0 ? gemma.window : Infinity;
-    const headsOf = (v: Float64Array, count: number, normName?: string): Float64Array[] =>
-      Array.from({ length: count }, (_, h) => {
-        const head = v.slice(h * D, (h + 1) * D);
-        return normName ? norm(head, normName) : head;
-      });
-    const queries: Float64Array[][] = [];
-    const keys: Float64Array[][] = [];
-    const values: Float64Array[][] = [];
-    xs.forEach((x, pos) => {
-      const h = norm(x, `${p}.input_layernorm.weight`);
-      const qNorm = c.qkNorm ? `${p}.self_attn.q_norm.weight` : undefined;
-      const kNorm = c.qkNorm ? `${p}.self_attn.k_norm.weight` : undefined;
-      queries.push(headsOf(matvec(get(`${p}.self_attn.q_proj.weight`), h), c.heads, qNorm).map((q) => rotate(q, pos, freqs)));
-      keys.push(headsOf(matvec(get(`${p}.self_attn.k_proj.weight`), h), c.kvHeads, kNorm).map((k) => rotate(k, pos, freqs)));
-      values.push(headsOf(matvec(get(`${p}.self_attn.v_proj.weight`), h), c.kvHeads));
-    });
-    xs = xs.map((x, pos) => {
-      const attended = new Float64Array(c.heads * D);
-      const visible = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j > pos - window);
-      for (let head = 0; head < c.heads; head++) {
-        const kvHead = Math.floor(head / group);
-        const scores = visible.map((j) => {
-          let s = 0;
-          for (let d = 0; d < D; d++) {
-            s += queries[pos][head][d] * keys[j][kvHead][d];
-          }
-          return s * scale;
-        });
-        const max = Math.max(...scores);
-        const weights = scores.map((s) => Math.exp(s - max));
-        const total = weights.reduce((a, b) => a + b, 0);
-        visible.forEach((j, n) => {
-          for (let d = 0; d < D; d++) {
-            attended[head * D + d] += (weights[n] / total) * values[j][kvHead][d];
-          }
-        });
-      }
-      let attentionOut = matvec(get(`${p}.self_attn.o_proj.weight`), attended);
-      if (gemma) {
-        attentionOut = norm(attentionOut, `${p}.post_attention_layernorm.weight`);
-      }
-      const afterAttention = add(x, attentionOut);
-      const h = norm(afterAttention, gemma ? `${p}.pre_feedforward_layernorm.weight` : `${p}.post_attention_layernorm.weight`);
-      const gate = matvec(get(`${p}.mlp.gate_proj.weight`), h);
-      const up = matvec(get(`${p}.mlp.up_proj.weight`), h);
-      const act = gate.map((g, i) => (gemma ? geluTanh(g) : silu(g)) * up[i]);
-      let mlpOut = matvec(get(`${p}.mlp.down_proj.weight`), act);
-      if (gemma) {
-        mlpOut = norm(mlpOut, `${p}.post_feedforward_layernorm.weight`);
-      }
-      return add(afterAttention, mlpOut);
-    });
-  }
-  return xs.map((x) => norm(x, 'model.norm.weight'));
-}
-
-/** Vocabulary logits of the decoder at every position: the final states through lm_head, or the tied embedding. */
-export function referenceLogits(t: Map<string, Tensor>, c: ReferenceConfig, tokens: number[]): Float64Array[] {
-  const head = t.get('lm_head.weight') ?? t.get('model.embed_tokens.weight')!;
-  return referenceDecoderStates(t, c, tokens).map((x) => matvec(head, x));
-}
-
