@@ -9,6 +9,15 @@ import type { FluxPipeline } from './image/flux/pipeline';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
+import {
+  embeddingWeightBytes,
+  loadEmbeddingModel,
+  loadRerankModel,
+  type EmbeddingFamilyId,
+  type LoadedEmbeddingModel,
+  type LoadedRerankModel,
+  type RerankFamilyId,
+} from './embeddings/load';
 import { loadWhisper, whisperWeightBytes } from './whisper/load';
 import type { LoadedWhisper } from './whisper/transcribe';
 
@@ -26,10 +35,11 @@ export interface LoadedSpeechToTextModel {
   weightBytes: number;
 }
 
-/** A text-to-image model ready to generate; its pipeline knows what its resident weights occupy. */
+/** A text-to-image model ready to generate, and what its resident weights occupy. */
 export interface LoadedImageModel {
   kind: 'image';
   pipeline: FluxPipeline;
+  weightBytes: number;
 }
 
 /**
@@ -38,6 +48,8 @@ export interface LoadedImageModel {
  */
 export interface LoadedModels {
   chat: LoadedChatModel;
+  embedding: LoadedEmbeddingModel;
+  rerank: LoadedRerankModel;
   'speech-to-text': LoadedSpeechToTextModel;
   image: LoadedImageModel;
 }
@@ -55,7 +67,8 @@ export type FamilyLoadOptions = FluxLoadOptions;
 
 const fluxLoader: FamilyLoader<'image'> = {
   async load(dir, options) {
-    return { kind: 'image', pipeline: await loadFluxPipeline(dir, options) };
+    const pipeline = await loadFluxPipeline(dir, options);
+    return { kind: 'image', pipeline, weightBytes: pipeline.weightBytes };
   },
   weightBytes: fluxWeightBytes,
 };
@@ -76,6 +89,14 @@ const chatLoader: FamilyLoader<'chat'> = {
     });
   },
 };
+
+function embeddingLoader(family: EmbeddingFamilyId): FamilyLoader<'embedding'> {
+  return { load: (dir, options) => loadEmbeddingModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
+
+function rerankLoader(family: RerankFamilyId): FamilyLoader<'rerank'> {
+  return { load: (dir, options) => loadRerankModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
 
 const whisperLoader: FamilyLoader<'speech-to-text'> = {
   async load(dir, options) {
@@ -99,6 +120,12 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  bert: embeddingLoader('bert'),
+  'xlm-roberta': embeddingLoader('xlm-roberta'),
+  modernbert: embeddingLoader('modernbert'),
+  'qwen3-embedding': embeddingLoader('qwen3-embedding'),
+  'cross-encoder': rerankLoader('cross-encoder'),
+  'qwen3-reranker': rerankLoader('qwen3-reranker'),
   gpt_oss: chatLoader,
   glm4_moe: chatLoader,
   whisper: whisperLoader,

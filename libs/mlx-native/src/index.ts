@@ -3,6 +3,7 @@ export * from './io';
 export * from './nn';
 export * from './text';
 export * from './lm';
+export * from './embeddings';
 export * from './image';
 export * from './families';
 export * from './audio';

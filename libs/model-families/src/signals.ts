@@ -47,3 +47,12 @@ export function hasTokenizer(files: ReadonlySet<string>): boolean {
 export function isSentenceTransformer(signals: ModelSignals): boolean {
   return signals.files.has('modules.json') || signals.files.has('config_sentence_transformers.json');
 }
+
+/**
+ * A sentence-transformers module folder of the given class (`1_Pooling/`, `1_LogitScore/`): saved as
+ * `<index>_<Class>/config.json`, so the file list tells a module without reading modules.json.
+ */
+export function hasModuleFolder(signals: ModelSignals, moduleClass: string): boolean {
+  const pattern = new RegExp(`^\\d+_${moduleClass}/config\\.json$`);
+  return [...signals.files].some((path) => pattern.test(path));
+}

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { ensureFixtures } from './ensure-fixtures';
 import { ensureWhisperFixtures, WHISPER_BENCH_FIXTURE_SPEC, WHISPER_FIXTURE_SPECS } from './whisper-fixtures';
-import { BENCH_FIXTURE_SPEC, FIXTURE_SPECS } from './specs';
+import { BENCH_FIXTURE_SPEC, EMBEDDING_BENCH_FIXTURE_SPEC, EMBEDDING_FIXTURE_SPECS, FIXTURE_SPECS } from './specs';
 
 /**
  * `npm run fixtures [-- --bench]`: writes the tiny test models (and with --bench the ~100M
@@ -11,9 +11,9 @@ async function main(): Promise<void> {
   // Not the service's config default (~/.cache/huggingface/hub): test models stay out of the
   // user's real cache unless HF_HUB_CACHE asks for them there.
   const hub = resolve(process.env['HF_HUB_CACHE'] ?? './.fixtures/hub');
-  const ids = FIXTURE_SPECS.map((s) => s.id);
+  const ids = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS].map((s) => s.id);
   if (process.argv.includes('--bench')) {
-    ids.push(BENCH_FIXTURE_SPEC.id);
+    ids.push(BENCH_FIXTURE_SPEC.id, EMBEDDING_BENCH_FIXTURE_SPEC.id);
   }
   const started = Date.now();
   const whisperIds = WHISPER_FIXTURE_SPECS.map((s) => s.id);

@@ -51,23 +51,12 @@ export function keepsQuantized(mode: WeightsMode = 'auto'): boolean {
 export async function readModelJson(path: string, required: true): Promise<JsonObject>;
 export async function readModelJson(path: string, required: false): Promise<JsonObject | undefined>;
 export async function readModelJson(path: string, required: boolean): Promise<JsonObject | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (required) {
-        throw new ModelFileMissingError(path, 'not a model directory, or the download is incomplete');
-      }
-      return undefined;
+  const parsed = await readJsonFile(path);
+  if (parsed === undefined) {
+    if (required) {
+      throw new ModelFileMissingError(path, 'not a model directory, or the download is incomplete');
     }
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
+    return undefined;
   }
   if (!isJsonObject(parsed)) {
     throw new InvalidModelConfigError(path, 'the top level is not a JSON object');
@@ -75,6 +64,23 @@ export async function readModelJson(path: string, required: boolean): Promise<Js
   return parsed;
 }
 
+/** Any JSON value from a model folder (modules.json is a list); undefined when the file is absent, InvalidModelConfigError when malformed. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
+  }
+}
 
 /** The shards named by model.safetensors.index.json, else model.safetensors, else every *.safetensors (older mlx-community names). */
 export async function safetensorsFiles(modelDir: string): Promise<string[]> {
@@ -114,16 +120,17 @@ export interface WeightLoadPlan {
   keepQuantized: boolean;
   keep: (name: string) => boolean;
   /**
-   * The name the model reads a checkpoint tensor by, or undefined to leave it out; for checkpoints whose
-   * names differ by layout (an image model saved by diffusers, mflux or BFL). Applied before `keep`.
+   * The name the model reads a checkpoint tensor by, or undefined to leave the tensor out, for
+   * checkpoints that spell names otherwise (an image model saved by diffusers, mflux or BFL;
+   * Qwen3-Embedding's decoder without the `model.` prefix). `keep` and the quantization lookups
+   * use the checkpoint's own names, as config.json does; the store holds the renamed ones.
    */
   rename?: (name: string) => string | undefined;
 }
 
-/** A tensor's name once renamed and filtered by the plan; undefined when the plan leaves it out. */
-function plannedName(plan: Pick<WeightLoadPlan, 'keep' | 'rename'>, name: string): string | undefined {
-  const renamed = plan.rename ? plan.rename(name) : name;
-  return renamed !== undefined && plan.keep(renamed) ? renamed : undefined;
+/** Whether the plan loads checkpoint tensor `name`. */
+function loads(plan: Pick<WeightLoadPlan, 'keep' | 'rename'>, name: string): boolean {
+  return (plan.rename === undefined || plan.rename(name) !== undefined) && plan.keep(name);
 }
 
 const AFFINE_PARTS = ['weight', 'scales', 'biases'] as const;
@@ -195,6 +202,8 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
     }
   }
 
+  // Only names `loads` accepts reach it, so a rename never answers undefined here.
+  const rename = (name: string): string => (plan.rename ? (plan.rename(name) as string) : name);
   const dense = new Map<string, mx.array>();
   const quantized = new Map<string, QuantizedTensor>();
   const pending = new Map<string, mx.array>();
@@ -222,16 +231,15 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
 
   function loadShard(file: string): void {
     const arrays = mx.load(file) as unknown as Record<string, mx.array>;
-    for (const [stored, array] of Object.entries(arrays)) {
-      const name = plannedName(plan, stored);
-      if (name === undefined || !names.has(name)) {
+    for (const [name, array] of Object.entries(arrays)) {
+      if (!names.has(name)) {
         continue;
       }
       const module = moduleOf(name);
       if (!module) {
         const converted = toCompute(array);
         mx.eval(converted);
-        dense.set(name, converted);
+        dense.set(rename(name), converted);
         continue;
       }
       pending.set(name, array);
@@ -245,18 +253,18 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
         const [weight, scales] = parts;
         const full = dequantizeMxfp4(checkedMxfp4(module, weight, scales), scales);
         mx.eval(full);
-        dense.set(`${module}.weight`, full);
+        dense.set(rename(`${module}.weight`), full);
         continue;
       }
       const [weight, scales, biases] = parts;
       const q = quantizedTensor(module, weight, toCompute(scales), toCompute(biases), plan);
       if (plan.keepQuantized) {
         mx.eval(q.weight, q.scales, q.biases);
-        quantized.set(module, q);
+        quantized.set(rename(`${module}.weight`).slice(0, -'.weight'.length), q);
       } else {
         const full = mx.dequantize(q.weight, q.scales, q.biases, q.groupSize, q.bits);
         mx.eval(full);
-        dense.set(`${module}.weight`, full);
+        dense.set(rename(`${module}.weight`), full);
       }
     }
   }
@@ -267,12 +275,9 @@ export async function weightHeaders(files: string[]): Promise<TensorInfo[]> {
   return (await Promise.all(files.map((file) => (file.endsWith('.npz') ? readNpzHeader(file) : readSafetensorsHeader(file))))).flat();
 }
 
-/** The tensors the plan loads, under the names the model reads them by. */
+/** The tensors of `files` the plan loads, by their checkpoint names. */
 async function plannedHeaders(files: string[], plan: Pick<WeightLoadPlan, 'keep' | 'rename'>): Promise<TensorInfo[]> {
-  return (await weightHeaders(files)).flatMap((tensor) => {
-    const name = plannedName(plan, tensor.name);
-    return name === undefined ? [] : [{ ...tensor, name }];
-  });
+  return (await weightHeaders(files)).filter((tensor) => loads(plan, tensor.name));
 }
 
 function checkedMxfp4(module: string, weight: mx.array, scales: mx.array): mx.array {

@@ -1,6 +1,5 @@
 import type { core as mx } from '@frost-beta/mlx';
 import { Conv1d, Conv2d, mlxConvKernel, type ConvKernelLayout } from '../nn/conv';
-import { GroupNorm, LayerNorm } from '../nn/norms';
 import {
   DenseEmbedding,
   DenseLinear,
@@ -11,6 +10,7 @@ import {
   type Linear,
   type QuantizedTensor,
 } from '../nn/layers';
+import { GroupNorm, LayerNorm } from '../nn/norms';
 import { MissingTensorError, TensorShapeMismatchError } from './errors';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -90,9 +90,13 @@ export class WeightStore {
     return new RMSNorm(transform ? transform(weight) : weight, eps);
   }
 
-  /** Layer norm with `<module>.weight` and `<module>.bias` [dim]; eps defaults to PyTorch's nn.LayerNorm one (Whisper's). */
-  layerNorm(module: string, dim: number, eps = 1e-5): LayerNorm {
-    return new LayerNorm(eps, this.tensor(`${module}.weight`, [dim]), this.tensor(`${module}.bias`, [dim]));
+  /**
+   * Layer norm with `<module>.weight` [dim] and, unless `bias: false` (ModernBERT), `<module>.bias` [dim];
+   * eps defaults to PyTorch's nn.LayerNorm one (Whisper's).
+   */
+  layerNorm(module: string, dim: number, eps = 1e-5, options: { bias?: boolean } = {}): LayerNorm {
+    const bias = options.bias ?? true;
+    return new LayerNorm(eps, this.tensor(`${module}.weight`, [dim]), bias ? this.tensor(`${module}.bias`, [dim]) : undefined);
   }
 
   /** Group norm with `<module>.weight` and `<module>.bias` [channels]. */

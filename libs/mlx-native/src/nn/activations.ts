@@ -10,8 +10,13 @@ export type Activation = (x: mx.array) => mx.array;
 /** SiLU (swish): x · σ(x). */
 export const silu: Activation = mx.compile((x: mx.array) => mx.multiply(x, mx.sigmoid(x)));
 
-/** GELU with the exact erf: ½x(1 + erf(x/√2)). */
-export const gelu: Activation = mx.compile((x: mx.array) => mx.multiply(mx.multiply(x, 0.5), mx.add(mx.erf(mx.multiply(x, Math.SQRT1_2)), 1)));
+const exactGelu = (x: mx.array): mx.array => mx.multiply(mx.multiply(x, 0.5), mx.add(mx.erf(mx.multiply(x, Math.SQRT1_2)), 1));
+
+/** GELU with the exact erf: ½x(1 + erf(x/√2)) (BERT, Whisper, CLIP-L's `gelu`). */
+export const gelu: Activation = mx.compile(exactGelu);
+
+/** GeGLU with exact GELU (ModernBERT's MLP): gelu(input) ⊙ gate, in one compiled pass. */
+export const geluGlu: (input: mx.array, gate: mx.array) => mx.array = mx.compile((input: mx.array, gate: mx.array) => mx.multiply(exactGelu(input), gate));
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 

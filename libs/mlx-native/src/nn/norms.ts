@@ -1,15 +1,18 @@
 import { core as mx } from '@frost-beta/mlx';
 
-/** Layer norm over the last axis: (x − mean) / √(var + eps), then · weight + bias when the layer has them (affine). */
+/**
+ * Layer norm over the last axis: (x − mean) / √(var + eps), then · weight (+ bias) when the layer has
+ * them (FLUX's block norms have neither, ModernBERT's no bias).
+ */
 export class LayerNorm {
   constructor(
     private readonly eps: number,
-    private readonly weight: mx.array | null = null,
-    private readonly bias: mx.array | null = null,
+    private readonly weight?: mx.array,
+    private readonly bias?: mx.array,
   ) {}
 
   forward(x: mx.array): mx.array {
-    return mx.fast.layerNorm(x, this.weight, this.bias, this.eps);
+    return mx.fast.layerNorm(x, this.weight ?? null, this.bias ?? null, this.eps);
   }
 }
 

@@ -196,11 +196,9 @@ async function component(
   let quantization: QuantizationConfig | undefined;
   if (bits !== undefined) {
     const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat();
+    // Keyed by the checkpoint's own names, as loadWeights looks quantization up.
     quantization = quantizationFromShapes(
-      headers.flatMap((t) => {
-        const name = rename(t.name);
-        return name === undefined ? [] : [{ name, shape: t.shape }];
-      }),
+      headers.filter((t) => rename(t.name) !== undefined),
       bits,
     );
   }

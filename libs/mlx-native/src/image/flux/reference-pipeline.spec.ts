@@ -1,7 +1,7 @@
 import { ensureFluxFixtures, FIXTURE_ORG, testHubDir } from '@mlx-omni/model-fixtures';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readReferenceSafetensors, type ReferenceTensor } from '../../testing/reference-safetensors';
+import { readFlatTensors, type FlatTensor } from '../../testing/float64-reference';
 import { PromptTokenizer } from '../../text/prompt-tokenizer';
 import { loadFluxPipeline } from './load';
 
@@ -9,19 +9,19 @@ import { loadFluxPipeline } from './load';
  * FLUX.1 text-to-image written again, independently of the engine, in float64 with plain loops, from
  * diffusers (pipeline_flux.py, transformer_flux.py, autoencoder_kl.py, the flow-match Euler scheduler)
  * and transformers (CLIPTextModel, T5EncoderModel). It reads the diffusers-layout fixture through the
- * tests' own safetensors reader (testing/reference-safetensors.ts), not the engine's. Shared with the
+ * tests' own safetensors reader (testing/float64-reference.ts), not the engine's. Shared with the
  * engine: the token ids and the initial noise (MLX's generator, which the engine must reproduce bit
  * for bit to match mflux, checked in flux.spec.ts).
  */
 
 jest.setTimeout(600_000);
 
-type Tensor = ReferenceTensor;
+type Tensor = FlatTensor;
 
 function readFolder(dir: string, files: string[]): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
   for (const file of files) {
-    readReferenceSafetensors(join(dir, file), tensors);
+    readFlatTensors(join(dir, file), tensors);
   }
   return tensors;
 }

@@ -1,7 +1,7 @@
 /**
  * An independent float64 Whisper, in plain typed-array loops written from openai/whisper
  * (audio.py, model.py, decoding.py with its ApplyTimestampRules, transcribe.py) and librosa's mel
- * filters: the tests' own safetensors reader (testing/reference-safetensors.ts), its own DFT,
+ * filters: the tests' own safetensors reader (testing/float64-reference.ts), its own DFT,
  * encoder, decoder and decoding rules, and Hugging Face's tokenizer for text. The engine's front
  * end, tokens, text and segment times must agree with it.
  */
@@ -9,9 +9,9 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { readReferenceSafetensors, type ReferenceTensor } from '../../testing/reference-safetensors';
+import { readFlatTensors, type FlatTensor } from '../../testing/float64-reference';
 
-type Tensor = ReferenceTensor;
+type Tensor = FlatTensor;
 
 // ---------------------------------------------------------------- front end
 
@@ -144,7 +144,7 @@ export class ReferenceWhisper {
 
   constructor(dir: string) {
     this.dims = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Dims;
-    this.w = readReferenceSafetensors(join(dir, 'model.safetensors'));
+    this.w = readFlatTensors(join(dir, 'model.safetensors'));
   }
 
   private t(name: string): Float64Array {
