@@ -7,6 +7,9 @@ import { parseQuantization } from './io/quantization';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
+import { kokoroWeightBytes, loadKokoroModel } from './tts/kokoro/load';
+import { KokoroSynthesizer } from './tts/kokoro/synthesizer';
+import type { SpeechSynthesizer } from './tts/speech-synthesizer';
 
 /** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
 export interface LoadedChatModel {
@@ -21,6 +24,14 @@ export interface LoadedChatModel {
  */
 export interface LoadedModels {
   chat: LoadedChatModel;
+  'text-to-speech': LoadedSpeechModel;
+}
+
+/** A text-to-speech model ready to speak, and what its weights occupy. */
+export interface LoadedSpeechModel {
+  kind: 'text-to-speech';
+  synthesizer: SpeechSynthesizer;
+  weightBytes: number;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
@@ -48,6 +59,14 @@ const chatLoader: FamilyLoader<'chat'> = {
   },
 };
 
+const kokoroLoader: FamilyLoader<'text-to-speech'> = {
+  async load(dir, options) {
+    const model = await loadKokoroModel(dir, options);
+    return { kind: 'text-to-speech', synthesizer: new KokoroSynthesizer(model, dir), weightBytes: model.weightBytes };
+  },
+  weightBytes: kokoroWeightBytes,
+};
+
 /**
  * The engine's loader of every family model-families declares `engine: true`: the only registry of
  * what the engine runs. Keyed by that declaration, so a family flipped on without its loader, or a
@@ -62,6 +81,7 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  kokoro: kokoroLoader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

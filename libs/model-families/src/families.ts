@@ -1,4 +1,5 @@
 import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { voiceNames } from './voices';
 
 /** What the server can do with a model; each kind is served by its own routes. */
 export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'text-to-speech', 'image'] as const;
@@ -9,7 +10,7 @@ export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma'] as con
 export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
 
 /** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */
-export type FamilyNeed = 'weights' | 'tokenizer';
+export type FamilyNeed = 'weights' | 'tokenizer' | 'voices';
 
 export interface FamilyDeclaration {
   /** Stable name: the `model_type` for chat architectures, else the family's usual name. */
@@ -78,10 +79,12 @@ export const MODEL_FAMILIES = [
   {
     id: 'kokoro',
     kind: 'text-to-speech',
-    engine: false,
-    when: 'model_type kokoro, or a config.json with istftnet and plbert sections (Kokoro-82M has no model_type)',
-    matches: (s) => modelTypeOf(s) === 'kokoro' || (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined),
-    needs: ['weights'],
+    engine: true,
+    when: 'a config.json with istftnet, plbert and vocab sections (Kokoro-82M and its mlx-community copies have no model_type), or model_type kokoro (newer mlx-audio conversions); voices in voices/*.safetensors',
+    matches: (s) =>
+      modelTypeOf(s) === 'kokoro' ||
+      (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined && objectAt(s.config, 'vocab') !== undefined),
+    needs: ['weights', 'voices'],
   },
   {
     id: 'other-tts',
@@ -181,6 +184,8 @@ function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
       return signals.weightsComplete;
     case 'tokenizer':
       return hasTokenizer(signals.files);
+    case 'voices':
+      return voiceNames(signals.files).length > 0;
   }
 }
 

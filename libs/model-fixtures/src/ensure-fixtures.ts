@@ -121,12 +121,12 @@ function outputNames(spec: FixtureSpec, tensor: PlannedTensor): string[] {
 }
 
 /** A stable 31-bit seed per (fixture, tensor), so every tensor is reproducible on its own. */
-function tensorSeed(spec: FixtureSpec, name: string): number {
-  return createHash('sha1').update(`${spec.seed}:${name}`).digest().readUInt32LE(0) >>> 1;
+export function tensorSeed(fixtureSeed: number, name: string): number {
+  return createHash('sha1').update(`${fixtureSeed}:${name}`).digest().readUInt32LE(0) >>> 1;
 }
 
 /** Uniform on [-a, a] with standard deviation `std`. */
-function uniform(shape: number[], std: number, key: mx.array): mx.array {
+export function uniform(shape: number[], std: number, key: mx.array): mx.array {
   const a = std * Math.sqrt(3);
   return mx.random.uniform(-a, a, shape, mx.float32, key);
 }
@@ -153,19 +153,28 @@ function valueStd(tensor: PlannedTensor): number {
 }
 
 function floatTensor(spec: FixtureSpec, tensor: PlannedTensor): mx.array {
-  const values = uniform(tensor.shape, valueStd(tensor), mx.random.key(tensorSeed(spec, tensor.name)));
+  const values = uniform(tensor.shape, valueStd(tensor), mx.random.key(tensorSeed(spec.seed, tensor.name)));
   return tensor.role === 'norm' ? mx.add(values, 1) : values;
+}
+
+function quantizedTensor(spec: FixtureSpec, tensor: PlannedTensor, q: { groupSize: number; bits: number }): [mx.array, mx.array, mx.array] {
+  return packedQuantized(tensor.shape, valueStd(tensor), q, (i) => tensorSeed(spec.seed, `${tensor.name}#${i}`));
 }
 
 /**
  * A random matrix drawn directly in MLX's packed form: every uint32 word is a valid packing of
  * 32/bits codes, and per-group scales and biases centre the codes so the dequantized values have
- * the role's spread. Drawing floats and quantizing them took seconds per vocabulary-sized table.
+ * a spread of `std`. Drawing floats and quantizing them took seconds per vocabulary-sized table.
  */
-function quantizedTensor(spec: FixtureSpec, tensor: PlannedTensor, q: { groupSize: number; bits: number }): [mx.array, mx.array, mx.array] {
-  const [highKey, lowKey, scalesKey, biasesKey] = [0, 1, 2, 3].map((i) => mx.random.key(tensorSeed(spec, `${tensor.name}#${i}`)));
-  const lead = tensor.shape.slice(0, -1);
-  const width = tensor.shape[tensor.shape.length - 1];
+export function packedQuantized(
+  shape: number[],
+  std: number,
+  q: { groupSize: number; bits: number },
+  seedOf: (draw: number) => number,
+): [mx.array, mx.array, mx.array] {
+  const [highKey, lowKey, scalesKey, biasesKey] = [0, 1, 2, 3].map((i) => mx.random.key(seedOf(i)));
+  const lead = shape.slice(0, -1);
+  const width = shape[shape.length - 1];
   // Two 16-bit halves: a full-range randint comes from a float32 draw and leaves the low bits zero.
   const wordShape = [...lead, (width * q.bits) / 32];
   const half = (key: mx.array) => mx.random.randint(0, 65536, wordShape, mx.int32, key).astype(mx.uint32);
@@ -173,9 +182,9 @@ function quantizedTensor(spec: FixtureSpec, tensor: PlannedTensor, q: { groupSiz
   const groups = [...lead, width / q.groupSize];
   const levels = 2 ** q.bits;
   // Codes are uniform on [0, levels): standard deviation ≈ levels / √12.
-  const baseScale = (valueStd(tensor) * Math.sqrt(12)) / levels;
+  const baseScale = (std * Math.sqrt(12)) / levels;
   const scales = mx.multiply(mx.random.uniform(0.75, 1.25, groups, mx.float32, scalesKey), baseScale);
-  const biases = mx.add(mx.multiply(scales, -(levels - 1) / 2), uniform(groups, 0.1 * valueStd(tensor), biasesKey));
+  const biases = mx.add(mx.multiply(scales, -(levels - 1) / 2), uniform(groups, 0.1 * std, biasesKey));
   return [words, scales, biases];
 }
 

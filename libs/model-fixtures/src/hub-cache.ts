@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** `models--<org>--<name>`, the folder Hugging Face's cache gives a model repo. */
 export function repoFolderName(repoId: string): string {
@@ -53,7 +53,7 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
   await mkdir(staging);
 
   for (const file of files) {
-    const incoming = join(blobs, `.incoming-${tag}-${file.name}`);
+    const incoming = join(blobs, `.incoming-${tag}-${file.name.replaceAll('/', '_')}`);
     let blobId: string;
     if ('content' in file) {
       await writeFile(incoming, file.content);
@@ -63,7 +63,10 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
       blobId = await sha256File(incoming);
     }
     await rename(incoming, join(blobs, blobId));
-    await symlink(join('..', '..', 'blobs', blobId), join(staging, file.name));
+    // Files in subfolders (Kokoro's voices/) link back up one more level per folder, as the hub's do.
+    const depth = file.name.split('/').length - 1;
+    await mkdir(dirname(join(staging, file.name)), { recursive: true });
+    await symlink(join(...Array<string>(depth + 2).fill('..'), 'blobs', blobId), join(staging, file.name));
   }
 
   const target = join(snapshots, revision);

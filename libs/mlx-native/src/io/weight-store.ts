@@ -54,6 +54,20 @@ export class WeightStore {
     return this.quantized.has(path) || this.dense.has(`${path}.weight`);
   }
 
+  /** The shape of a dense tensor, for layers whose widths only the checkpoint states; undefined when absent. */
+  shapeOf(name: string): readonly number[] | undefined {
+    return this.dense.get(this.prefix + name)?.shape;
+  }
+
+  /** The arrays a module built by `linear` or `embedding` holds (packed parts when quantized, plus its bias). */
+  moduleArrays(module: string): mx.array[] {
+    const path = this.prefix + module;
+    const q = this.quantized.get(path);
+    const bias = this.dense.get(`${path}.bias`);
+    const parts = q ? [q.weight, q.scales, q.biases] : [this.dense.get(`${path}.weight`)];
+    return [...parts, bias].filter((array): array is mx.array => array !== undefined);
+  }
+
   tensor(name: string, shape: readonly number[]): mx.array {
     const path = this.prefix + name;
     const found = this.dense.get(path);
