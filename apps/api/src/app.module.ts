@@ -6,6 +6,7 @@ import { ChatModule } from './chat/chat.module';
 import { CompletionsModule } from './completions/completions.module';
 import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
+import { FilesModule } from './files/files.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -29,6 +30,7 @@ export class AppModule {
         RateLimitsModule,
         WorkersModule,
         JobsModule,
+        FilesModule,
         HealthModule,
         MetricsModule,
         ModelsModule,
