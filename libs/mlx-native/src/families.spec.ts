@@ -1,4 +1,4 @@
-import { ensureFixtures, FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
+import { ensureFixtures, ensureKokoroFixtures, FIXTURE_SPECS, KOKORO_FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
 import { MODEL_FAMILIES, type FamilyDeclaration } from '@mlx-omni/model-families';
 import type { WeightsMode } from './io/load-weights';
 import { familyLoader, UnsupportedFamilyError } from './families';
@@ -8,7 +8,7 @@ jest.setTimeout(120_000);
 let dirs: Map<string, string>;
 
 beforeAll(async () => {
-  dirs = await ensureFixtures(testHubDir());
+  dirs = new Map([...(await ensureFixtures(testHubDir())), ...(await ensureKokoroFixtures(testHubDir()))]);
 });
 
 afterEach(async () => {
@@ -37,6 +37,17 @@ describe('familyLoader', () => {
       const predicted = await loader.weightBytes(dir, { weights });
       const loaded = await loader.load(dir, { weights });
       expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'chat' ? loaded.lm.weightBytes : loaded.weightBytes]);
+      await new Promise(setImmediate);
+    }
+  });
+
+  it.each<WeightsMode>(['dequantized', 'quantized'])('predicts the bytes a loaded Kokoro model occupies (%s)', async (weights) => {
+    for (const spec of KOKORO_FIXTURE_SPECS) {
+      const dir = dirs.get(spec.id) as string;
+      const loader = familyLoader('kokoro');
+      const predicted = await loader.weightBytes(dir, { weights });
+      const loaded = await loader.load(dir, { weights });
+      expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'text-to-speech' ? loaded.weightBytes : -1]);
       await new Promise(setImmediate);
     }
   });

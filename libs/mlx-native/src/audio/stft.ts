@@ -80,9 +80,13 @@ export class Stft {
     const padded = reflectPad(signal, Math.floor(this.fftSize / 2));
     const spectrum = this.analysis.forward(padded.reshape(1, -1, 1)).index(0);
     const [re, rawIm] = mx.split(spectrum, [this.bins], -1);
-    // The DFT of a real signal has exactly zero imaginary part at DC and Nyquist; the basis's rounding
-    // (or a -0) would otherwise flip their phase between +π and -π.
-    const im = mx.where(this.realOnlyBins, mx.zeros([1, this.bins]), rawIm);
+    // Imaginary parts that are exactly zero in exact arithmetic are made +0, as an FFT's pairwise
+    // cancellation makes them: at DC and Nyquist, and in the whole first frame, which reflect padding
+    // makes symmetric about its centre. Left to the basis's rounding, their sign (and so a phase of +π
+    // or −π where the real part is negative) would be noise.
+    const frames = spectrum.shape[0];
+    const firstFrame = mx.array(Array.from({ length: frames }, (_, f) => f === 0)).reshape(frames, 1);
+    const im = mx.where(mx.logicalOr(this.realOnlyBins, firstFrame), mx.zeros([1, this.bins]), rawIm);
     return { magnitude: mx.sqrt(mx.add(mx.square(re), mx.square(im))), phase: arctan2(im, re) };
   }
 
