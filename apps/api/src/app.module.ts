@@ -15,6 +15,7 @@ import { ModelsModule } from './models/models.module';
 import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { RedisModule } from './redis/redis.module';
 import { SelfTestModule } from './self-test/self-test.module';
+import { SpeechModule } from './speech/speech.module';
 import { WorkersModule } from './workers/workers.module';
 
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        SpeechModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

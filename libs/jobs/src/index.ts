@@ -3,3 +3,4 @@ export * from './redis-connection';
 export * from './processor-options';
 export * from './artifacts';
 export * from './job-errors';
+export * from './speech';

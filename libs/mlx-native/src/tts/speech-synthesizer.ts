@@ -18,6 +18,8 @@ export interface SpeechChunk {
   index: number;
   /** The phonemes this chunk was synthesised from, for checking pronunciation. */
   phonemes: string;
+  /** Acoustic frames the model predicted for it (its output tokens). */
+  frames: number;
   /** Mono samples in [-1, 1] at the synthesizer's sample rate. */
   samples: Float32Array;
 }

@@ -332,7 +332,7 @@ function adaInResBlock1(ref: Reference, name: string, x: Signal, style: Float64A
     return s.map((row, c) => row.map((v) => v + Math.sin(a[c] * v) ** 2 / a[c]));
   };
   for (let j = 0; j < 3; j++) {
-    let xt = snake(adaIn(ref, `${name}.adain1.${j}`, x, style), `${name}.alpha1.${j}`);
+    let xt: Signal = snake(adaIn(ref, `${name}.adain1.${j}`, x, style), `${name}.alpha1.${j}`);
     xt = ref.conv1d(`${name}.convs1.${j}`, xt, { dilation: dilations[j], padding: Math.floor((kernel * dilations[j] - dilations[j]) / 2) });
     xt = snake(adaIn(ref, `${name}.adain2.${j}`, xt, style), `${name}.alpha2.${j}`);
     xt = ref.conv1d(`${name}.convs2.${j}`, xt, { padding: Math.floor((kernel - 1) / 2) });

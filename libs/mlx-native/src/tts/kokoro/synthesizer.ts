@@ -58,12 +58,17 @@ export class KokoroSynthesizer implements SpeechSynthesizer {
         // One key per chunk, split off a chain from the seed: chunk i's audio depends only on (seed, i).
         const [next, chunkKey] = mx.random.split(key, 2);
         key = next;
-        const { audio } = await this.model.forward([PAD_ID, ...ids, PAD_ID], style, {
+        const { audio, durations } = await this.model.forward([PAD_ID, ...ids, PAD_ID], style, {
           speed: request.speed,
           noise: seededSourceNoise(chunkKey),
           work: new PacedWork(request.turns, request.signal),
         });
-        yield { index: index++, phonemes: chunk, samples: Float32Array.from(audio.tolist() as number[]) };
+        yield {
+          index: index++,
+          phonemes: chunk,
+          frames: durations.reduce((a, b) => a + b, 0),
+          samples: Float32Array.from(audio.tolist() as number[]),
+        };
       }
     }
     if (index === 0) {
