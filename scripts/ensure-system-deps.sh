@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh machine to the point where the service can be built, run and tested:
-# system packages (redis-server, BLAS/LAPACK, promtool), npm packages, then the build.
+# system packages (redis-server, BLAS/LAPACK, promtool, espeak-ng and ffmpeg), npm packages, then the build.
 # Idempotent and silent when everything is already in place; `npm start`, `npm test`
 # and .ci/run call it first.
 set -euo pipefail
@@ -30,6 +30,9 @@ ensure_debian_packages() {
   # A redis-server or promtool built by hand is as good as the packaged one.
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  # Speech: espeak-ng turns text into phonemes, ffmpeg encodes the audio (both run as separate programs).
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
   # The bundled Linux MLX binary links libblas.so.3 and liblapack.so.3; with OpenBLAS
   # installed the alternatives system points libblas.so.3 at it (about 25x faster prefill).
   local lib
@@ -44,12 +47,16 @@ ensure_debian_packages() {
 }
 
 ensure_macos_packages() {
-  # MLX uses Accelerate and Metal on macOS, so Redis is the only system package.
-  command -v redis-server >/dev/null 2>&1 && return 0
+  # MLX uses Accelerate and Metal on macOS; Redis, and espeak-ng and ffmpeg for speech, come from Homebrew.
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis)
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  [ "${#missing[@]}" -eq 0 ] && return 0
   command -v brew >/dev/null 2>&1 \
-    || die "redis-server is missing and Homebrew is not installed (https://brew.sh); install either, or set REDIS_URL"
-  say "installing redis with Homebrew"
-  brew install redis
+    || die "${missing[*]} missing and Homebrew is not installed (https://brew.sh); install them, or for Redis set REDIS_URL"
+  say "installing ${missing[*]} with Homebrew"
+  brew install "${missing[@]}"
 }
 
 ensure_node() {

@@ -35,13 +35,14 @@ export class SpeechController {
   })
   @ApiAcceptedResponse({ type: JobResponseDto, description: 'Still queued; poll GET /v1/jobs/{id}' })
   @ApiErrorResponses(400, 404, 503)
-  async create(@Body() body: CreateSpeechRequestDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<JobResponseDto | void> {
+  async create(@Body() body: CreateSpeechRequestDto, @Res() reply: FastifyReply): Promise<void> {
     const signal = clientGone(reply);
     const started = await this.speech.start(body);
     if (started.kind === 'pending') {
-      reply.status(202);
-      return started.job;
+      await reply.status(202).send(started.job);
+      return;
     }
+    // The audio is written to the socket as it is read; Fastify must not answer on its own.
     reply.hijack();
     await this.speech.send(started, reply.raw, signal);
   }

@@ -15,8 +15,12 @@ export interface LstmDirectionWeights {
 /** Steps evaluated per unit of paced work: long enough to amortise the dispatch, short enough to share the device. */
 const STEPS_PER_UNIT = 64;
 
-/** c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c'); compiled so each step is one fused pass. */
-const lstmCell = mx.compile((gates: mx.array, cell: mx.array) => {
+/**
+ * One step of both directions: gates = x·Wᵢ + b (precomputed) + h·Wₕ, then c' = σ(f)·c + σ(i)·tanh(g),
+ * h' = σ(o)·tanh(c'). Compiled into one call: the recurrence is sequential, so per-step dispatch is its cost.
+ */
+const lstmStep = mx.compile((projected: mx.array, hidden: mx.array, cell: mx.array, recurrentT: mx.array) => {
+  const gates = mx.add(projected, mx.matmul(hidden, recurrentT));
   const [i, f, g, o] = mx.split(gates, 4, -1);
   const next = mx.add(mx.multiply(mx.sigmoid(f), cell), mx.multiply(mx.sigmoid(i), mx.tanh(g)));
   return [mx.multiply(mx.sigmoid(o), mx.tanh(next)), next];
@@ -67,10 +71,10 @@ export class BiLstm {
     for (let start = 0; start < length; start += STEPS_PER_UNIT) {
       const end = Math.min(length, start + STEPS_PER_UNIT);
       const block = await work.run(() => {
+        const inputs = mx.split(projected.index(mx.Slice(), mx.Slice(start, end)), end - start, 1);
         const steps: mx.array[] = [];
-        for (let t = start; t < end; t++) {
-          const gates = mx.add(projected.index(mx.Slice(), mx.Slice(t, t + 1)), mx.matmul(h, this.recurrentWeightsT));
-          [h, c] = lstmCell(gates, c) as unknown as [mx.array, mx.array];
+        for (const input of inputs) {
+          [h, c] = lstmStep(input, h, c, this.recurrentWeightsT) as unknown as [mx.array, mx.array];
           steps.push(h);
         }
         return [mx.concatenate(steps, 1), h, c];
