@@ -1,8 +1,7 @@
 import { core as mx } from '@frost-beta/mlx';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { packedQuantized, tensorSeed, uniform } from './ensure-fixtures';
-import { exists, repoFolderName, snapshotDir, writeRef, writeSnapshot, type SnapshotFile } from './hub-cache';
+import { ensureSnapshots, packedQuantized, tensorSeed, uniform } from './ensure-fixtures';
+import { writeSnapshot, type SnapshotFile } from './hub-cache';
 import { FIXTURE_ORG, type FixtureDtype, type FixtureQuantization } from './specs';
 
 /**
@@ -432,16 +431,5 @@ export async function ensureKokoroFixtures(hubCacheDir: string, ids?: string[]):
         return spec;
       })
     : KOKORO_FIXTURE_SPECS;
-  const dirs = new Map<string, string>();
-  for (const spec of specs) {
-    const revision = kokoroFixtureRevision(spec);
-    const dir = snapshotDir(hubCacheDir, spec.id, revision);
-    if (await exists(join(dir, 'config.json'))) {
-      await writeRef(join(hubCacheDir, repoFolderName(spec.id)), revision);
-    } else {
-      await writeKokoroFixture(hubCacheDir, spec, revision);
-    }
-    dirs.set(spec.id, dir);
-  }
-  return dirs;
+  return ensureSnapshots(hubCacheDir, specs, kokoroFixtureRevision, writeKokoroFixture);
 }

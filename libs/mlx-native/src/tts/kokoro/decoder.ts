@@ -181,7 +181,8 @@ class Generator {
     });
     for (let i = 0; i < this.ups.length; i++) {
       const input = x;
-      const sourced = await work.run(() => this.noiseRes[i].forward(this.noiseConvs[i].forward(harmonic), style), { collect: true });
+      const convolved = await work.run(() => this.noiseConvs[i].forward(harmonic));
+      const sourced = await this.noiseRes[i].forward(convolved, style, work);
       x = await work.run(() => {
         let up = this.ups[i].forward(leakyRelu(input, 0.1));
         if (i === this.ups.length - 1) {
@@ -193,11 +194,9 @@ class Generator {
       const stage = x;
       let sum: mx.array | undefined;
       for (const block of this.resblocks[i]) {
+        const out = await block.forward(stage, style, work);
         const before = sum;
-        sum = await work.run(() => {
-          const out = block.forward(stage, style);
-          return before ? mx.add(before, out) : out;
-        }, { collect: true });
+        sum = before ? await work.run(() => mx.add(before, out)) : out;
       }
       const total = sum!;
       x = await work.run(() => mx.divide(total, this.resblocks[i].length));

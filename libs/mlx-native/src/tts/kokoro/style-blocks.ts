@@ -2,6 +2,7 @@ import { core as mx } from '@frost-beta/mlx';
 import { leakyRelu, snake } from '../../nn/activations';
 import type { Conv1d, ConvTranspose1d } from '../../nn/conv';
 import { AdaIN1d } from '../../nn/norms';
+import type { PacedWork } from '../../runtime/paced-work';
 import type { KokoroWeights } from './weights';
 
 /** StyleTTS 2's AdaIN1d at `${module}`: its style projection and, when the export has them, the InstanceNorm's affine. */
@@ -87,10 +88,17 @@ export class AdaInResBlock1 {
     }));
   }
 
-  forward(x: mx.array, style: mx.array): mx.array {
+  /**
+   * Each residual unit is its own unit of paced work: at the generator's sample-rate lengths one unit's
+   * intermediates are hundreds of MB, and they are freed only between units.
+   */
+  async forward(x: mx.array, style: mx.array, work: PacedWork): Promise<mx.array> {
     for (const u of this.units) {
-      const inner = u.conv1.forward(snake(u.norm1.forward(x, style), u.alpha1) as mx.array);
-      x = mx.add(u.conv2.forward(snake(u.norm2.forward(inner, style), u.alpha2) as mx.array), x);
+      const input = x;
+      x = await work.run(() => {
+        const inner = u.conv1.forward(snake(u.norm1.forward(input, style), u.alpha1) as mx.array);
+        return mx.add(u.conv2.forward(snake(u.norm2.forward(inner, style), u.alpha2) as mx.array), input);
+      }, { collect: true });
     }
     return x;
   }
