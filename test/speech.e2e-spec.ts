@@ -193,6 +193,22 @@ describe('/v1/audio/speech: Kokoro on a worker, as a BullMQ job (official OpenAI
     expect(metrics.text).toMatch(/mlx_omni_queue_jobs\{queue="speech",state="completed"\} [1-9]/);
   });
 
+  it('shares the worker with chat: a chat completion finishes while a long speech job is still synthesising', async () => {
+    const input = Array.from({ length: 10 }, (_, i) => `Paragraph ${i + 1}. The quick brown fox jumps over the lazy dog.`).join('\n');
+    // pcm is sent as it grows: the response starts once the first chunk is written.
+    const speech = await postJson(stack.baseUrl, '/v1/audio/speech', { model: KOKORO, voice: 'af_heart', input, response_format: 'pcm' });
+    const jobId = speech.headers.get('x-mlx-omni-job-id')!;
+    const chat = await client.chat.completions.create({ model: CHAT, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8 });
+    expect(chat.choices[0].message.content).toEqual(expect.any(String));
+    const during = await stack.request(`/v1/jobs/${jobId}`);
+    expect(during.body.status).toBe('active');
+    expect(during.body.progress.chunks_done).toBeLessThan(10);
+    const audio = Buffer.from(await speech.arrayBuffer());
+    const done = await stack.request(`/v1/jobs/${jobId}`);
+    expect(done.body.result.chunks).toHaveLength(10);
+    expect(audio.length).toBe(2 * done.body.result.chunks.reduce((n: number, c: { samples: number }) => n + c.samples, 0));
+  });
+
   it('answers bad input with 4xx in the OpenAI envelope, never a 5xx', async () => {
     const expectBad = async (body: Record<string, unknown>, param: string) => {
       const error = await client.audio.speech.create({ model: KOKORO, voice: 'af_heart', input: TEXT, ...body } as never).catch((e: unknown) => e);

@@ -33,6 +33,8 @@ describe('classifyModel', () => {
     ['Kokoro-82M, whose config has no model_type', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors', 'voices/af_heart.safetensors'], 'text-to-speech/kokoro'],
     ['Kokoro-82M without its voices', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors'], 'incomplete text-to-speech/kokoro'],
     ['a vocab and an istftnet section alone (not Kokoro)', { istftnet: {}, vocab: {} }, ['config.json', 'model.safetensors'], 'none'],
+    ['F5-TTS as lucasnewman/f5-tts-mlx ships it (no config.json)', undefined, ['model_v1.safetensors', 'vocab.txt', 'duration_v2.safetensors'], 'text-to-speech/f5-tts'],
+    ['a quantized F5-TTS conversion', undefined, ['model_v1_8b.safetensors', 'vocab.txt'], 'text-to-speech/f5-tts'],
     ['a diffusers pipeline', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/flux'],
     ['mflux transformer/ and vae/ folders', undefined, ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors'], 'image/flux'],
     ['no config at all', undefined, ['model.safetensors'], 'none'],

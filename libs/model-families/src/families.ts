@@ -1,4 +1,4 @@
-import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { architecturesOf, hasFolder, hasTokenizer, isF5Checkpoint, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
 import { voiceNames } from './voices';
 
 /** What the server can do with a model; each kind is served by its own routes. */
@@ -85,6 +85,14 @@ export const MODEL_FAMILIES = [
       modelTypeOf(s) === 'kokoro' ||
       (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined && objectAt(s.config, 'vocab') !== undefined),
     needs: ['weights', 'voices'],
+  },
+  {
+    id: 'f5-tts',
+    kind: 'text-to-speech',
+    engine: false,
+    when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt",
+    matches: (s) => s.config === undefined && s.files.has('vocab.txt') && [...s.files].some(isF5Checkpoint),
+    needs: ['weights'],
   },
   {
     id: 'other-tts',
