@@ -42,6 +42,8 @@ export interface KokoroFixtureSpec {
   voiceRows: number;
   weightsFile: string;
   seed: number;
+  /** Bias of the duration head (default −2.5): sets the frames per phoneme, which the decoder's cost follows. */
+  durationBias?: number;
 }
 
 const ISTFTNET_82M = {
@@ -143,6 +145,8 @@ export const KOKORO_BENCH_SPEC: KokoroFixtureSpec = {
   voiceRows: 510,
   weightsFile: 'kokoro-v1_0.safetensors',
   seed: 43,
+  // At full width the head's logits spread wider; this keeps speech near a trained Kokoro's 3-6 frames (75-150 ms) per phoneme.
+  durationBias: -5,
 };
 
 export const ALL_KOKORO_FIXTURE_SPECS: readonly KokoroFixtureSpec[] = [...KOKORO_FIXTURE_SPECS, KOKORO_BENCH_SPEC];
@@ -291,7 +295,7 @@ function kokoroTensors(spec: KokoroFixtureSpec): KokoroTensor[] {
     linear(`predictor.text_encoder.lstms.${2 * l + 1}.fc`, style, 2 * hidden);
   }
   lstm('predictor.lstm', hidden + style, half);
-  linear('predictor.duration_proj.linear_layer', hidden, num(config, 'max_dur'), true, -2.5, 6);
+  linear('predictor.duration_proj.linear_layer', hidden, num(config, 'max_dur'), true, spec.durationBias ?? -2.5, 6);
   lstm('predictor.shared', hidden + style, half);
   for (const branch of ['F0', 'N']) {
     adainResBlk(`predictor.${branch}.0`, hidden, hidden);
