@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
+import { AudioModule } from './audio/audio.module';
 import { AuthModule } from './auth/auth.module';
 import { ChatModule } from './chat/chat.module';
 import { CompletionsModule } from './completions/completions.module';
@@ -38,6 +39,7 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        AudioModule,
         SpeechModule,
       ],
       providers: [

@@ -5,3 +5,4 @@ export * from './frames';
 export * from './protocol';
 export * from './server';
 export * from './worker-protocol';
+export * from './transcription-protocol';

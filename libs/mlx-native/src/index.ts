@@ -6,3 +6,5 @@ export * from './lm';
 export * from './audio';
 export * from './tts';
 export * from './families';
+export * from './audio';
+export * from './whisper';

@@ -1,6 +1,7 @@
 import { core as mx } from '@frost-beta/mlx';
 import { createHash } from 'node:crypto';
-import { ensureSnapshots, packedQuantized, tensorSeed, uniform } from './ensure-fixtures';
+import { ensureSnapshots } from './ensure-fixtures';
+import { packedQuantizedTensor, tensorSeed, uniform } from './random-tensors';
 import { writeSnapshot, type SnapshotFile } from './hub-cache';
 import { FIXTURE_ORG, type FixtureDtype, type FixtureQuantization } from './specs';
 
@@ -383,7 +384,7 @@ async function writeWeights(spec: KokoroFixtureSpec, path: string): Promise<void
     const produced: Array<[string, mx.array]> = [];
     if (isQuantized(spec, tensor)) {
       const module = name.replace(/\.weight$/, '');
-      const [words, scales, biases] = packedQuantized(tensor.shape, std, spec.quantization!, seed);
+      const [words, scales, biases] = packedQuantizedTensor(spec.seed, tensor.name, tensor.shape, std, spec.quantization!);
       produced.push([`${module}.weight`, words], [`${module}.scales`, scales.astype(dtype)], [`${module}.biases`, biases.astype(dtype)]);
     } else {
       let values = uniform(tensor.shape, std, mx.random.key(seed(0)));

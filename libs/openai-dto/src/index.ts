@@ -3,3 +3,4 @@ export * from './chat';
 export * from './common';
 export * from './completions';
 export * from './errors';
+export * from './audio';

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type { ChatGenerationParams } from '@mlx-omni/ipc';
 import type { ChatCompletionRequestDto, ChatCompletionResponseDto } from '@mlx-omni/openai-dto';
 import type { RequestContext } from '../common/http/request-context';
@@ -18,6 +19,7 @@ export class ChatService {
   private readonly logger = new Logger(ChatService.name);
 
   constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
     private readonly models: ModelsService,
     private readonly workers: WorkerRegistryService,
     private readonly inference: InferenceMetricsService,
@@ -31,7 +33,7 @@ export class ChatService {
     signal: AbortSignal,
   ): Promise<{ identity: CompletionIdentity; params: ChatGenerationParams; stream: GenerationStream }> {
     const model = await this.models.resolveFor(request.model, 'chat');
-    const params = toGenerationParams(request, model.path, context.keyName ?? '');
+    const params = toGenerationParams(request, model.path, context.keyName ?? '', this.config.defaultMaxTokens);
     const { client } = this.workers.pick(model.id);
     const identity = newCompletionIdentity('chatcmpl', request.model);
     const stream = this.inference.track(client.stream('chat.generate', params, { signal }), {

@@ -41,10 +41,12 @@ describe('WorkerRegistryService', () => {
           status: async () => status(),
           'model.load': neverGenerates,
           'model.unload': neverGenerates,
+          'job.cancel': neverGenerates,
         },
         stream: {
           'chat.generate': neverGenerates,
           'text.generate': neverGenerates,
+          'audio.transcribe': neverGenerates,
         },
       },
     });

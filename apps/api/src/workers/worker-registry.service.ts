@@ -16,6 +16,10 @@ export interface WorkerEntry {
   client: IpcClient<WorkerProtocol> | undefined;
   status: WorkerStatus | undefined;
   lastSeenAt: number | undefined;
+  /** The state last logged, so each change is logged once: up, down, up again. */
+  reportedUp: boolean;
+  /** Why the last heartbeat failed, for the "down" line. */
+  lastFault: string | undefined;
 }
 
 /**
@@ -106,15 +110,40 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
       // The folder appears when the first worker starts.
       names = [];
     }
-    const sockets = names.filter((name) => name.endsWith(WORKER_SOCKET_SUFFIX)).map((name) => join(this.config.workerSocketDir, name));
-    await Promise.all(sockets.map((socketPath) => this.poll(socketPath)));
+    const sockets = new Set(names.filter((name) => name.endsWith(WORKER_SOCKET_SUFFIX)).map((name) => join(this.config.workerSocketDir, name)));
+    // A worker whose socket file vanished (removed by hand, or by a process that had no business
+    // doing so) is still reachable over the connection already open; keep asking it.
+    for (const entry of this.entries.values()) {
+      if (entry.client !== undefined && !entry.client.isClosed) {
+        sockets.add(entry.socketPath);
+      }
+    }
+    await Promise.all([...sockets].map((socketPath) => this.poll(socketPath)));
+    this.logChanges();
+  }
+
+  /** One line per change, so an operator sees a worker go down and come back rather than only 503s. */
+  private logChanges(): void {
+    for (const entry of this.entries.values()) {
+      const up = this.isUp(entry);
+      if (up === entry.reportedUp) {
+        continue;
+      }
+      entry.reportedUp = up;
+      if (up) {
+        this.logger.log({ workerId: entry.workerId, device: entry.status?.device, workerPid: entry.status?.pid }, 'Worker up');
+      } else {
+        const reason = entry.lastFault ?? `no answer for ${STALE_AFTER_MS / 1000} s`;
+        this.logger.warn({ workerId: entry.workerId, workerPid: entry.status?.pid, reason }, `Worker down: ${reason}`);
+      }
+    }
   }
 
   private async poll(socketPath: string): Promise<void> {
     const workerId = basename(socketPath, WORKER_SOCKET_SUFFIX);
     let entry = this.entries.get(workerId);
     if (entry === undefined) {
-      entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined };
+      entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined };
       this.entries.set(workerId, entry);
     }
     try {
@@ -123,18 +152,17 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
         const client = entry.client;
         client.onClose(() => {
           if (entry.client === client) {
-            this.logger.warn({ workerId }, 'Worker connection closed');
             entry.client = undefined;
+            entry.lastFault = 'its connection closed';
           }
         });
       }
       entry.status = await entry.client.call('status', {}, { timeoutMs: STALE_AFTER_MS });
-      if (entry.lastSeenAt === undefined || Date.now() - entry.lastSeenAt >= STALE_AFTER_MS) {
-        this.logger.log({ workerId, device: entry.status.device, workerPid: entry.status.pid }, "Worker up");
-      }
       entry.lastSeenAt = Date.now();
-    } catch {
+      entry.lastFault = undefined;
+    } catch (error) {
       // A socket file left by a crashed worker refuses connections until the supervisor restarts it.
+      entry.lastFault ??= error instanceof Error ? error.message : String(error);
     }
   }
 }

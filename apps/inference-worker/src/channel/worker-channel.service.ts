@@ -5,8 +5,10 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
+import { JobCancellation } from '../jobs/job-cancellation';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
+import { TranscriptionService } from '../transcription/transcription.service';
 
 /** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
 @Injectable()
@@ -19,7 +21,9 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    transcription: TranscriptionService,
     pool: ModelPoolService,
+    jobs: JobCancellation,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
       onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
@@ -30,6 +34,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
           'model.load': async ({ id, path }) => pool.load(id, path),
           'model.unload': async ({ id }) => ({ unloaded: pool.unload(id) }),
+          'job.cancel': async ({ jobId, reason }) => ({ cancelled: jobs.cancel(jobId, reason) }),
         },
         stream: {
           'chat.generate': async (params, ctx) => {
@@ -39,6 +44,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           'text.generate': async (params, ctx) => {
             this.admit();
             return text.generate(params, ctx);
+          },
+          'audio.transcribe': async (params, ctx) => {
+            this.admit();
+            return transcription.transcribe(params, ctx);
           },
         },
       },

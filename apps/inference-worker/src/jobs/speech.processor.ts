@@ -18,6 +18,7 @@ import {
 import { FairStepScheduler, SpeechInputError } from '@mlx-omni/mlx-native';
 import { ModelPoolService } from '../models/model-pool.service';
 import { AudioEncoder } from '../speech/audio-encoder';
+import { JobCancellation } from './job-cancellation';
 import { asJobFailure } from './job-failure';
 
 type SpeechJob = JobName<'speech'>;
@@ -38,6 +39,7 @@ export class SpeechProcessor extends WorkerHost {
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
     private readonly pool: ModelPoolService,
     private readonly scheduler: FairStepScheduler,
+    private readonly cancellation: JobCancellation,
   ) {
     super();
     this.artifacts = new ArtifactStore(artifactsDir(config.stateDir));
@@ -46,15 +48,22 @@ export class SpeechProcessor extends WorkerHost {
   async process(job: Job<JobPayload<'speech', SpeechJob>>): Promise<JobResult<'speech', SpeechJob>> {
     const name = job.name as SpeechJob;
     switch (name) {
-      case 'synthesize':
+      case 'synthesize': {
+        const signal = this.cancellation.begin(job.id!);
         try {
-          return await this.synthesize(job);
+          return await this.synthesize(job, signal);
         } catch (error) {
+          if (signal.aborted) {
+            throw new UnrecoverableError(`Speech ${(signal.reason as Error).message}`);
+          }
           if (error instanceof SpeechInputError) {
             throw permanentJobError({ status: 400, code: 'invalid_value', message: error.message, param: error.param });
           }
           throw asJobFailure(error);
+        } finally {
+          this.cancellation.end(job.id!);
         }
+      }
       default:
         // A job name this worker does not know is a deployment mismatch; retrying cannot fix it.
         throw new UnrecoverableError(`No handler for job "${String(name)}" on queue speech`);
@@ -62,7 +71,7 @@ export class SpeechProcessor extends WorkerHost {
   }
 
   /** Synthesises chunk by chunk into one audio file under the state directory, reporting each chunk. */
-  private async synthesize(job: Job<JobPayload<'speech', 'synthesize'>>): Promise<JobResult<'speech', 'synthesize'>> {
+  private async synthesize(job: Job<JobPayload<'speech', 'synthesize'>>, signal: AbortSignal): Promise<JobResult<'speech', 'synthesize'>> {
     const request = job.data;
     const format = SPEECH_FORMATS[request.response_format];
     const started = performance.now();
@@ -79,6 +88,7 @@ export class SpeechProcessor extends WorkerHost {
               voice: request.voice,
               speed: request.speed,
               seed: request.seed,
+              signal,
               turns: this.scheduler.lane(SPEECH_LANE),
             })) {
               await encoder.write(chunk.samples);

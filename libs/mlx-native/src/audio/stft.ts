@@ -1,14 +1,9 @@
 import { core as mx } from '@frost-beta/mlx';
 import { Conv1d, ConvTranspose1d, convTranspose1dWeightFromTorch } from '../nn/conv';
+import { periodicHann } from './log-mel';
 
 /** Quadrant-aware arctangent; present in the binding's native module though missing from its typings. */
 const arctan2 = (mx as unknown as { arctan2(y: mx.array, x: mx.array): mx.array }).arctan2;
-
-/** Hann window of `length` taps; periodic (PyTorch's default, the one STFTs use) or symmetric. */
-export function hannWindow(length: number, periodic = true): Float64Array {
-  const period = periodic ? length : length - 1;
-  return Float64Array.from({ length }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / period));
-}
 
 /** cos and sin of 2π·k·n/N, reduced to (k·n mod N) first so large k·n lose no precision. */
 function twiddle(k: number, n: number, size: number): [number, number] {
@@ -52,7 +47,7 @@ export class Stft {
   ) {
     const size = fftSize;
     this.bins = Math.floor(size / 2) + 1;
-    const window = hannWindow(size);
+    const window = periodicHann(size);
     const bins = this.bins;
 
     // Analysis: [2·bins, N, 1], rows Re then Im of Σ x[n]·w[n]·e^{-2πikn/N}.

@@ -1,25 +1,23 @@
 import { core as mx } from '@frost-beta/mlx';
 
-/** max(x, 0) + slope · min(x, 0). */
-export function leakyRelu(x: mx.array, slope: number): mx.array {
-  return mx.maximum(x, mx.multiply(x, slope));
-}
+/**
+ * GELU as BERT and Whisper define it, with the exact Gaussian CDF: x · ½(1 + erf(x/√2)). Compiled,
+ * so its elementwise ops run as one pass and leave one array behind (see `Gating` in layers.ts).
+ */
+export const gelu: (x: mx.array) => mx.array = mx.compile((x: mx.array) => mx.multiply(mx.multiply(x, 0.5), mx.add(mx.erf(mx.multiply(x, Math.SQRT1_2)), 1)));
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** GELU with the tanh approximation (Hugging Face's `gelu_new`, `gelu_pytorch_tanh`). */
-export const geluTanh = mx.compile((x: mx.array) =>
+export const geluTanh: (x: mx.array) => mx.array = mx.compile((x: mx.array) =>
   mx.multiply(mx.multiply(x, 0.5), mx.add(mx.tanh(mx.multiply(mx.add(x, mx.multiply(mx.power(x, 3), 0.044715)), SQRT_2_OVER_PI)), 1)),
 );
-
-/** Exact GELU: x · Φ(x) = ½x(1 + erf(x/√2)). */
-export const geluErf = mx.compile((x: mx.array) => mx.multiply(mx.multiply(x, 0.5), mx.add(mx.erf(mx.multiply(x, Math.SQRT1_2)), 1)));
 
 /** Hugging Face activation names of the GELU family, to the function. */
 export function geluByName(name: string): ((x: mx.array) => mx.array) | undefined {
   switch (name) {
     case 'gelu':
-      return geluErf;
+      return gelu;
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
     case 'gelu_fast':
@@ -27,6 +25,11 @@ export function geluByName(name: string): ((x: mx.array) => mx.array) | undefine
     default:
       return undefined;
   }
+}
+
+/** max(x, 0) + slope · min(x, 0). */
+export function leakyRelu(x: mx.array, slope: number): mx.array {
+  return mx.maximum(x, mx.multiply(x, slope));
 }
 
 /** Snake (Ziyin et al. 2020): x + sin²(αx)/α, with a learnt α per channel (broadcast against x). */

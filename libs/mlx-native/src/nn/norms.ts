@@ -1,12 +1,12 @@
 import { core as mx } from '@frost-beta/mlx';
 import type { Linear } from './layers';
 
-/** Layer norm over the last axis, with optional affine weight and bias. */
+/** Layer norm with a learned scale and shift: (x − mean) / √(var + eps) · weight + bias. */
 export class LayerNorm {
   constructor(
-    private readonly weight: mx.array | null,
-    private readonly bias: mx.array | null,
-    private readonly eps: number,
+    readonly weight: mx.array,
+    readonly bias: mx.array,
+    private readonly eps = 1e-5,
   ) {}
 
   forward(x: mx.array): mx.array {

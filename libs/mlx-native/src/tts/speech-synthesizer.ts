@@ -1,4 +1,4 @@
-import type { DeviceTurns } from '../runtime/paced-work';
+import type { StepGate } from '../runtime/step-gate';
 
 export interface SpeechRequest {
   input: string;
@@ -10,7 +10,7 @@ export interface SpeechRequest {
   seed: number;
   signal?: AbortSignal;
   /** Turns on the device shared with the worker's other work. */
-  turns?: DeviceTurns;
+  turns?: StepGate;
 }
 
 /** One piece of the audio, in order; the pieces concatenated are the whole. */
