@@ -5,6 +5,8 @@ import { AudioModule } from './audio/audio.module';
 import { AuthModule } from './auth/auth.module';
 import { ChatModule } from './chat/chat.module';
 import { CompletionsModule } from './completions/completions.module';
+import { EmbeddingsModule } from './embeddings/embeddings.module';
+import { RerankModule } from './rerank/rerank.module';
 import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { FilesModule } from './files/files.module';
@@ -39,6 +41,8 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        EmbeddingsModule,
+        RerankModule,
         AudioModule,
         SpeechModule,
       ],

@@ -7,6 +7,15 @@ import { parseQuantization } from './io/quantization';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
+import {
+  embeddingWeightBytes,
+  loadEmbeddingModel,
+  loadRerankModel,
+  type EmbeddingFamilyId,
+  type LoadedEmbeddingModel,
+  type LoadedRerankModel,
+  type RerankFamilyId,
+} from './embeddings/load';
 import { loadWhisper, whisperWeightBytes } from './whisper/load';
 import type { LoadedWhisper } from './whisper/transcribe';
 import { kokoroWeightBytes, loadKokoroModel } from './tts/kokoro/load';
@@ -33,6 +42,8 @@ export interface LoadedSpeechToTextModel {
 
 export interface LoadedModels {
   chat: LoadedChatModel;
+  embedding: LoadedEmbeddingModel;
+  rerank: LoadedRerankModel;
   'speech-to-text': LoadedSpeechToTextModel;
   'text-to-speech': LoadedSpeechModel;
 }
@@ -69,6 +80,13 @@ const chatLoader: FamilyLoader<'chat'> = {
   },
 };
 
+function embeddingLoader(family: EmbeddingFamilyId): FamilyLoader<'embedding'> {
+  return { load: (dir, options) => loadEmbeddingModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
+
+function rerankLoader(family: RerankFamilyId): FamilyLoader<'rerank'> {
+  return { load: (dir, options) => loadRerankModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
 const whisperLoader: FamilyLoader<'speech-to-text'> = {
   async load(dir, options) {
     const { weightBytes, ...whisper } = await loadWhisper(dir, options);
@@ -99,6 +117,12 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  bert: embeddingLoader('bert'),
+  'xlm-roberta': embeddingLoader('xlm-roberta'),
+  modernbert: embeddingLoader('modernbert'),
+  'qwen3-embedding': embeddingLoader('qwen3-embedding'),
+  'cross-encoder': rerankLoader('cross-encoder'),
+  'qwen3-reranker': rerankLoader('qwen3-reranker'),
   gpt_oss: chatLoader,
   glm4_moe: chatLoader,
   whisper: whisperLoader,

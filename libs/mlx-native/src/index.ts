@@ -5,6 +5,7 @@ export * from './text';
 export * from './lm';
 export * from './audio';
 export * from './tts';
+export * from './embeddings';
 export * from './families';
 export * from './audio';
 export * from './whisper';

@@ -49,3 +49,12 @@ export function isSentenceTransformer(signals: ModelSignals): boolean {
 export function isF5Checkpoint(path: string): boolean {
   return /^model_v\d+(_\d+b)?\.safetensors$/.test(path);
 }
+
+/**
+ * A sentence-transformers module folder of the given class (`1_Pooling/`, `1_LogitScore/`): saved as
+ * `<index>_<Class>/config.json`, so the file list tells a module without reading modules.json.
+ */
+export function hasModuleFolder(signals: ModelSignals, moduleClass: string): boolean {
+  const pattern = new RegExp(`^\\d+_${moduleClass}/config\\.json$`);
+  return [...signals.files].some((path) => pattern.test(path));
+}

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ensureFixtures } from './ensure-fixtures';
 import { ensureKokoroFixtures, KOKORO_BENCH_SPEC, KOKORO_FIXTURE_SPECS } from './kokoro';
 import { ensureWhisperFixtures, WHISPER_BENCH_FIXTURE_SPEC, WHISPER_FIXTURE_SPECS } from './whisper-fixtures';
-import { BENCH_FIXTURE_SPEC, FIXTURE_SPECS } from './specs';
+import { BENCH_FIXTURE_SPEC, EMBEDDING_BENCH_FIXTURE_SPEC, EMBEDDING_FIXTURE_SPECS, FIXTURE_SPECS } from './specs';
 
 /**
  * `npm run fixtures [-- --bench]`: writes the tiny test models, chat and speech (and with --bench the ~100M
@@ -13,10 +13,10 @@ async function main(): Promise<void> {
   // user's real cache unless HF_HUB_CACHE asks for them there.
   const hub = resolve(process.env['HF_HUB_CACHE'] ?? './.fixtures/hub');
   const bench = process.argv.includes('--bench');
-  const ids = FIXTURE_SPECS.map((s) => s.id);
+  const ids = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS].map((s) => s.id);
   const speechIds = KOKORO_FIXTURE_SPECS.map((s) => s.id);
   if (bench) {
-    ids.push(BENCH_FIXTURE_SPEC.id);
+    ids.push(BENCH_FIXTURE_SPEC.id, EMBEDDING_BENCH_FIXTURE_SPEC.id);
     speechIds.push(KOKORO_BENCH_SPEC.id);
   }
   const started = Date.now();

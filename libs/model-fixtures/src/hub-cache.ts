@@ -63,10 +63,12 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
       blobId = await sha256File(incoming);
     }
     await rename(incoming, join(blobs, blobId));
-    // Files in subfolders (Kokoro's voices/) link back up one more level per folder, as the hub's do.
+    // Module folders (1_Pooling/config.json) sit one level deeper and link one level further up.
     const depth = file.name.split('/').length - 1;
-    await mkdir(dirname(join(staging, file.name)), { recursive: true });
-    await symlink(join(...Array<string>(depth + 2).fill('..'), 'blobs', blobId), join(staging, file.name));
+    if (depth > 0) {
+      await mkdir(join(staging, dirname(file.name)), { recursive: true });
+    }
+    await symlink(join(...Array<string>(2 + depth).fill('..'), 'blobs', blobId), join(staging, file.name));
   }
 
   const target = join(snapshots, revision);

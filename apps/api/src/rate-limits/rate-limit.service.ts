@@ -108,16 +108,26 @@ export class RateLimitService {
    * (only then is the count known). A failed generation charges nothing; its error reaches the client elsewhere.
    */
   chargeGeneratedTokens(result: Promise<{ completionTokens: number }>): void {
+    this.chargeTokens(result, ({ completionTokens }) => completionTokens);
+  }
+
+  /**
+   * Charges the current caller's key for the tokens `count` reads from a request's result once it is
+   * known (embeddings and rerank: the tokens the model read, which is their whole cost). A failed
+   * request charges nothing. Takes the result itself, not a derived promise, so a failure the
+   * caller handles leaves no unhandled rejection behind.
+   */
+  chargeTokens<R>(result: Promise<R>, count: (result: R) => number): void {
     const caller = this.callers.current();
     if (caller === undefined || this.limitsOf(caller).tokensPerMinute === 0) {
       return;
     }
     result.then(
-      ({ completionTokens }) => {
+      (value) => {
         const key = redisKeys(caller.name, Date.now()).tokens;
         this.redis
           .multi()
-          .incrby(key, completionTokens)
+          .incrby(key, count(value))
           .pexpire(key, 2 * WINDOW_MS)
           .exec()
           .catch((error: unknown) => this.failOpen(error));

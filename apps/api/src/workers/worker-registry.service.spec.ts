@@ -41,6 +41,8 @@ describe('WorkerRegistryService', () => {
           status: async () => status(),
           'model.load': neverGenerates,
           'model.unload': neverGenerates,
+          'embeddings.create': neverGenerates,
+          rerank: neverGenerates,
           'job.cancel': neverGenerates,
         },
         stream: {

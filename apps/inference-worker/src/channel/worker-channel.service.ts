@@ -5,6 +5,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
+import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { JobCancellation } from '../jobs/job-cancellation';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
@@ -21,6 +22,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    embeddings: EmbeddingsService,
     transcription: TranscriptionService,
     pool: ModelPoolService,
     jobs: JobCancellation,
@@ -34,6 +36,14 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
           'model.load': async ({ id, path }) => pool.load(id, path),
           'model.unload': async ({ id }) => ({ unloaded: pool.unload(id) }),
+          'embeddings.create': async (params, ctx) => {
+            this.admit();
+            return embeddings.create(params, ctx);
+          },
+          rerank: async (params, ctx) => {
+            this.admit();
+            return embeddings.rerank(params, ctx);
+          },
           'job.cancel': async ({ jobId, reason }) => ({ cancelled: jobs.cancel(jobId, reason) }),
         },
         stream: {

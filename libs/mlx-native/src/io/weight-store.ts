@@ -1,6 +1,5 @@
 import type { core as mx } from '@frost-beta/mlx';
 import { Conv1d } from '../nn/conv';
-import { LayerNorm } from '../nn/norms';
 import {
   DenseEmbedding,
   DenseLinear,
@@ -11,6 +10,7 @@ import {
   type Linear,
   type QuantizedTensor,
 } from '../nn/layers';
+import { LayerNorm } from '../nn/norms';
 import { MissingTensorError, TensorShapeMismatchError } from './errors';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -104,9 +104,10 @@ export class WeightStore {
     return new RMSNorm(transform ? transform(weight) : weight, eps);
   }
 
-  /** `<module>.weight` and `<module>.bias`, both [dim]. */
-  layerNorm(module: string, dim: number, eps?: number): LayerNorm {
-    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), this.tensor(`${module}.bias`, [dim]), eps);
+  /** `<module>.weight` [dim] and, unless `bias: false` (ModernBERT), `<module>.bias` [dim]. */
+  layerNorm(module: string, dim: number, eps?: number, options: { bias?: boolean } = {}): LayerNorm {
+    const bias = options.bias ?? true;
+    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), bias ? this.tensor(`${module}.bias`, [dim]) : undefined, eps);
   }
 
   /** `<module>.weight` [out, kernel, in] (MLX's layout) and `<module>.bias` [out]. */

@@ -36,3 +36,8 @@ export function leakyRelu(x: mx.array, slope: number): mx.array {
 export const snake = mx.compile((x: mx.array, alpha: mx.array) =>
   mx.add(x, mx.divide(mx.square(mx.sin(mx.multiply(alpha, x))), alpha)),
 );
+
+/** GeGLU with exact GELU (ModernBERT's MLP): gelu(input) ⊙ gate, compiled likewise. */
+export const geluGlu: (input: mx.array, gate: mx.array) => mx.array = mx.compile((input: mx.array, gate: mx.array) =>
+  mx.multiply(mx.multiply(mx.multiply(input, 0.5), mx.add(mx.erf(mx.multiply(input, Math.SQRT1_2)), 1)), gate),
+);

@@ -1,16 +1,16 @@
 import { core as mx } from '@frost-beta/mlx';
 import type { Linear } from './layers';
 
-/** Layer norm with a learned scale and shift: (x − mean) / √(var + eps) · weight + bias. */
+/** Layer norm with a learned scale and shift: (x − mean) / √(var + eps) · weight (+ bias; ModernBERT has none). */
 export class LayerNorm {
   constructor(
     readonly weight: mx.array,
-    readonly bias: mx.array,
+    readonly bias: mx.array | undefined,
     private readonly eps = 1e-5,
   ) {}
 
   forward(x: mx.array): mx.array {
-    return mx.fast.layerNorm(x, this.weight, this.bias, this.eps);
+    return mx.fast.layerNorm(x, this.weight, this.bias ?? null, this.eps);
   }
 }
 
