@@ -19,6 +19,7 @@ import { ModelsModule } from './models/models.module';
 import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { RedisModule } from './redis/redis.module';
 import { SelfTestModule } from './self-test/self-test.module';
+import { SpeechModule } from './speech/speech.module';
 import { WorkersModule } from './workers/workers.module';
 
 @Module({})
@@ -45,6 +46,7 @@ export class AppModule {
         RerankModule,
         ImagesModule,
         AudioModule,
+        SpeechModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -1,4 +1,5 @@
 import type { ArtifactRef } from './artifacts';
+import type { SpeechPayload, SpeechResult } from './speech';
 
 /**
  * The one declaration of every long-job queue: queue name → job name → payload and result.
@@ -24,6 +25,12 @@ export interface JobContract {
       result: ImageGenerationResult;
     };
   };
+  speech: {
+    synthesize: {
+      payload: SpeechPayload;
+      result: SpeechResult;
+    };
+  };
 }
 
 export type QueueName = keyof JobContract;
@@ -46,6 +53,8 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
   'model-download': { attempts: 5, backoffMs: 2_000, concurrency: 2 },
   // A worker crash mid-image is retried once; the device renders one image job at a time per worker.
   images: { attempts: 2, backoffMs: 1_000, concurrency: 1 },
+  // One synthesis per worker at a time: it takes turns on the device with chat, and a second would only queue there.
+  speech: { attempts: 2, backoffMs: 1_000, concurrency: 1 },
 };
 
 export const QUEUE_NAMES = Object.keys(QUEUE_SETTINGS) as QueueName[];

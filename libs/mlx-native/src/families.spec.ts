@@ -1,4 +1,4 @@
-import { EMBEDDING_FIXTURE_SPECS, ensureFixtures, FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
+import { EMBEDDING_FIXTURE_SPECS, ensureFixtures, ensureKokoroFixtures, FIXTURE_SPECS, KOKORO_FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
 import { classifyModel, MODEL_FAMILIES, type FamilyDeclaration } from '@mlx-omni/model-families';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ const SPECS = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS];
 let dirs: Map<string, string>;
 
 beforeAll(async () => {
-  dirs = await ensureFixtures(testHubDir(), SPECS.map((spec) => spec.id));
+  dirs = new Map([...(await ensureFixtures(testHubDir(), SPECS.map((spec) => spec.id))), ...(await ensureKokoroFixtures(testHubDir()))]);
 });
 
 afterEach(async () => {
@@ -74,6 +74,17 @@ describe('familyLoader', () => {
       const predicted = await loader.weightBytes(dir, options);
       const loaded = await loader.load(dir, options);
       expect([spec.id, predicted]).toEqual([spec.id, residentBytes(loaded)]);
+      await new Promise(setImmediate);
+    }
+  });
+
+  it.each<WeightsMode>(['dequantized', 'quantized'])('predicts the bytes a loaded Kokoro model occupies (%s)', async (weights) => {
+    for (const spec of KOKORO_FIXTURE_SPECS) {
+      const dir = dirs.get(spec.id) as string;
+      const loader = familyLoader('kokoro');
+      const predicted = await loader.weightBytes(dir, { weights });
+      const loaded = await loader.load(dir, { weights });
+      expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'text-to-speech' ? loaded.weightBytes : -1]);
       await new Promise(setImmediate);
     }
   });

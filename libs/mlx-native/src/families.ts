@@ -20,6 +20,9 @@ import {
 } from './embeddings/load';
 import { loadWhisper, whisperWeightBytes } from './whisper/load';
 import type { LoadedWhisper } from './whisper/transcribe';
+import { kokoroWeightBytes, loadKokoroModel } from './tts/kokoro/load';
+import { KokoroSynthesizer } from './tts/kokoro/synthesizer';
+import type { SpeechSynthesizer } from './tts/speech-synthesizer';
 
 /** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
 export interface LoadedChatModel {
@@ -52,6 +55,14 @@ export interface LoadedModels {
   rerank: LoadedRerankModel;
   'speech-to-text': LoadedSpeechToTextModel;
   image: LoadedImageModel;
+  'text-to-speech': LoadedSpeechModel;
+}
+
+/** A text-to-speech model ready to speak, and what its weights occupy. */
+export interface LoadedSpeechModel {
+  kind: 'text-to-speech';
+  synthesizer: SpeechSynthesizer;
+  weightBytes: number;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
@@ -106,6 +117,14 @@ const whisperLoader: FamilyLoader<'speech-to-text'> = {
   weightBytes: whisperWeightBytes,
 };
 
+const kokoroLoader: FamilyLoader<'text-to-speech'> = {
+  async load(dir, options) {
+    const model = await loadKokoroModel(dir, options);
+    return { kind: 'text-to-speech', synthesizer: new KokoroSynthesizer(model, dir), weightBytes: model.weightBytes };
+  },
+  weightBytes: kokoroWeightBytes,
+};
+
 /**
  * The engine's loader of every family model-families declares `engine: true`: the only registry of
  * what the engine runs. Keyed by that declaration, so a family flipped on without its loader, or a
@@ -130,6 +149,7 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   glm4_moe: chatLoader,
   whisper: whisperLoader,
   flux: fluxLoader,
+  kokoro: kokoroLoader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

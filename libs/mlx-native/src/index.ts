@@ -3,6 +3,8 @@ export * from './io';
 export * from './nn';
 export * from './text';
 export * from './lm';
+export * from './audio';
+export * from './tts';
 export * from './embeddings';
 export * from './image';
 export * from './families';

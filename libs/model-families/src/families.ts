@@ -1,5 +1,6 @@
 import { DIFFUSIONKIT_COMPANIONS, fluxLayoutOf } from './image-layouts';
-import { architecturesOf, hasModuleFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { architecturesOf, hasModuleFolder, hasTokenizer, isF5Checkpoint, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { voiceNames } from './voices';
 import { isMlxWhisperConfig, whisperTokenizerCompanions } from './whisper';
 
 /** What the server can do with a model; each kind is served by its own routes. */
@@ -11,7 +12,7 @@ export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma', 'qwen3
 export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
 
 /** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */
-export type FamilyNeed = 'weights' | 'tokenizer';
+export type FamilyNeed = 'weights' | 'tokenizer' | 'voices';
 
 export interface FamilyDeclaration {
   /** Stable name: the `model_type` for chat architectures, else the family's usual name. */
@@ -119,9 +120,19 @@ export const MODEL_FAMILIES = [
   {
     id: 'kokoro',
     kind: 'text-to-speech',
+    engine: true,
+    when: 'a config.json with istftnet, plbert and vocab sections (Kokoro-82M and its mlx-community copies have no model_type), or model_type kokoro (newer mlx-audio conversions); voices in voices/*.safetensors',
+    matches: (s) =>
+      modelTypeOf(s) === 'kokoro' ||
+      (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined && objectAt(s.config, 'vocab') !== undefined),
+    needs: ['weights', 'voices'],
+  },
+  {
+    id: 'f5-tts',
+    kind: 'text-to-speech',
     engine: false,
-    when: 'model_type kokoro, or a config.json with istftnet and plbert sections (Kokoro-82M has no model_type)',
-    matches: (s) => modelTypeOf(s) === 'kokoro' || (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined),
+    when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt",
+    matches: (s) => s.config === undefined && s.files.has('vocab.txt') && [...s.files].some(isF5Checkpoint),
     needs: ['weights'],
   },
   {
@@ -245,6 +256,8 @@ function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
       return signals.weightsComplete;
     case 'tokenizer':
       return hasTokenizer(signals.files);
+    case 'voices':
+      return voiceNames(signals.files).length > 0;
   }
 }
 

@@ -21,15 +21,27 @@ export function fixtureRevision(spec: FixtureSpec): string {
  * `ids` defaults to the tiny set (FIXTURE_SPECS); the bench fixture must be asked for by id.
  */
 export async function ensureFixtures(hubCacheDir: string, ids?: string[]): Promise<Map<string, string>> {
-  const specs = ids ? ids.map(findSpec) : [...FIXTURE_SPECS];
+  return ensureSnapshots(hubCacheDir, ids ? ids.map(findSpec) : [...FIXTURE_SPECS], fixtureRevision, writeFixture);
+}
+
+/**
+ * Each spec's snapshot in the hub cache, by id: a complete one (it has config.json) is kept and `refs/main`
+ * pointed back at it; a missing one is written by `write`.
+ */
+export async function ensureSnapshots<S extends { id: string }>(
+  hubCacheDir: string,
+  specs: readonly S[],
+  revisionOf: (spec: S) => string,
+  write: (hubCacheDir: string, spec: S, revision: string) => Promise<void>,
+): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
   for (const spec of specs) {
-    const revision = fixtureRevision(spec);
+    const revision = revisionOf(spec);
     const dir = snapshotDir(hubCacheDir, spec.id, revision);
     if (await exists(join(dir, 'config.json'))) {
       await writeRef(join(hubCacheDir, repoFolderName(spec.id)), revision);
     } else {
-      await writeFixture(hubCacheDir, spec, revision);
+      await write(hubCacheDir, spec, revision);
     }
     dirs.set(spec.id, dir);
   }

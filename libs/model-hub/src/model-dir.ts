@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { BFL_AUTOENCODER_FILE, BFL_TRANSFORMER_FILE, classifyModel, objectAt, type CompanionRepo, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
+import { BFL_AUTOENCODER_FILE, BFL_TRANSFORMER_FILE, classifyModel, isF5Checkpoint, objectAt, type CompanionRepo, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
 import { readContextLength, readQuantization } from './config-facts';
 
 /** A model folder's kind; 'unknown' when no family matches or the folder lacks what its family needs (left out of listings). */
@@ -113,19 +113,23 @@ export async function readJsonObject(path: string): Promise<JsonObject | undefin
 }
 
 /**
- * Whether the folder looks like a model at all: config.json, diffusers' model_index.json, or the
- * transformer/ and vae/ folders mflux saves without either. Checked before walking a folder, so a
- * path id of `/` costs a few stats.
+ * Whether the folder looks like a model at all: config.json, diffusers' model_index.json, the
+ * transformer/ and vae/ folders mflux saves without either, or F5-TTS's vocab.txt beside its checkpoint
+ * (which has no config.json). Checked before walking a folder, so a path id of `/` costs a few stats.
  */
 export async function isModelDir(dir: string): Promise<boolean> {
-  const [config, modelIndex, transformer, vae, autoencoder] = await Promise.all(
-    ['config.json', 'model_index.json', 'transformer', 'vae', BFL_AUTOENCODER_FILE].map((name) => statIfPresent(join(dir, name))),
+  const [config, modelIndex, transformer, vae, autoencoder, vocab] = await Promise.all(
+    ['config.json', 'model_index.json', 'transformer', 'vae', BFL_AUTOENCODER_FILE, 'vocab.txt'].map((name) => statIfPresent(join(dir, name))),
   );
   if (config?.isFile() === true || modelIndex?.isFile() === true || (transformer?.isDirectory() === true && vae?.isDirectory() === true)) {
     return true;
   }
-  // BFL single files (DiffusionKit): flux-schnell.safetensors beside ae.safetensors.
-  return autoencoder?.isFile() === true && (await visibleEntries(dir)).some((name) => BFL_TRANSFORMER_FILE.test(name));
+  if (autoencoder?.isFile() !== true && vocab?.isFile() !== true) {
+    return false;
+  }
+  // BFL single files (DiffusionKit: flux-schnell.safetensors beside ae.safetensors), or F5-TTS's checkpoint beside its vocab.txt.
+  const entries = await visibleEntries(dir);
+  return (autoencoder?.isFile() === true && entries.some((name) => BFL_TRANSFORMER_FILE.test(name))) || (vocab?.isFile() === true && entries.some(isF5Checkpoint));
 }
 
 export interface FileScan {

@@ -1,3 +1,4 @@
+export * from './audio';
 export * from './chat';
 export * from './common';
 export * from './completions';

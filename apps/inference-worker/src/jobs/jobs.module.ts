@@ -10,6 +10,7 @@ import { DiagnosticsProcessor } from './diagnostics.processor';
 import { ImagesProcessor } from './images.processor';
 import { JobCancellation } from './job-cancellation';
 import { ModelDownloadProcessor } from './model-download.processor';
+import { SpeechProcessor } from './speech.processor';
 
 /**
  * Logs this worker's link to Redis once per change, through its BullMQ workers' connection events;
@@ -23,10 +24,11 @@ class JobsRedisLink implements OnApplicationBootstrap {
     private readonly diagnostics: DiagnosticsProcessor,
     private readonly downloads: ModelDownloadProcessor,
     private readonly images: ImagesProcessor,
+    private readonly speech: SpeechProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
-    for (const processor of [this.diagnostics, this.downloads, this.images]) {
+    for (const processor of [this.diagnostics, this.downloads, this.images, this.speech]) {
       this.link.watch(processor.worker);
     }
     for (const name of QUEUE_NAMES) {
@@ -53,6 +55,7 @@ class JobsRedisLink implements OnApplicationBootstrap {
     DiagnosticsProcessor,
     ModelDownloadProcessor,
     ImagesProcessor,
+    SpeechProcessor,
     JobCancellation,
     JobsRedisLink,
     {

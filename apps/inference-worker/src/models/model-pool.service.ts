@@ -63,6 +63,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
       if (model.kind !== kind) {
         throw notSupported(`The model ${id} is of kind ${model.kind} and cannot serve ${kind} requests`);
       }
+      // Checked just above; TypeScript cannot narrow a union by a generic key.
       return work(model as unknown as Pooled<K>);
     });
   }

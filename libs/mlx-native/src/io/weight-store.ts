@@ -56,6 +56,20 @@ export class WeightStore {
     return this.quantized.has(path) || this.dense.has(`${path}.weight`);
   }
 
+  /** The shape of a dense tensor, for layers whose widths only the checkpoint states; undefined when absent. */
+  shapeOf(name: string): readonly number[] | undefined {
+    return this.optionalTensor(name)?.shape;
+  }
+
+  /** The arrays a module built by `linear` or `embedding` holds (packed parts when quantized, plus its bias). */
+  moduleArrays(module: string): mx.array[] {
+    const path = this.prefix + module;
+    const q = this.quantized.get(path);
+    const bias = this.dense.get(`${path}.bias`);
+    const parts = q ? [q.weight, q.scales, q.biases] : [this.dense.get(`${path}.weight`)];
+    return [...parts, bias].filter((array): array is mx.array => array !== undefined);
+  }
+
   tensor(name: string, shape: readonly number[]): mx.array {
     const path = this.prefix + name;
     const found = this.dense.get(path);
@@ -126,11 +140,6 @@ export class WeightStore {
       return new DenseLinear(weight, this.tensor(`${module}.bias`, [outFeatures]));
     }
     return this.linear(module, inFeatures, outFeatures, { bias: true });
-  }
-
-  /** Shape of a stored tensor (its packed shape when quantized), or undefined when absent: for configs inferred from a checkpoint. */
-  shapeOf(name: string): readonly number[] | undefined {
-    return this.optionalTensor(name)?.shape ?? this.quantized.get((this.prefix + name).replace(/\.weight$/, ''))?.weight.shape;
   }
 
   /**

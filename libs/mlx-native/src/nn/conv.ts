@@ -1,5 +1,150 @@
 import { core as mx } from '@frost-beta/mlx';
 
+/**
+ * PyTorch's weight normalisation folded into one weight: w = g · v / ‖v‖, the norm taken over every
+ * axis but the first (`weight_norm(dim=0)`: per output channel of a convolution, per input channel of a
+ * transposed one). Folding once at load leaves a plain convolution to run.
+ */
+export function foldWeightNorm(g: mx.array, v: mx.array): mx.array {
+  // Reduced as [first, rest]: this binding's CPU reduction over several axes of a transposed view with
+  // a size-1 axis corrupts the heap (measured), and a 2-D reduction is as exact.
+  const rows = v.shape[0];
+  const norm = mx.sqrt(mx.sum(mx.square(v.reshape(rows, -1)), 1, true)).reshape([rows, ...Array<number>(v.ndim - 1).fill(1)]);
+  return mx.multiply(v, mx.divide(g, norm));
+}
+
+/** PyTorch's Conv1d weight [out, in/groups, kernel] in MLX's layout [out, kernel, in/groups]. */
+export function conv1dWeightFromTorch(weight: mx.array): mx.array {
+  return weight.transpose(0, 2, 1);
+}
+
+/**
+ * PyTorch's ConvTranspose1d weight [in, out/groups, kernel] as the kernel of the equivalent
+ * convolution in MLX's layout [out, kernel, in/groups] (see ConvTranspose1d: the kernel is flipped
+ * when applied, so the taps stay in PyTorch's order here).
+ */
+export function convTranspose1dWeightFromTorch(weight: mx.array, groups: number): mx.array {
+  const [inChannels, outPerGroup, kernel] = weight.shape;
+  const inPerGroup = inChannels / groups;
+  return weight
+    .reshape(groups, inPerGroup, outPerGroup, kernel)
+    .transpose(0, 2, 3, 1)
+    .reshape(groups * outPerGroup, kernel, inPerGroup);
+}
+
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+}
+
+/** Channels-last 1-D convolution: x [batch, length, in] → [batch, length', out]; weight [out, kernel, in/groups]. */
+export class Conv1d {
+  private readonly unfolds: boolean;
+  private readonly stride: number;
+  private readonly padding: number;
+  private readonly dilation: number;
+  private readonly groups: number;
+
+  constructor(
+    readonly weight: mx.array,
+    private readonly bias: mx.array | undefined,
+    options: Conv1dOptions = {},
+  ) {
+    this.stride = options.stride ?? 1;
+    this.padding = options.padding ?? 0;
+    this.dilation = options.dilation ?? 1;
+    this.groups = options.groups ?? 1;
+    // The binding's CPU convolution takes a naive path when dilated: 0.3 GFLOP/s against 10-25 undilated
+    // (measured, 128 channels, kernel 3-11), which made iSTFTNet's dilated resblocks most of Kokoro's time.
+    // Its columns are formed per call, not kept: a second resident copy of every dilated kernel otherwise.
+    this.unfolds = this.dilation > 1 && this.stride === 1 && this.groups === 1;
+  }
+
+  forward(x: mx.array): mx.array {
+    const y = this.unfolds ? this.unfolded(x) : mx.conv1d(x, this.weight, this.stride, this.padding, this.dilation, this.groups);
+    return this.bias ? mx.add(y, this.bias) : y;
+  }
+
+  /** The dilated convolution as a height-only 2-D one: time runs down the rows, one column wide. */
+  private unfolded(x: mx.array): mx.array {
+    const [batch, length, channels] = x.shape;
+    const padded = mx.pad(x.reshape(batch, length, 1, channels), [[0, 0], [this.padding, this.padding], [0, 0], [0, 0]]);
+    const y = unfoldedConv(padded, kernelColumns(this.weight), [this.weight.shape[1], 1], [this.dilation, 1]);
+    return y.reshape(batch, y.shape[1], y.shape[3]);
+  }
+}
+
+export interface ConvTranspose1dOptions {
+  stride: number;
+  padding?: number;
+  outputPadding?: number;
+  groups?: number;
+}
+
+/**
+ * Channels-last transposed convolution with PyTorch's ConvTranspose1d semantics (output length
+ * (L − 1)·stride − 2·padding + kernel + outputPadding). This MLX binding has no conv_transpose1d, and
+ * the equivalent convolution of the stride-dilated input is 30-100× slower on its CPU backend than a
+ * matrix product (measured), so the common cases run as one: each input frame times the kernel gives
+ * its `kernel` output frames, overlap-added `stride` apart (groups 1, or depthwise as an elementwise
+ * product). Other groupings run the equivalent convolution.
+ */
+export class ConvTranspose1d {
+  private readonly kernel: number;
+
+  constructor(
+    readonly weight: mx.array,
+    private readonly bias: mx.array | undefined,
+    private readonly options: ConvTranspose1dOptions,
+  ) {
+    this.kernel = weight.shape[1];
+  }
+
+
+  forward(x: mx.array): mx.array {
+    const { stride, padding = 0, outputPadding = 0, groups = 1 } = this.options;
+    const [outChannels, kernel, inPerGroup] = this.weight.shape;
+    const [batch, length, inChannels] = x.shape;
+    let contributions: mx.array | undefined;
+    if (groups === 1) {
+      // w[o, k, i] → [in, kernel·out]: x · W gives every frame's taps at once.
+      contributions = mx.matmul(x, this.weight.transpose(2, 1, 0).reshape(inChannels, kernel * outChannels)).reshape(batch, length, kernel, outChannels);
+    } else if (groups === inChannels && inPerGroup === 1 && outChannels === inChannels) {
+      contributions = mx.multiply(x.reshape(batch, length, 1, inChannels), this.weight.reshape(outChannels, kernel).T);
+    }
+    let y: mx.array;
+    if (contributions === undefined) {
+      const edge = this.kernel - 1 - padding;
+      y = mx.convGeneral(x, this.weight, 1, [[edge], [edge + outputPadding]], 1, stride, groups, true);
+    } else {
+      y = overlapAdd(contributions, stride, padding, (length - 1) * stride - 2 * padding + kernel + outputPadding);
+    }
+    return this.bias ? mx.add(y, this.bias) : y;
+  }
+}
+
+/**
+ * Σ over frames j and taps k of contributions[j, k] placed at output j·stride + k − padding, for
+ * contributions [batch, frames, kernel, channels]: taps in groups of `stride`, each group one shifted add.
+ */
+function overlapAdd(contributions: mx.array, stride: number, padding: number, outLength: number): mx.array {
+  const [batch, frames, kernel, channels] = contributions.shape;
+  const groups = Math.ceil(kernel / stride);
+  const taps = groups * stride === kernel ? contributions : mx.pad(contributions, [[0, 0], [0, 0], [0, groups * stride - kernel], [0, 0]]);
+  const span = (frames + groups - 1) * stride;
+  let full: mx.array | undefined;
+  for (let g = 0; g < groups; g++) {
+    const phase = taps.index(mx.Slice(), mx.Slice(), mx.Slice(g * stride, (g + 1) * stride)).reshape(batch, frames * stride, channels);
+    const shifted = mx.pad(phase, [[0, 0], [g * stride, span - frames * stride - g * stride], [0, 0]]);
+    full = full ? mx.add(full, shifted) : shifted;
+  }
+  const needed = padding + outLength;
+  const extended = needed > span ? mx.pad(full!, [[0, 0], [0, needed - span], [0, 0]]) : full!;
+  return extended.index(mx.Slice(), mx.Slice(padding, padding + outLength));
+}
+
 /** How a checkpoint stores a 2-D convolution kernel: PyTorch's [out, in, kh, kw] or MLX's [out, kh, kw, in]. */
 export type ConvKernelLayout = 'oihw' | 'ohwi';
 
@@ -18,9 +163,9 @@ export function mlxConvKernel(kernel: mx.array, layout: ConvKernelLayout): mx.ar
 
 /**
  * A 2-D convolution over channels-last maps [batch, height, width, channels], kernel [out, kh, kw, in],
- * stride 1. On the CPU backend it runs as one matmul over the kh·kw shifted copies of the input
- * (im2col): this binding's CPU conv2d measured 5-6× slower than that matmul through BLAS (3×3, 64
- * channels, 128²), at the cost of kh·kw times the input's memory while it runs. Metal keeps MLX's kernel.
+ * stride 1. On the CPU backend it runs as matrix products over the unfolded input (`unfoldedConv`):
+ * this binding's CPU conv2d measured 5-6× slower than that product through BLAS (3×3, 64 channels,
+ * 128²). Metal keeps MLX's kernel.
  */
 export class Conv2d {
   private readonly columns: mx.array | undefined;
@@ -30,30 +175,15 @@ export class Conv2d {
     private readonly bias: mx.array | undefined,
     private readonly padding: number,
   ) {
-    const [out, kh, kw, inChannels] = kernel.shape;
-    this.columns = mx.metal.isAvailable() ? undefined : kernel.reshape(out, kh * kw * inChannels).T;
+    this.columns = mx.metal.isAvailable() ? undefined : kernelColumns(kernel);
   }
 
   forward(x: mx.array): mx.array {
-    const y = this.columns ? this.im2col(x, this.columns) : mx.conv2d(x, this.kernel, 1, this.padding);
-    return this.bias ? mx.add(y, this.bias) : y;
-  }
-
-  private im2col(x: mx.array, columns: mx.array): mx.array {
-    const [batch, height, width, channels] = x.shape;
-    const [out, kh, kw] = this.kernel.shape;
     const p = this.padding;
-    const padded = p > 0 ? mx.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
-    const outHeight = height + 2 * p - kh + 1;
-    const outWidth = width + 2 * p - kw + 1;
-    const shifted: mx.array[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        shifted.push(padded.index(mx.Slice(), mx.Slice(i, i + outHeight), mx.Slice(j, j + outWidth), mx.Slice()));
-      }
-    }
-    const patches = shifted.length === 1 ? shifted[0] : mx.concatenate(shifted, -1);
-    return mx.matmul(patches.reshape(batch * outHeight * outWidth, kh * kw * channels), columns).reshape(batch, outHeight, outWidth, out);
+    const y = this.columns
+      ? unfoldedConv(p > 0 ? mx.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x, this.columns, [this.kernel.shape[1], this.kernel.shape[2]], [1, 1])
+      : mx.conv2d(x, this.kernel, 1, p);
+    return this.bias ? mx.add(y, this.bias) : y;
   }
 }
 
@@ -64,21 +194,41 @@ export function upsampleNearest2x(x: mx.array): mx.array {
   return expanded.reshape(batch, height * 2, width * 2, channels);
 }
 
-/**
- * 1-D convolution over [batch, length, channels] (MLX's channels-last layout), weight
- * [outChannels, kernel, inChannels] as MLX checkpoints store it (PyTorch's [out, in, kernel] swapped).
- * Unlike Conv2d it keeps MLX's kernel on every backend: the binding's CPU conv1d measured as fast as
- * the im2col matmul for Whisper's front end (kernel 3, 80 to 1280 channels, 3000 frames).
- */
-export class Conv1d {
-  constructor(
-    private readonly weight: mx.array,
-    private readonly bias: mx.array | undefined,
-    private readonly options: { stride?: number; padding?: number } = {},
-  ) {}
+/** A kernel [out, …taps, in] as the matrix [taps·in, out] its unfolded input multiplies, rows tap by tap. */
+function kernelColumns(kernel: mx.array): mx.array {
+  const out = kernel.shape[0];
+  return kernel.reshape(out, -1).T;
+}
 
-  forward(x: mx.array): mx.array {
-    const y = mx.conv1d(x, this.weight, this.options.stride ?? 1, this.options.padding ?? 0, 1, 1);
-    return this.bias ? mx.add(y, this.bias) : y;
+/** Floats of unfolded input per block: bounds an unfolded convolution's extra memory to ~64 MB. */
+const UNFOLD_BLOCK_FLOATS = 16 * 2 ** 20;
+/** Fewest output positions per block, so that a wide input does not become many small products. */
+const MIN_BLOCK_POSITIONS = 256;
+
+/**
+ * A stride-1 convolution of channels-last `padded` [batch, height, width, in] (padding already applied)
+ * as matrix products over the unfolded input (im2col): each output position's kh·kw taps, `dilation`
+ * apart, side by side times `columns` [kh·kw·in, out] (kernelColumns), block by block of output rows so
+ * the unfolded copy (kh·kw times the input) stays near UNFOLD_BLOCK_FLOATS. The fast CPU path of this
+ * binding, whose own conv2d and dilated conv1d are several to a hundred times slower than the product.
+ */
+function unfoldedConv(padded: mx.array, columns: mx.array, [kh, kw]: [number, number], [dh, dw]: [number, number]): mx.array {
+  const [batch, height, width, inChannels] = padded.shape;
+  const outHeight = height - (kh - 1) * dh;
+  const outWidth = width - (kw - 1) * dw;
+  const out = columns.shape[1];
+  const rows = Math.max(Math.ceil(MIN_BLOCK_POSITIONS / outWidth), Math.floor(UNFOLD_BLOCK_FLOATS / (batch * outWidth * kh * kw * inChannels)));
+  const pieces: mx.array[] = [];
+  for (let start = 0; start < outHeight; start += rows) {
+    const end = Math.min(outHeight, start + rows);
+    const taps: mx.array[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        taps.push(padded.index(mx.Slice(), mx.Slice(start + i * dh, end + i * dh), mx.Slice(j * dw, j * dw + outWidth), mx.Slice()));
+      }
+    }
+    const patches = taps.length === 1 ? taps[0] : mx.concatenate(taps, -1);
+    pieces.push(mx.matmul(patches.reshape(batch * (end - start) * outWidth, kh * kw * inChannels), columns).reshape(batch, end - start, outWidth, out));
   }
+  return pieces.length === 1 ? pieces[0] : mx.concatenate(pieces, 1);
 }

@@ -9,4 +9,5 @@ export * from './activations';
 export * from './conv';
 export * from './full-attention';
 export * from './relative-position';
+export * from './lstm';
 export * from './multi-head-attention';
