@@ -135,4 +135,19 @@ describe('an image request past MLX_OMNI_JOB_WAIT_S', () => {
     const file = await fetch(`${stack.baseUrl}/v1/files/${job!.result.images[1].file.id}/content`);
     expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/png']);
   });
+
+  it('stops a running image job on DELETE /v1/jobs/{id}: the worker gives it up and the job is gone', async () => {
+    const accepted = await stack.request('/v1/images/generations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: SCHNELL, prompt: 'a very long render', n: 10, size: '1024x1024', steps: 50, seed: 3 }),
+    });
+    expect(accepted.status).toBe(202);
+    const id = accepted.body.id as string;
+    await waitFor('the image job to render its first step', async () => ((await stack.request(`/v1/jobs/${id}`)).body.progress?.step ?? 0) >= 1, 240_000);
+    const deleted = await stack.request(`/v1/jobs/${id}`, { method: 'DELETE' });
+    expect(deleted.body).toEqual({ id, object: 'job', deleted: true, previous_status: 'active' });
+    expect((await stack.request(`/v1/jobs/${id}`)).status).toBe(404);
+    expect(stack.supervisor.output()).toContain('Image generation cancelled');
+  });
 });

@@ -18,6 +18,7 @@ import {
 import { FairStepScheduler, sliceRunner } from '@mlx-omni/mlx-native';
 import { encodeImage, IMAGE_CONTENT_TYPES } from '../images/image-encoding';
 import { ModelPoolService } from '../models/model-pool.service';
+import { JobCancellation } from './job-cancellation';
 import { asJobFailure } from './job-failure';
 
 type ImagesJob = JobName<'images'>;
@@ -41,6 +42,7 @@ export class ImagesProcessor extends WorkerHost {
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
     private readonly pool: ModelPoolService,
     private readonly scheduler: FairStepScheduler,
+    private readonly cancellation: JobCancellation,
   ) {
     super();
     this.store = new ArtifactStore(artifactsDir(config.stateDir));
@@ -49,19 +51,28 @@ export class ImagesProcessor extends WorkerHost {
   async process(job: Job<JobPayload<'images', ImagesJob>>): Promise<JobResult<'images', ImagesJob>> {
     const name = job.name as ImagesJob;
     switch (name) {
-      case 'generate':
+      case 'generate': {
+        const signal = this.cancellation.begin(job.id!);
         try {
-          return await this.generate(job);
+          return await this.generate(job, signal);
         } catch (error) {
+          if (signal.aborted) {
+            this.logger.log({ jobId: job.id, model: job.data.model, reason: (signal.reason as Error).message }, 'Image generation cancelled');
+            throw new UnrecoverableError(`Image generation ${(signal.reason as Error).message}`);
+          }
           throw asJobFailure(error);
+        } finally {
+          this.cancellation.end(job.id!);
         }
+      }
       default:
         // A job name this worker does not know is a deployment mismatch; retrying cannot fix it.
         throw new UnrecoverableError(`No handler for job "${String(name)}" on queue images`);
     }
   }
 
-  private generate(job: Job<JobPayload<'images', 'generate'>>): Promise<JobResult<'images', 'generate'>> {
+  /** Renders the images; `signal` (DELETE /v1/jobs/{id}) stops it at the next transformer block or VAE stage. */
+  private generate(job: Job<JobPayload<'images', 'generate'>>, signal: AbortSignal): Promise<JobResult<'images', 'generate'>> {
     const p = job.data;
     const owner = jobOwner(job.data);
     return this.pool.use('image', p.model, p.path, async ({ pipeline }) => {
@@ -72,7 +83,7 @@ export class ImagesProcessor extends WorkerHost {
       const started = performance.now();
       const steps = p.steps ?? pipeline.defaults.steps;
       const guidance = pipeline.variant === 'dev' ? (p.guidance ?? pipeline.defaults.guidance) : null;
-      const run = sliceRunner(this.scheduler.lane(`images:${owner}`));
+      const run = sliceRunner(this.scheduler.lane(`images:${owner}`), signal);
       const embedding = await pipeline.encodePrompt(p.prompt, run);
       const images: GeneratedImageFile[] = [];
       for (let index = 0; index < p.n; index++) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 /**
- * The jobs this worker runs that can be stopped midway (downloads), by id. The API's DELETE
+ * The jobs this worker runs that can be stopped midway (downloads, speech, images), by id. The API's DELETE
  * /v1/jobs/{id} asks every worker over IPC; the one running the job aborts it, and its processor
  * fails it for good, so it is not retried.
  */
