@@ -51,20 +51,8 @@ export class ImagesProcessor extends WorkerHost {
   async process(job: Job<JobPayload<'images', ImagesJob>>): Promise<JobResult<'images', ImagesJob>> {
     const name = job.name as ImagesJob;
     switch (name) {
-      case 'generate': {
-        const signal = this.cancellation.begin(job.id!);
-        try {
-          return await this.generate(job, signal);
-        } catch (error) {
-          if (signal.aborted) {
-            this.logger.log({ jobId: job.id, model: job.data.model, reason: (signal.reason as Error).message }, 'Image generation cancelled');
-            throw new UnrecoverableError(`Image generation ${(signal.reason as Error).message}`);
-          }
-          throw asJobFailure(error);
-        } finally {
-          this.cancellation.end(job.id!);
-        }
-      }
+      case 'generate':
+        return this.cancellation.run(job.id!, 'Image generation', (signal) => this.generate(job, signal), asJobFailure);
       default:
         // A job name this worker does not know is a deployment mismatch; retrying cannot fix it.
         throw new UnrecoverableError(`No handler for job "${String(name)}" on queue images`);
