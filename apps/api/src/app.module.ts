@@ -2,9 +2,6 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
 import { AuthModule } from './auth/auth.module';
-import { ChatModule } from './chat/chat.module';
-import { CompletionsModule } from './completions/completions.module';
-import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
@@ -14,6 +11,9 @@ import { ModelsModule } from './models/models.module';
 import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { RedisModule } from './redis/redis.module';
 import { SelfTestModule } from './self-test/self-test.module';
+import { ChatModule } from './openai/chat/chat.module';
+import { CompletionsModule } from './openai/completions/completions.module';
+import { SurfaceExceptionFilter } from './surface-errors';
 import { WorkersModule } from './workers/workers.module';
 
 @Module({})
@@ -38,7 +38,7 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
+        { provide: APP_FILTER, useClass: SurfaceExceptionFilter },
       ],
     };
   }

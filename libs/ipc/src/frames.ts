@@ -9,6 +9,8 @@ export interface IpcErrorPayload {
   status: number;
   param?: string | null;
   type?: string;
+  /** Numbers behind the message (a prompt's length, the context it exceeds), so each API surface can phrase it its own way. */
+  facts?: Record<string, number>;
 }
 
 export type ClientFrame =

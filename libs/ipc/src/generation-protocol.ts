@@ -74,10 +74,21 @@ export type GenerationChunk =
   | { choice: number; type: 'tool_call'; index: number; id: string; name: string; arguments: string }
   | { choice: number; type: 'finish'; reason: ChatFinishReasonWire };
 
+/** Wall time a request's choices spent in prefill (up to each first token) and in decoding after it. */
+export interface GenerationTimingsWire {
+  promptMs: number;
+  generationMs: number;
+}
+
 export interface GenerationResult {
   promptTokens: number;
   completionTokens: number;
   reasoningTokens: number;
+  /** Prompt tokens served from the worker's prompt cache instead of being computed (0 without one). */
+  cachedTokens: number;
+  /** Per choice, the stop sequence that ended it; null when EOS, max tokens or a tool call did (Anthropic's `stop_sequence`). */
+  stopSequences: Array<string | null>;
+  timings: GenerationTimingsWire;
 }
 
 export type ChatGenerateMethod = StreamMethod<ChatGenerationParams, GenerationChunk, GenerationResult>;

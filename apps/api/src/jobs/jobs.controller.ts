@@ -2,7 +2,7 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Caller } from '@mlx-omni/api-keys';
 import { CurrentCaller } from '../auth/current-caller.decorator';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { JobResponseDto } from './dto/job-response.dto';
 import { JobsService } from './jobs.service';
@@ -20,10 +20,10 @@ export class JobsController {
   async get(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<JobResponseDto> {
     const job = await this.jobs.find(id);
     if (job === undefined) {
-      throw new OpenAiHttpException(404, `No job with id "${id}"`, { code: 'job_not_found', param: 'id' });
+      throw new ApiError(404, `No job with id "${id}"`, { code: 'job_not_found', param: 'id' });
     }
     if (caller.role !== 'admin' && job.owner !== caller.name) {
-      throw new OpenAiHttpException(403, `Job "${id}" belongs to another key; only admin keys see other keys' jobs`, {
+      throw new ApiError(403, `Job "${id}" belongs to another key; only admin keys see other keys' jobs`, {
         code: 'insufficient_permissions',
         param: 'id',
       });

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { consumerConnectionOptions, QUEUE_NAMES, QUEUE_SETTINGS, type JobName, type JobPayload, type QueueName } from '@mlx-omni/jobs';
 import { CallerContext } from '../auth/caller-context';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import type { JobResponseDto, JobState } from './dto/job-response.dto';
 import { unixSeconds } from '../common/unix-seconds';
 
@@ -17,9 +17,9 @@ import { unixSeconds } from '../common/unix-seconds';
 const OWNER_FIELD = 'requested_by';
 
 /** Redis answered with an error or is unreachable: the queue-backed route answers 503, never hangs. */
-function queueUnavailable(error: unknown): OpenAiHttpException {
+function queueUnavailable(error: unknown): ApiError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new OpenAiHttpException(503, `The job queue is unavailable (${reason}); retry shortly`, {
+  return new ApiError(503, `The job queue is unavailable (${reason}); retry shortly`, {
     code: 'queue_unavailable',
     headers: { 'retry-after': '2' },
   });

@@ -6,7 +6,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import type { LoadedModelInfo } from '@mlx-omni/ipc';
 import { deleteModel, ModelCatalog, ModelHubError, ModelInUseError, ModelNotFoundError, parseModelId, type ResolvedModel } from '@mlx-omni/model-hub';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import type { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
@@ -24,7 +24,7 @@ function toHttp(error: unknown): unknown {
     return error;
   }
   const status = error instanceof ModelNotFoundError ? 404 : error instanceof ModelInUseError ? 409 : 400;
-  return new OpenAiHttpException(status, error.message, { param: 'model', code: error.code });
+  return new ApiError(status, error.message, { param: 'model', code: error.code });
 }
 
 /**
@@ -59,7 +59,7 @@ export class ModelsService {
    */
   async resolveFor(id: string, kind: ModelKind): Promise<ResolvedModel> {
     const model = await this.resolve(id, this.config.autoDownload);
-    const notSupported = (message: string) => new OpenAiHttpException(400, message, { param: 'model', code: 'model_not_supported' });
+    const notSupported = (message: string) => new ApiError(400, message, { param: 'model', code: 'model_not_supported' });
     if (model.kind !== kind) {
       throw notSupported(`The model ${id} is of kind ${model.kind} and cannot serve ${kind} requests`);
     }
@@ -93,7 +93,7 @@ export class ModelsService {
   async pull(model: string, revision: string): Promise<JobResponseDto> {
     const parsed = this.parse(model);
     if (parsed.kind !== 'repo' || parsed.revision !== undefined) {
-      throw new OpenAiHttpException(400, `Only Hub repo ids ("org/name") can be pulled, got "${model}"; put the revision in "revision"`, {
+      throw new ApiError(400, `Only Hub repo ids ("org/name") can be pulled, got "${model}"; put the revision in "revision"`, {
         param: 'model',
         code: 'invalid_model_id',
       });
@@ -156,13 +156,13 @@ export class ModelsService {
     }
     const pulled = await this.jobs.waitFor(await this.enqueuePull(parsed.repoId, parsed.revision ?? 'main'), AUTO_DOWNLOAD_WAIT_MS);
     if (pulled.status === 'failed') {
-      throw new OpenAiHttpException(404, `Model "${id}" is not downloaded, and pulling it failed: ${pulled.error?.message}`, {
+      throw new ApiError(404, `Model "${id}" is not downloaded, and pulling it failed: ${pulled.error?.message}`, {
         param: 'model',
         code: 'model_not_found',
       });
     }
     if (pulled.status !== 'completed') {
-      throw new OpenAiHttpException(503, `Model "${id}" is still downloading; retry once GET /v1/jobs/${pulled.id} shows it completed`, {
+      throw new ApiError(503, `Model "${id}" is still downloading; retry once GET /v1/jobs/${pulled.id} shows it completed`, {
         param: 'model',
         code: 'model_downloading',
         headers: { 'retry-after': '30' },

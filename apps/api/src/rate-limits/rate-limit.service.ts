@@ -3,7 +3,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { CallerContext } from '../auth/caller-context';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { rateLimitHeaders, refusalOf, retryAfterSeconds, WINDOW_MS, windowStart, type Refusal, type Usage } from './rate-limit-window';
 
@@ -85,7 +85,7 @@ export class RateLimitService {
         .decr(keys.requests)
         .exec()
         .catch((error: unknown) => this.failOpen(error));
-      throw new OpenAiHttpException(429, `Rate limit reached for key "${keyName}": ${DESCRIBE[refusal](this.limits)}. Retry shortly.`, {
+      throw new ApiError(429, `Rate limit reached for key "${keyName}": ${DESCRIBE[refusal](this.limits)}. Retry shortly.`, {
         code: 'rate_limit_exceeded',
         headers: { ...rateLimitHeaders(this.limits, usage, now), 'retry-after': String(retryAfterSeconds(refusal, now)) },
       });
@@ -97,20 +97,21 @@ export class RateLimitService {
   }
 
   /**
-   * Charges the current caller's key for the tokens a generation produced, once it has finished
-   * (only then is the count known). A failed generation charges nothing; its error reaches the client elsewhere.
+   * Charges the current caller's key for the tokens a piece of work generated, once it has finished
+   * (only then is the count known). Failed work charges nothing; its error reaches the client elsewhere.
    */
-  chargeGeneratedTokens(result: Promise<{ completionTokens: number }>): void {
+  chargeTokens(tokens: Promise<number>): void {
     const caller = this.callers.current();
-    if (caller === undefined || this.limits.tokensPerMinute === 0) {
-      return;
-    }
-    result.then(
-      ({ completionTokens }) => {
+    // The rejection is always handled here, charged or not: the work's own failure reaches the client elsewhere.
+    tokens.then(
+      (count) => {
+        if (caller === undefined || this.limits.tokensPerMinute === 0) {
+          return;
+        }
         const key = redisKeys(caller.name, Date.now()).tokens;
         this.redis
           .multi()
-          .incrby(key, completionTokens)
+          .incrby(key, count)
           .pexpire(key, 2 * WINDOW_MS)
           .exec()
           .catch((error: unknown) => this.failOpen(error));

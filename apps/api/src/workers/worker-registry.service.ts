@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcClient, WORKER_SOCKET_SUFFIX, type WorkerProtocol, type WorkerStatus } from '@mlx-omni/ipc';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 
 /** How often the socket folder is listed and each worker asked for its status. */
 const HEARTBEAT_MS = 1_000;
@@ -82,7 +82,7 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
     const chosen = candidates[0];
     if (chosen === undefined) {
       const anyUp = this.list().some((entry) => this.isAvailable(entry));
-      throw new OpenAiHttpException(503, anyUp ? 'All inference workers are busy; retry shortly' : 'No inference worker is available; retry shortly', {
+      throw new ApiError(503, anyUp ? 'All inference workers are busy; retry shortly' : 'No inference worker is available; retry shortly', {
         code: anyUp ? 'workers_busy' : 'no_worker_available',
         headers: { 'retry-after': '1' },
       });

@@ -5,7 +5,7 @@ import { ChatTemplateError, FairStepScheduler } from '@mlx-omni/mlx-native';
 import { familyById } from '@mlx-omni/model-families';
 import { assertSupportedSchema, forcedToolCallSchema, JsonConstraint, ToolChoiceError, UnsupportedSchemaError } from '@mlx-omni/structured-output';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
-import { assertFitsContext, badRequest, generateChoice, type ChoiceSettings } from '../generation/choice-generator';
+import { assertFitsContext, badRequest, generateChoice, generationResult, type ChoiceOutcome, type ChoiceSettings } from '../generation/choice-generator';
 import { jsonConstraintProcessor, vocabularyOf } from '../generation/constrained-decoding';
 import { ChoiceOutput, type OutputMode } from './choice-output';
 
@@ -30,7 +30,7 @@ export class ChatGenerationService {
     const promptIds = pooled.tokenizer.encode(prompt, { addSpecialTokens: false });
     assertFitsContext(pooled, promptIds.length, 'messages');
     const mode = this.outputMode(pooled, params, prompt);
-    let completionTokens = 0;
+    const outcomes: ChoiceOutcome[] = [];
     let reasoningTokens = 0;
     for (let choice = 0; choice < params.n; choice++) {
       const output = new ChoiceOutput(choice, mode, () => `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`);
@@ -46,10 +46,10 @@ export class ChatGenerationService {
         skipSpecialTokens: !(mode.kind === 'text' && mode.toolNames.length > 0),
         stepGate: this.scheduler.lane(params.caller),
       };
-      completionTokens += await generateChoice(pooled, promptIds, settings, output, ctx);
+      outcomes.push(await generateChoice(pooled, promptIds, settings, output, ctx));
       reasoningTokens += output.reasoningTokens;
     }
-    return { promptTokens: promptIds.length, completionTokens, reasoningTokens };
+    return generationResult(promptIds.length, reasoningTokens, outcomes);
   }
 
   private renderPrompt({ tokenizer }: PooledChatModel, params: ChatGenerationParams): string {

@@ -1,7 +1,7 @@
 import { ArgumentMetadata } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Max, ValidateNested } from 'class-validator';
-import { OpenAiHttpException } from './openai-http.exception';
+import { ApiError } from './api-error';
 import { createValidationPipe } from './validation';
 
 class Message {
@@ -29,15 +29,15 @@ describe('createValidationPipe', () => {
 
   it('names the nested field at fault in param', async () => {
     const failure = pipe.transform({ messages: [{ role: 'user', content: 'hi' }, { role: 'robot', content: 'x' }], n: 1 }, metadata);
-    await expect(failure).rejects.toBeInstanceOf(OpenAiHttpException);
+    await expect(failure).rejects.toBeInstanceOf(ApiError);
     await expect(failure).rejects.toMatchObject({
-      response: { error: { param: 'messages[1].role', type: 'invalid_request_error', code: 'invalid_value' } },
+      status: 400, param: 'messages[1].role', code: 'invalid_value',
     });
   });
 
   it('reports top-level fields by name and keeps the reason', async () => {
     await expect(pipe.transform({ messages: [], n: 11 }, metadata)).rejects.toMatchObject({
-      response: { error: { param: 'n', message: expect.stringMatching(/n must not be greater than 10/) } },
+      param: 'n', message: expect.stringMatching(/n must not be greater than 10/),
     });
   });
 

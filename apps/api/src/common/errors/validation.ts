@@ -1,5 +1,5 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
-import { OpenAiHttpException } from './openai-http.exception';
+import { ApiError } from './api-error';
 
 /** Walks to the first failing leaf so `param` names the exact field, e.g. `messages[1].role`. */
 function firstFailure(errors: ValidationError[], parent = ''): { param: string; message: string } | undefined {
@@ -28,7 +28,7 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: false,
     exceptionFactory: (errors) => {
       const failure = firstFailure(errors) ?? { param: '', message: 'Invalid request body' };
-      return new OpenAiHttpException(400, failure.message, { param: failure.param || null, code: 'invalid_value' });
+      return new ApiError(400, failure.message, { param: failure.param || null, code: 'invalid_value' });
     },
   });
 }

@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
 import { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
-import { clientGone } from '../common/http/client-gone';
-import { requestContext } from '../common/http/request-context';
-import { SseWriter } from '../common/http/sse-writer';
-import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { clientGone } from '../../common/http/client-gone';
+import { requestContext } from '../../common/http/request-context';
+import { sseResponse } from '../../inference/sse/relay';
+import { ApiErrorResponses } from '../../common/openapi/api-error-responses.decorator';
 import { CompletionsService } from './completions.service';
 
 @ApiTags('completions')
@@ -25,13 +26,11 @@ export class CompletionsController {
     @Body() body: CompletionRequestDto,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<CompletionResponseDto | void> {
+  ): Promise<CompletionResponseDto | Readable> {
     const signal = clientGone(reply);
     if (body.stream !== true) {
       return this.completions.complete(body, requestContext(request), signal);
     }
-    await this.completions.stream(body, requestContext(request), new SseWriter(reply.raw), signal, () => {
-      reply.hijack();
-    });
+    return sseResponse(reply, await this.completions.stream(body, requestContext(request), signal));
   }
 }

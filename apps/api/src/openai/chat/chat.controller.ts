@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
 import { ChatCompletionChunkDto, ChatCompletionRequestDto, ChatCompletionResponseDto, ChatContentPartDto } from '@mlx-omni/openai-dto';
-import { clientGone } from '../common/http/client-gone';
-import { requestContext } from '../common/http/request-context';
-import { SseWriter } from '../common/http/sse-writer';
-import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { clientGone } from '../../common/http/client-gone';
+import { requestContext } from '../../common/http/request-context';
+import { ApiErrorResponses } from '../../common/openapi/api-error-responses.decorator';
+import { sseResponse } from '../../inference/sse/relay';
 import { ChatService } from './chat.service';
 
 @ApiTags('chat')
@@ -33,13 +34,11 @@ export class ChatController {
     @Body() body: ChatCompletionRequestDto,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ChatCompletionResponseDto | void> {
+  ): Promise<ChatCompletionResponseDto | Readable> {
     const signal = clientGone(reply);
     if (body.stream !== true) {
       return this.chat.complete(body, requestContext(request), signal);
     }
-    await this.chat.stream(body, requestContext(request), new SseWriter(reply.raw), signal, () => {
-      reply.hijack();
-    });
+    return sseResponse(reply, await this.chat.stream(body, requestContext(request), signal));
   }
 }

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { ChatCompletionRequestDto } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../../common/errors/api-error';
 import { toGenerationParams } from './generation-params';
 
 const request = (fields: Record<string, unknown>): ChatCompletionRequestDto =>
@@ -12,7 +12,7 @@ function paramOf(fn: () => unknown): unknown {
   try {
     fn();
   } catch (error) {
-    return ((error as OpenAiHttpException).getResponse() as { error: { param: string } }).error.param;
+    return (error as ApiError).param;
   }
   throw new Error('expected a 400');
 }

@@ -1,23 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { TextGenerationParams } from '@mlx-omni/ipc';
 import type { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
-import { newCompletionIdentity } from '../common/generation/completion-object';
-import { toSamplingOptions, toStopSequences } from '../common/generation/sampling';
-import type { RequestContext } from '../common/http/request-context';
-import type { SseWriter } from '../common/http/sse-writer';
-import { relayToSse } from '../common/http/stream-to-sse';
-import { InferenceMetricsService } from '../metrics/inference-metrics.service';
-import { ModelsService } from '../models/models.service';
-import { RateLimitService } from '../rate-limits/rate-limit.service';
-import { WorkerRegistryService } from '../workers/worker-registry.service';
+import type { Readable } from 'node:stream';
+import { ApiError } from '../../common/errors/api-error';
+import type { RequestContext } from '../../common/http/request-context';
+import { InferenceGateway } from '../../inference/inference-gateway.service';
+import { newCompletionIdentity } from '../shared/completion-object';
+import { openAiEventStream } from '../shared/openai-sse';
+import { toSamplingOptions, toStopSequences } from '../shared/sampling';
 import { TextCompletionBuilder } from './text-completion-builder';
 
 /** OpenAI's default for the legacy endpoint, unlike chat's "whatever fits". */
 const DEFAULT_MAX_TOKENS = 16;
 
-function invalid(param: string, message: string): OpenAiHttpException {
-  return new OpenAiHttpException(400, message, { param, code: 'invalid_value' });
+function invalid(param: string, message: string): ApiError {
+  return new ApiError(400, message, { param, code: 'invalid_value' });
 }
 
 /** Legacy /v1/completions: a raw prompt (text or token ids), no chat template. */
@@ -25,12 +22,7 @@ function invalid(param: string, message: string): OpenAiHttpException {
 export class CompletionsService {
   private readonly logger = new Logger(CompletionsService.name);
 
-  constructor(
-    private readonly models: ModelsService,
-    private readonly workers: WorkerRegistryService,
-    private readonly inference: InferenceMetricsService,
-    private readonly rateLimits: RateLimitService,
-  ) {}
+  constructor(private readonly gateway: InferenceGateway) {}
 
   private async start(request: CompletionRequestDto, context: RequestContext, signal: AbortSignal) {
     if (request.suffix !== undefined && request.suffix !== '') {
@@ -44,7 +36,7 @@ export class CompletionsService {
     if (request.best_of !== undefined && request.best_of !== 1 && request.best_of !== n) {
       throw invalid('best_of', 'best_of other than n is not supported: candidates are not ranked');
     }
-    const model = await this.models.resolveFor(request.model, 'chat');
+    const model = await this.gateway.resolve(request.model, 'chat');
     const prompt = request.prompt;
     // One token-id list is one prompt; a list of strings or of id lists is several.
     const prompts = typeof prompt === 'string' || typeof prompt[0] === 'number' ? [prompt as string | number[]] : (prompt as Array<string | number[]>);
@@ -60,19 +52,16 @@ export class CompletionsService {
       topLogprobs: request.logprobs,
       echo: request.echo ?? false,
     };
-    const { client } = this.workers.pick(model.id);
-    const builder = new TextCompletionBuilder(
-      newCompletionIdentity('cmpl', request.model),
-      request.logprobs !== undefined,
-    );
-    const stream = this.inference.track(client.stream('text.generate', params, { signal }), {
-      context,
-      model: request.model,
+    const builder = new TextCompletionBuilder(newCompletionIdentity('cmpl', request.model), request.logprobs !== undefined);
+    const stream = await this.gateway.generate('text.generate', params, {
       endpoint: 'completions',
+      model,
+      modelName: request.model,
+      context,
+      signal,
       stream: request.stream === true,
       prompt: prompts,
     });
-    this.rateLimits.chargeGeneratedTokens(stream.result);
     return { builder, stream };
   }
 
@@ -84,23 +73,9 @@ export class CompletionsService {
     return builder.build(await stream.result);
   }
 
-  async stream(
-    request: CompletionRequestDto,
-    context: RequestContext,
-    sse: SseWriter,
-    signal: AbortSignal,
-    takeOverResponse: () => void,
-  ): Promise<void> {
+  async stream(request: CompletionRequestDto, context: RequestContext, signal: AbortSignal): Promise<Readable> {
     const { builder, stream } = await this.start(request, context, signal);
     const includeUsage = request.stream_options?.include_usage === true;
-    await relayToSse({
-      stream,
-      sse,
-      headers: { 'x-request-id': context.requestId },
-      takeOverResponse,
-      map: (chunk) => [builder.streamChunk(chunk)],
-      finish: (result) => (includeUsage ? [builder.usageChunk(result)] : []),
-      logger: this.logger,
-    });
+    return openAiEventStream(stream, { map: (chunk) => [builder.streamChunk(chunk)], usage: includeUsage ? (result) => builder.usageChunk(result) : undefined }, this.logger);
   }
 }

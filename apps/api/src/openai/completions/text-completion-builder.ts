@@ -1,6 +1,6 @@
 import type { GenerationChunk, GenerationResult, WireTokenLogprob } from '@mlx-omni/ipc';
 import type { CompletionChoiceDto, CompletionLogprobsDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
-import { SYSTEM_FINGERPRINT, toUsage, type CompletionIdentity } from '../common/generation/completion-object';
+import { SYSTEM_FINGERPRINT, toUsage, type CompletionIdentity } from '../shared/completion-object';
 
 /** Tracks one choice's text length so legacy logprobs can carry each token's character offset. */
 class LegacyLogprobs {

@@ -1,10 +1,10 @@
 import type { ChatGenerationParams, ChatWireMessage, ChatWireResponseFormat, ChatWireToolChoice } from '@mlx-omni/ipc';
 import type { ChatCompletionRequestDto, ChatMessageDto } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
-import { toSamplingOptions, toStopSequences } from '../common/generation/sampling';
+import { ApiError } from '../../common/errors/api-error';
+import { toSamplingOptions, toStopSequences } from '../shared/sampling';
 
-function invalid(param: string, message: string): OpenAiHttpException {
-  return new OpenAiHttpException(400, message, { param, code: 'invalid_value' });
+function invalid(param: string, message: string): ApiError {
+  return new ApiError(400, message, { param, code: 'invalid_value' });
 }
 
 /** Text parts are joined with newlines, as vLLM does, so multi-part prompts keep their paragraphs. */

@@ -1,18 +1,18 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { IpcConnectionClosedError, IpcRemoteError, IpcTimeoutError } from '@mlx-omni/ipc';
-import { errorTypeForStatus, type ErrorResponseDto } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from './openai-http.exception';
+import { ApiError } from './api-error';
 
-export interface MappedError {
+/** Any thrown value as a surface renders it: status, reason and message, in no API's words yet. */
+export interface DescribedError {
   status: number;
-  body: ErrorResponseDto;
+  message: string;
+  code: string | null;
+  param: string | null;
   headers: Record<string, string>;
+  details: object | undefined;
+  facts: Record<string, number>;
   /** True for faults of ours (5xx that are not deliberate refusals): these are logged with their stack. */
   unexpected: boolean;
-}
-
-function envelope(status: number, message: string, code: string | null, param: string | null = null): ErrorResponseDto {
-  return { error: { message, type: errorTypeForStatus(status), param, code } };
 }
 
 /** Fastify's own errors (body parsing, size limits) carry a status and an FST_ code. */
@@ -39,29 +39,36 @@ function httpExceptionMessage(response: string | object): string {
   return Array.isArray(message) ? message.join('; ') : String(message ?? 'Request failed');
 }
 
-/** The one place that turns any thrown value into OpenAI's error envelope and an HTTP status. */
-export function toErrorResponse(error: unknown): MappedError {
-  if (error instanceof OpenAiHttpException) {
-    return { status: error.getStatus(), body: error.getResponse() as ErrorResponseDto, headers: error.headers, unexpected: false };
+function described(status: number, message: string, fields: Partial<DescribedError> = {}): DescribedError {
+  return { status, message, code: null, param: null, headers: {}, details: undefined, facts: {}, unexpected: false, ...fields };
+}
+
+/** The one place that turns any thrown value into a status and a reason; surfaces only choose the words and the envelope. */
+export function describeError(error: unknown): DescribedError {
+  if (error instanceof ApiError) {
+    const { code, param, headers, details, facts } = error;
+    return described(error.status, error.message, { code, param, headers, details, facts });
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    const code = status === HttpStatus.NOT_FOUND ? 'not_found' : null;
-    return { status, body: envelope(status, httpExceptionMessage(error.getResponse()), code), headers: {}, unexpected: status >= 500 };
+    return described(status, httpExceptionMessage(error.getResponse()), { code: status === HttpStatus.NOT_FOUND ? 'not_found' : null, unexpected: status >= 500 });
   }
   if (isFastifyError(error) && error.statusCode < 500) {
     // JSON.parse's own message would echo parts of the body; a fixed sentence says enough.
     const known = FASTIFY_CODES[error.code];
-    const message = known?.message ?? error.message;
-    return { status: error.statusCode, body: envelope(error.statusCode, message, known?.code ?? 'invalid_request'), headers: {}, unexpected: false };
+    return described(error.statusCode, known?.message ?? error.message, { code: known?.code ?? 'invalid_request' });
   }
   if (error instanceof IpcRemoteError) {
-    const body = envelope(error.status, error.message, error.code, error.param);
-    return { status: error.status, body, headers: error.status === 503 ? { 'retry-after': '1' } : {}, unexpected: error.status === 500 };
+    return described(error.status, error.message, {
+      code: error.code,
+      param: error.param,
+      headers: error.status === 503 ? { 'retry-after': '1' } : {},
+      facts: error.facts,
+      unexpected: error.status === 500,
+    });
   }
   if (error instanceof IpcConnectionClosedError || error instanceof IpcTimeoutError) {
-    const message = 'The inference worker handling this request stopped answering; retry shortly';
-    return { status: 503, body: envelope(503, message, 'worker_unavailable'), headers: { 'retry-after': '1' }, unexpected: false };
+    return described(503, 'The inference worker handling this request stopped answering; retry shortly', { code: 'worker_unavailable', headers: { 'retry-after': '1' } });
   }
-  return { status: 500, body: envelope(500, 'Internal server error', 'internal_error'), headers: {}, unexpected: true };
+  return described(500, 'Internal server error', { code: 'internal_error', unexpected: true });
 }

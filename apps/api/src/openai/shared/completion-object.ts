@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GenerationResult } from '@mlx-omni/ipc';
 import type { UsageDto } from '@mlx-omni/openai-dto';
-import { unixSeconds } from '../unix-seconds';
+import { unixSeconds } from '../../common/unix-seconds';
 
 /** Identifies this build in `system_fingerprint`, as OpenAI does per backend configuration. */
 export const SYSTEM_FINGERPRINT = 'fp_mlx_omni_0_1_0';
@@ -23,6 +23,7 @@ export function toUsage(result: GenerationResult): UsageDto {
     prompt_tokens: result.promptTokens,
     completion_tokens: result.completionTokens,
     total_tokens: result.promptTokens + result.completionTokens,
+    prompt_tokens_details: { cached_tokens: result.cachedTokens },
     completion_tokens_details: { reasoning_tokens: result.reasoningTokens },
   };
 }

@@ -6,7 +6,7 @@ import type {
   ChatCompletionResponseDto,
   ChatFinishReason,
 } from '@mlx-omni/openai-dto';
-import { SYSTEM_FINGERPRINT, toUsage, type CompletionIdentity } from '../common/generation/completion-object';
+import { SYSTEM_FINGERPRINT, toUsage, type CompletionIdentity } from '../shared/completion-object';
 
 interface ChoiceState {
   content: string;

@@ -1,9 +1,16 @@
-import type { GenerationChunk } from '@mlx-omni/ipc';
+import type { GenerationChunk, GenerationResult } from '@mlx-omni/ipc';
 import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
 import { ChatCompletionAssembler, ChatCompletionChunker } from './completion-assembler';
 
 const identity = { id: 'chatcmpl-test', created: 1_700_000_000, model: 'org/model' };
-const result = { promptTokens: 12, completionTokens: 7, reasoningTokens: 3 };
+const result: GenerationResult = {
+  promptTokens: 12,
+  completionTokens: 7,
+  reasoningTokens: 3,
+  cachedTokens: 5,
+  stopSequences: [null, null],
+  timings: { promptMs: 10, generationMs: 20 },
+};
 const logprob = { token: 'Hi', logprob: -0.5, bytes: [72, 105], top_logprobs: [{ token: 'Hi', logprob: -0.5, bytes: [72, 105] }] };
 
 const chunks: GenerationChunk[] = [
@@ -27,7 +34,13 @@ describe('ChatCompletionAssembler', () => {
       finish_reason: 'tool_calls',
       message: { content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
     });
-    expect(completion.usage).toEqual({ prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, completion_tokens_details: { reasoning_tokens: 3 } });
+    expect(completion.usage).toEqual({
+      prompt_tokens: 12,
+      completion_tokens: 7,
+      total_tokens: 19,
+      prompt_tokens_details: { cached_tokens: 5 },
+      completion_tokens_details: { reasoning_tokens: 3 },
+    });
   });
 });
 
