@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
 import { AuthModule } from './auth/auth.module';
 import { createValidationPipe } from './common/errors/validation';
+import { FilesModule } from './files/files.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -29,6 +30,7 @@ export class AppModule {
         RateLimitsModule,
         WorkersModule,
         JobsModule,
+        FilesModule,
         HealthModule,
         MetricsModule,
         ModelsModule,

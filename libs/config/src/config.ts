@@ -62,6 +62,10 @@ export interface OmniConfig {
    * them quantized on Metal; `quantized` / `dequantized` force one path (both give the same tokens).
    */
   quantizedWeights: QuantizedWeightsMode;
+  /** How long a request for a long job (speech, images) waits for it before answering 202 with the job to poll. */
+  jobWaitS: number;
+  /** How long the files long jobs produce (images, audio) stay fetchable before they are deleted. */
+  artifactTtlS: number;
 }
 
 export const QUANTIZED_WEIGHTS_MODES = ['auto', 'quantized', 'dequantized'] as const;
@@ -246,6 +250,10 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     hfEndpoint: readHttpUrl(env, 'HF_ENDPOINT', 'https://huggingface.co'),
     hfToken: readString(env, 'HF_TOKEN'),
     quantizedWeights: readChoice(env, 'MLX_OMNI_QUANTIZED_WEIGHTS', QUANTIZED_WEIGHTS_MODES, 'auto'),
+    // Long enough for a CPU-rendered image, short enough that a stuck job does not hold a client forever.
+    jobWaitS: readInteger(env, 'MLX_OMNI_JOB_WAIT_S', 300, 0, 24 * 3600),
+    // OpenAI's image URLs expire after an hour too.
+    artifactTtlS: readInteger(env, 'MLX_OMNI_ARTIFACT_TTL_S', 3600, 60, 30 * 24 * 3600),
   };
 }
 

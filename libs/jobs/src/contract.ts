@@ -77,3 +77,15 @@ export interface ModelPullResult {
   /** Less than bytes_total when files were already cached or a partial file was resumed. */
   bytes_downloaded: number;
 }
+
+/**
+ * The creating key's name travels in the job's data (BullMQ has no other per-job field) beside the
+ * payload's own fields; processors that write files read it to give them the same owner.
+ */
+export const JOB_OWNER_FIELD = 'requested_by';
+
+/** The API key's name that enqueued the job ('' when unknown). */
+export function jobOwner(data: unknown): string {
+  const owner = (data as Record<string, unknown> | undefined)?.[JOB_OWNER_FIELD];
+  return typeof owner === 'string' ? owner : '';
+}

@@ -1,3 +1,5 @@
 export * from './contract';
 export * from './redis-connection';
 export * from './processor-options';
+export * from './artifacts';
+export * from './job-errors';

@@ -4,17 +4,11 @@ import { ModuleRef } from '@nestjs/core';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
-import { consumerConnectionOptions, QUEUE_NAMES, QUEUE_SETTINGS, type JobName, type JobPayload, type QueueName } from '@mlx-omni/jobs';
+import { consumerConnectionOptions, JOB_OWNER_FIELD, jobOwner, QUEUE_NAMES, QUEUE_SETTINGS, readJobError, type JobName, type JobPayload, type QueueName } from '@mlx-omni/jobs';
 import { CallerContext } from '../auth/caller-context';
 import { ApiError } from '../common/errors/api-error';
 import type { JobResponseDto, JobState } from './dto/job-response.dto';
 import { unixSeconds } from '../common/unix-seconds';
-
-/**
- * The creating key's name travels in the job's data (BullMQ has no other per-job field); processors
- * read only their payload's own fields, so the extra one does not reach them.
- */
-const OWNER_FIELD = 'requested_by';
 
 /** Redis answered with an error or is unreachable: the queue-backed route answers 503, never hangs. */
 function queueUnavailable(error: unknown): ApiError {
@@ -57,7 +51,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const settings = QUEUE_SETTINGS[queueName];
     try {
       const owner = this.callers.current()?.name ?? null;
-      return await this.queue(queueName).add(jobName, { ...(payload as object), [OWNER_FIELD]: owner }, {
+      return await this.queue(queueName).add(jobName, { ...(payload as object), [JOB_OWNER_FIELD]: owner }, {
         jobId,
         attempts: settings.attempts,
         backoff: { type: 'exponential', delay: settings.backoffMs },
@@ -88,6 +82,21 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     return fresh!;
   }
 
+  /**
+   * Runs a long job for a request: enqueues it and waits up to MLX_OMNI_JOB_WAIT_S. A finished job comes
+   * back completed (its result is the answer) and a failed one as the error it recorded (a permanent
+   * job error keeps its status and code, so a bad input found by the worker is still a 4xx); a job
+   * still queued or running comes back as it is, for the controller to answer 202 with the job to poll.
+   */
+  async submit<Q extends QueueName, N extends JobName<Q>>(queueName: Q, jobName: N, payload: JobPayload<Q, N>): Promise<JobResponseDto> {
+    const state = await this.waitFor(await this.enqueue(queueName, jobName, payload), this.config.jobWaitS * 1000);
+    if (state.status === 'failed') {
+      const failure = state.error!;
+      throw new OpenAiHttpException(failure.status, failure.message, { code: failure.code, param: failure.param });
+    }
+    return state;
+  }
+
   async find(id: string): Promise<JobResponseDto | undefined> {
     try {
       for (const queue of this.queues.values()) {
@@ -114,11 +123,11 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       status,
       progress: job.progress,
       attempts_made: job.attemptsMade,
-      owner: typeof job.data?.[OWNER_FIELD] === 'string' ? (job.data[OWNER_FIELD] as string) : null,
+      owner: jobOwner(job.data) || null,
       created_at: unixSeconds(job.timestamp),
       finished_at: job.finishedOn === undefined ? null : unixSeconds(job.finishedOn),
       result: job.returnvalue ?? null,
-      error: status === 'failed' ? { message: job.failedReason } : null,
+      error: status === 'failed' ? readJobError(job.failedReason) : null,
     };
   }
 }

@@ -6,6 +6,15 @@ export type JobState = (typeof JOB_STATES)[number];
 export class JobErrorDto {
   @ApiProperty()
   message!: string;
+
+  @ApiProperty({ example: 'model_not_supported', description: 'The error code a request waiting for the job was answered with (`job_failed` for faults)' })
+  code!: string;
+
+  @ApiProperty({ example: 400, description: 'The HTTP status that request was answered with' })
+  status!: number;
+
+  @ApiProperty({ type: String, nullable: true, example: 'model' })
+  param!: string | null;
 }
 
 /** A long job's state as the API reports it (not an OpenAI object: `object: "job"` marks it). */
