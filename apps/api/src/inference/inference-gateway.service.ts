@@ -103,14 +103,12 @@ export class InferenceGateway {
   }
 
   /**
-   * Long work on a queue (speech, images): enqueued with the caller as owner, awaited up to `waitMs`.
-   * The job's state tells the surface whether to answer with the result or with 202 and the job.
+   * Long work on a queue (speech, images): enqueued with the caller as owner and awaited up to
+   * MLX_OMNI_JOB_WAIT_S (`JobsService.submit`). A job that failed for a client reason throws its 4xx;
+   * one still queued or running comes back as it is, for the surface to answer 202 with the job to poll.
    */
-  async job<Q extends QueueName, N extends JobName<Q>>(queue: Q, name: N, payload: JobPayload<Q, N>, request: InferenceRequest, waitMs: number): Promise<JobResponseDto> {
-    return this.metrics.trackCall(
-      this.jobs.enqueue(queue, name, payload).then((job) => this.jobs.waitFor(job, waitMs)),
-      this.observation(request),
-    );
+  job<Q extends QueueName, N extends JobName<Q>>(queue: Q, name: N, payload: JobPayload<Q, N>, request: InferenceRequest): Promise<JobResponseDto> {
+    return this.metrics.trackCall(this.jobs.submit(queue, name, payload), this.observation(request));
   }
 
   private charge<R>(result: Promise<R>, { tokensOf }: ChargeOptions<R>): void {

@@ -92,7 +92,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const state = await this.waitFor(await this.enqueue(queueName, jobName, payload), this.config.jobWaitS * 1000);
     if (state.status === 'failed') {
       const failure = state.error!;
-      throw new OpenAiHttpException(failure.status, failure.message, { code: failure.code, param: failure.param });
+      throw new ApiError(failure.status, failure.message, { code: failure.code, param: failure.param });
     }
     return state;
   }
