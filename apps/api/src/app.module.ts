@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
+import { AnthropicModule } from './anthropic/anthropic.module';
 import { AuthModule } from './auth/auth.module';
 import { createValidationPipe } from './common/errors/validation';
 import { FilesModule } from './files/files.module';
@@ -37,6 +38,7 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        AnthropicModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

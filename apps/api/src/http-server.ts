@@ -68,7 +68,7 @@ export function installHttpHooks(app: NestFastifyApplication): void {
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
       // Both key headers, so browser clients of either SDK can authenticate.
-      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id', 'anthropic-version', 'openai-organization'],
+      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id', 'anthropic-version', 'anthropic-beta', 'anthropic-dangerous-direct-browser-access', 'openai-organization'],
       exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
       maxAge: 600,
     });
@@ -107,11 +107,14 @@ export function installSwagger(app: INestApplication): void {
     app,
     new DocumentBuilder()
       .setTitle('MLX Omni Server')
-      .setDescription('OpenAI- and Anthropic-compatible local inference on Apple MLX. Errors use OpenAI\'s `{"error": {...}}` envelope.')
+      .setDescription(
+        'OpenAI- and Anthropic-compatible local inference on Apple MLX. Errors use OpenAI\'s `{"error": {...}}` envelope, and Anthropic\'s `{"type": "error", "error": {...}}` under /anthropic.',
+      )
       .setVersion('0.1.0')
       .addBearerAuth()
       .addTag('chat', 'Chat completions (OpenAI)')
       .addTag('completions', 'Legacy text completions (OpenAI)')
+      .addTag('anthropic', "Anthropic's Messages and Models APIs under /anthropic (errors in Anthropic's envelope)")
       .addTag('health', 'Liveness and readiness')
       .addTag('metrics', 'Prometheus metrics')
       .addTag('workers', 'Inference worker processes')

@@ -1,4 +1,4 @@
-import type { ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
+import type { ChatCountTokensMethod, ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
 
 export interface LoadedModelInfo {
@@ -60,6 +60,7 @@ export interface WorkerProtocol extends IpcProtocol {
     'model.load': UnaryMethod<ModelRef, LoadedModelInfo>;
     /** Unloads every model loaded under this id or folder; 409 model_in_use while requests use it. */
     'model.unload': UnaryMethod<{ id: string }, { unloaded: boolean }>;
+    'chat.count_tokens': ChatCountTokensMethod;
   };
   stream: {
     'chat.generate': ChatGenerateMethod;

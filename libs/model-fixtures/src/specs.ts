@@ -2,7 +2,7 @@
 export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2';
 
 /** Chat templates of our own for families whose tokenizer package ships none. */
-export type ChatTemplateName = 'mistral' | 'phi3';
+export type ChatTemplateName = 'mistral' | 'phi3' | 'qwen3-thinking';
 
 export type FixtureDtype = 'float32' | 'bfloat16' | 'float16';
 
@@ -235,6 +235,16 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
   { id: `${FIXTURE_ORG}/tiny-mistral-4bit`, config: mistralConfig(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 16 },
   { id: `${FIXTURE_ORG}/tiny-phi3-fp32`, config: phi3Config(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 17 },
   { id: `${FIXTURE_ORG}/tiny-phi3-4bit`, config: phi3Config(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 18 },
+  // A thinking-only model (Qwen3-*-Thinking-2507): its prompt opens <think>, so even random weights "think".
+  {
+    id: `${FIXTURE_ORG}/tiny-qwen3-thinking-fp32`,
+    config: qwen3Config(tinyDims),
+    dtype: 'float32',
+    tokenizer: 'qwen3',
+    chatTemplate: 'qwen3-thinking',
+    generationConfig: qwenGeneration,
+    seed: 19,
+  },
 ];
 
 /** ~100M-parameter Llama-shaped float32 model for `scripts/bench-engine.ts` (not part of the tiny set). */

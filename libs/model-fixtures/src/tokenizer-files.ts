@@ -32,7 +32,31 @@ const PHI3_TEMPLATE = [
   "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}{{ eos_token }}{% endif %}",
 ].join('');
 
-const TEMPLATES: Readonly<Record<ChatTemplateName, string>> = { mistral: MISTRAL_TEMPLATE, phi3: PHI3_TEMPLATE };
+/** How Qwen3's hybrid template ends: thinking unless `enable_thinking` is false. */
+const QWEN3_GENERATION_PROMPT = `{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\\n\\n</think>\\n\\n' }}
+    {%- endif %}
+{%- endif %}`;
+
+/**
+ * Qwen3-*-Thinking-2507's template: the hybrid one whose generation prompt always opens the think
+ * block (`enable_thinking` is not read), so the model's whole answer starts as reasoning.
+ */
+function qwen3ThinkingTemplate(hybrid: string): string {
+  if (!hybrid.includes(QWEN3_GENERATION_PROMPT)) {
+    throw new Error('The Qwen3 tokenizer package no longer ends its chat template as expected; update qwen3ThinkingTemplate');
+  }
+  return hybrid.replace(QWEN3_GENERATION_PROMPT, "{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n<think>\\n' }}\n{%- endif %}");
+}
+
+/** Templates of our own, or derived from the package's (`packaged`). */
+const TEMPLATES: Readonly<Record<ChatTemplateName, (packaged: string) => string>> = {
+  mistral: () => MISTRAL_TEMPLATE,
+  phi3: () => PHI3_TEMPLATE,
+  'qwen3-thinking': qwen3ThinkingTemplate,
+};
 
 /** Phi-3 extends Llama 2's vocabulary with its chat markers at these ids. */
 const PHI3_ADDED_TOKENS: ReadonlyArray<[number, string]> = [
@@ -56,7 +80,7 @@ export async function tokenizerFiles(spec: FixtureSpec): Promise<Record<string, 
   let tokenizerJson = await readFile(join(dir, 'tokenizer.json'));
   const tokenizerConfig = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   if (spec.chatTemplate) {
-    tokenizerConfig['chat_template'] = TEMPLATES[spec.chatTemplate];
+    tokenizerConfig['chat_template'] = TEMPLATES[spec.chatTemplate](String(tokenizerConfig['chat_template']));
   }
   if (spec.chatTemplate === 'phi3') {
     const tokenizer = JSON.parse(tokenizerJson.toString('utf8')) as { added_tokens: Array<Record<string, unknown>> };

@@ -1,15 +1,17 @@
 import type { DescribedError } from '../common/errors/describe-error';
 import type { RenderedError } from '../common/errors/rendered-error';
 
-export type AnthropicErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'permission_error'
-  | 'not_found_error'
-  | 'request_too_large'
-  | 'rate_limit_error'
-  | 'api_error'
-  | 'overloaded_error';
+export const ANTHROPIC_ERROR_TYPES = [
+  'invalid_request_error',
+  'authentication_error',
+  'permission_error',
+  'not_found_error',
+  'request_too_large',
+  'rate_limit_error',
+  'api_error',
+  'overloaded_error',
+] as const;
+export type AnthropicErrorType = (typeof ANTHROPIC_ERROR_TYPES)[number];
 
 /** `{"type": "error", "error": {"type", "message"}}`, as every Anthropic endpoint answers a failure. */
 export interface AnthropicErrorBody {

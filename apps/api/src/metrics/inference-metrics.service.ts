@@ -195,6 +195,11 @@ export class InferenceMetricsService {
     this.waiting.inc(labels);
     try {
       for await (const chunk of stream) {
+        if (chunk.type === 'prompt') {
+          // It comes with the first token, not as one: timing it would add a zero gap.
+          yield chunk;
+          continue;
+        }
         const now = performance.now();
         if (firstAt === undefined) {
           firstAt = now;

@@ -43,13 +43,19 @@ export class ModelsService {
     this.catalog = new ModelCatalog({ hubCache: config.hfHubCache, extraDirs: config.modelDirs });
   }
 
+  /** The catalog's models, then each exactly named alias whose model is there (a `*` alias names no one model). */
   async list(): Promise<ModelListResponseDto> {
     const models = await this.catalog.list();
-    return { object: 'list', data: models.map((model) => this.toDto(model)) };
+    const aliases = this.config.modelAliases.flatMap(({ name, model }) => {
+      const target = name.endsWith('*') ? undefined : models.find((candidate) => candidate.id === model);
+      return target === undefined ? [] : [{ ...this.toDto(target), id: name, alias_of: target.id }];
+    });
+    return { object: 'list', data: [...models.map((model) => this.toDto(model)), ...aliases] };
   }
 
   async retrieve(id: string): Promise<ModelDto> {
-    return this.toDto(await this.resolve(id));
+    const model = await this.resolve(id);
+    return model.id === id ? this.toDto(model) : { ...this.toDto(model), id, alias_of: model.id };
   }
 
   /**
@@ -142,7 +148,17 @@ export class ModelsService {
     }
   }
 
-  private async resolve(id: string, pullWhenMissing = false): Promise<ResolvedModel> {
+  /** What a name stands for: the first alias it matches (MLX_OMNI_MODEL_ALIASES), else itself. */
+  private unalias(name: string): string {
+    const alias = this.config.modelAliases.find((candidate) => (candidate.name.endsWith('*') ? name.startsWith(candidate.name.slice(0, -1)) : name === candidate.name));
+    return alias?.model ?? name;
+  }
+
+  private resolve(name: string, pullWhenMissing = false): Promise<ResolvedModel> {
+    return this.resolveId(this.unalias(name), pullWhenMissing);
+  }
+
+  private async resolveId(id: string, pullWhenMissing: boolean): Promise<ResolvedModel> {
     try {
       return await this.catalog.resolve(id);
     } catch (error) {
@@ -169,7 +185,7 @@ export class ModelsService {
       });
     }
     this.catalog.invalidate();
-    return this.resolve(id);
+    return this.resolveId(id, false);
   }
 
   /** Every model loaded on a worker that answers, with the worker's id. */

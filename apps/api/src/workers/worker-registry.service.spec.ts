@@ -41,6 +41,7 @@ describe('WorkerRegistryService', () => {
           status: async () => status(),
           'model.load': neverGenerates,
           'model.unload': neverGenerates,
+          'chat.count_tokens': neverGenerates,
         },
         stream: {
           'chat.generate': neverGenerates,

@@ -30,6 +30,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
           'model.load': async ({ id, path }) => pool.load(id, path),
           'model.unload': async ({ id }) => ({ unloaded: pool.unload(id) }),
+          'chat.count_tokens': async (params) => {
+            this.admit();
+            return chat.countTokens(params);
+          },
         },
         stream: {
           'chat.generate': async (params, ctx) => {

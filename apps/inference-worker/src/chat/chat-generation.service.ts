@@ -10,6 +10,24 @@ import { jsonConstraintProcessor, vocabularyOf } from '../generation/constrained
 import { ChoiceOutput, type OutputMode } from './choice-output';
 
 /**
+ * Sends the prompt's size just before the first generated chunk: by then prefill is done and every
+ * refusal (context length, max_tokens beyond it) has happened, so it never precedes a 4xx.
+ */
+function announcingPrompt(ctx: StreamContext<GenerationChunk>, prompt: GenerationChunk): StreamContext<GenerationChunk> {
+  let announced = false;
+  return {
+    signal: ctx.signal,
+    send: async (chunk) => {
+      if (!announced) {
+        announced = true;
+        await ctx.send(prompt);
+      }
+      await ctx.send(chunk);
+    },
+  };
+}
+
+/**
  * Generates the choices of one chat completion on a pooled model: renders the model's own chat
  * template, enforces JSON schemas and forced tool calls with a token mask while decoding, and
  * splits reasoning and tool-call markup out of free text.
@@ -25,11 +43,19 @@ export class ChatGenerationService {
     return this.pool.use('chat', params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
   }
 
+  /** The prompt tokens `generate` would report for the same request, without generating. */
+  countTokens(params: ChatGenerationParams): Promise<{ promptTokens: number }> {
+    return this.pool.use('chat', params.model, params.modelPath, async (pooled) => ({
+      promptTokens: pooled.tokenizer.encode(this.renderPrompt(pooled, params), { addSpecialTokens: false }).length,
+    }));
+  }
+
   private async generateWith(pooled: PooledChatModel, params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     const prompt = this.renderPrompt(pooled, params);
     const promptIds = pooled.tokenizer.encode(prompt, { addSpecialTokens: false });
     assertFitsContext(pooled, promptIds.length, 'messages');
     const mode = this.outputMode(pooled, params, prompt);
+    const announced = announcingPrompt(ctx, { choice: 0, type: 'prompt', promptTokens: promptIds.length, cachedTokens: 0 });
     const outcomes: ChoiceOutcome[] = [];
     let reasoningTokens = 0;
     for (let choice = 0; choice < params.n; choice++) {
@@ -46,7 +72,7 @@ export class ChatGenerationService {
         skipSpecialTokens: !(mode.kind === 'text' && mode.toolNames.length > 0),
         stepGate: this.scheduler.lane(params.caller),
       };
-      outcomes.push(await generateChoice(pooled, promptIds, settings, output, ctx));
+      outcomes.push(await generateChoice(pooled, promptIds, settings, output, announced));
       reasoningTokens += output.reasoningTokens;
     }
     return generationResult(promptIds.length, reasoningTokens, outcomes);

@@ -1,4 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, type Type } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '@mlx-omni/openai-dto';
 
@@ -12,11 +12,17 @@ const DESCRIPTIONS: Record<number, string> = {
   429: 'Rate limit reached; see Retry-After',
   500: 'Internal error',
   503: 'Not available right now (no worker, busy, or Redis down); see Retry-After',
+  529: 'Every inference worker is full (Anthropic: overloaded_error); see Retry-After',
 };
+
+/** Documents `envelope` (the surface's error body) for each status a route can answer with, and 500. */
+export function documentErrorResponses(envelope: Type, statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...[...new Set([...statuses, 500])].map((status) => ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: envelope })),
+  );
+}
 
 /** Documents the OpenAI error envelope for each status a route can answer with. */
 export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...[...new Set([...statuses, 500])].map((status) => ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ErrorResponseDto })),
-  );
+  return documentErrorResponses(ErrorResponseDto, statuses);
 }

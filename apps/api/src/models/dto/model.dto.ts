@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MODEL_KINDS, type ModelKind } from '@mlx-omni/model-families';
 
 export class QuantizationDto {
@@ -67,6 +67,9 @@ export class ModelDto {
 
   @ApiProperty({ type: [ModelLoadDto] })
   loads!: ModelLoadDto[];
+
+  @ApiPropertyOptional({ example: 'mlx-community/Qwen3-4B-4bit', description: 'Present on an alias (MLX_OMNI_MODEL_ALIASES): the model it stands for' })
+  alias_of?: string;
 }
 
 export class ModelListResponseDto {

@@ -30,6 +30,9 @@ export class ChatCompletionAssembler {
   add(chunk: GenerationChunk): void {
     const choice = this.choices[chunk.choice];
     switch (chunk.type) {
+      case 'prompt':
+        // OpenAI reports the prompt's size in `usage` only.
+        break;
       case 'content':
         choice.content += chunk.text;
         choice.logprobs.push(...(chunk.logprobs ?? []));
@@ -96,6 +99,9 @@ export class ChatCompletionChunker {
 
   /** The chunks to send for one worker chunk (a tool call becomes a name delta, then an arguments delta). */
   map(chunk: GenerationChunk): ChatCompletionChunkDto[] {
+    if (chunk.type === 'prompt') {
+      return [];
+    }
     const out: ChatCompletionChunkDto[] = [];
     const index = chunk.choice;
     if (!this.started.has(index)) {
