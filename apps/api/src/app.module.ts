@@ -15,6 +15,7 @@ import { RedisModule } from './redis/redis.module';
 import { SelfTestModule } from './self-test/self-test.module';
 import { ChatModule } from './openai/chat/chat.module';
 import { CompletionsModule } from './openai/completions/completions.module';
+import { ResponsesModule } from './openai/responses/responses.module';
 import { SurfaceExceptionFilter } from './surface-errors';
 import { WorkersModule } from './workers/workers.module';
 
@@ -38,6 +39,7 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        ResponsesModule,
         AnthropicModule,
       ],
       providers: [

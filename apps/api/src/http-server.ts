@@ -114,6 +114,7 @@ export function installSwagger(app: INestApplication): void {
       .addBearerAuth()
       .addTag('chat', 'Chat completions (OpenAI)')
       .addTag('completions', 'Legacy text completions (OpenAI)')
+      .addTag('responses', 'Responses API (OpenAI), stored in Redis for GET and previous_response_id')
       .addTag('anthropic', "Anthropic's Messages and Models APIs under /anthropic (errors in Anthropic's envelope)")
       .addTag('health', 'Liveness and readiness')
       .addTag('metrics', 'Prometheus metrics')

@@ -2,3 +2,4 @@ export * from './chat';
 export * from './common';
 export * from './completions';
 export * from './errors';
+export * from './responses';

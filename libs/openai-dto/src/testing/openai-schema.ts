@@ -36,11 +36,13 @@ function toJsonSchema(node: Json): Json {
 }
 
 let ajv: Ajv | undefined;
+let components: Record<string, { anyOf?: Array<{ $ref: string }>; properties?: { type?: { enum?: string[] } } }> | undefined;
 
 /** A validator for one of OpenAI's component schemas, e.g. `CreateChatCompletionStreamResponse`. */
 export function openAiSchemaValidator(component: string): ValidateFunction {
   if (ajv === undefined) {
     const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { schemas: Json } };
+    components = spec.components.schemas as typeof components;
     const schemas = JSON.parse(JSON.stringify(toJsonSchema(spec.components.schemas)).replace(/#\/components\/schemas\//g, 'openai#/components/schemas/')) as Json;
     ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
@@ -52,6 +54,19 @@ export function openAiSchemaValidator(component: string): ValidateFunction {
     throw new Error(`No schema named ${component} in ${SPEC_PATH}`);
   }
   return validate;
+}
+
+/**
+ * Checks one event of a stream against the member of the union (e.g. `ResponseStreamEvent`) that
+ * its `type` names, so a mismatch reports that event's own schema rather than every alternative's.
+ */
+export function expectOpenAiEvent(union: string, event: { type: string }): void {
+  openAiSchemaValidator(union);
+  const member = components![union].anyOf?.map((alternative) => alternative.$ref.split('/').pop()!).find((name) => components![name].properties?.type?.enum?.includes(event.type));
+  if (member === undefined) {
+    throw new Error(`${union} has no event of type ${event.type}`);
+  }
+  expectOpenAiSchema(member, event);
 }
 
 /** Throws with Ajv's findings when `value` does not match the named OpenAI schema. */
