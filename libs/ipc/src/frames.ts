@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** The wire vocabulary of the API ⇄ worker channel. Every frame names the request it belongs to. */
 export interface IpcErrorPayload {
@@ -59,7 +59,7 @@ export class FrameDecoder {
 }
 
 /** Feeds every frame arriving on `socket` to `onFrame`; a corrupt stream closes the socket (its requests then fail as closed). */
-export function readFrames(socket: Socket, onFrame: (frame: unknown) => void): void {
+export function readFrames(socket: Duplex, onFrame: (frame: unknown) => void): void {
   const decoder = new FrameDecoder();
   socket.on('data', (chunk: Buffer) => {
     let frames: unknown[];

@@ -1,4 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import { IpcHandlerError } from './errors';
 import { encodeFrame, readFrames, type ClientFrame, type IpcErrorPayload, type ServerFrame } from './frames';
@@ -51,7 +52,7 @@ class ServerConnection<P extends IpcProtocol> {
   private readonly active = new Map<number, ActiveRequest>();
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly options: IpcServerOptions<P>,
   ) {
     readFrames(socket, (frame) => this.dispatch(frame as ClientFrame));
@@ -184,11 +185,7 @@ export class IpcServer<P extends IpcProtocol> {
   async listen(socketPath: string): Promise<void> {
     // A socket file left by a crashed predecessor would make listen fail with EADDRINUSE.
     await rm(socketPath, { force: true });
-    const server = createServer((socket) => {
-      const connection = new ServerConnection(socket, this.options);
-      this.connections.add(connection);
-      socket.on('close', () => this.connections.delete(connection));
-    });
+    const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -197,6 +194,13 @@ export class IpcServer<P extends IpcProtocol> {
         resolve();
       });
     });
+  }
+
+  /** Serves one connection: a socket the listener accepted, or one end of `memoryChannel()` for a client in this process. */
+  accept(stream: Duplex): void {
+    const connection = new ServerConnection(stream, this.options);
+    this.connections.add(connection);
+    stream.on('close', () => this.connections.delete(connection));
   }
 
   /** Stops accepting connections; open ones keep being served until `close`. */

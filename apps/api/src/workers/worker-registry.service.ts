@@ -12,7 +12,8 @@ const STALE_AFTER_MS = 5_000;
 
 export interface WorkerEntry {
   workerId: string;
-  socketPath: string;
+  /** Where it listens; undefined for a worker attached in this process, which cannot be reconnected. */
+  socketPath: string | undefined;
   client: IpcClient<WorkerProtocol> | undefined;
   status: WorkerStatus | undefined;
   lastSeenAt: number | undefined;
@@ -90,6 +91,16 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
     return { workerId: chosen.workerId, client: chosen.client! };
   }
 
+  /**
+   * Adds a worker running in this process, reached over an in-memory channel instead of a socket
+   * (the in-process test server), and asks it for its status once so it is up at once.
+   */
+  async attach(workerId: string, client: IpcClient<WorkerProtocol>): Promise<void> {
+    const entry: WorkerEntry = { workerId, socketPath: undefined, client, status: undefined, lastSeenAt: undefined };
+    this.entries.set(workerId, entry);
+    await this.heartbeat(entry);
+  }
+
   /** Runs one discovery + heartbeat round; overlapping timer ticks share the round in flight. */
   refresh(): Promise<void> {
     this.refreshing ??= this.discoverAndPoll().finally(() => {
@@ -107,7 +118,8 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
       names = [];
     }
     const sockets = names.filter((name) => name.endsWith(WORKER_SOCKET_SUFFIX)).map((name) => join(this.config.workerSocketDir, name));
-    await Promise.all(sockets.map((socketPath) => this.poll(socketPath)));
+    const attached = this.list().filter((entry) => entry.socketPath === undefined);
+    await Promise.all([...sockets.map((socketPath) => this.poll(socketPath)), ...attached.map((entry) => this.heartbeat(entry))]);
   }
 
   private async poll(socketPath: string): Promise<void> {
@@ -117,24 +129,38 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
       entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined };
       this.entries.set(workerId, entry);
     }
-    try {
-      if (entry.client === undefined || entry.client.isClosed) {
+    if (entry.client === undefined || entry.client.isClosed) {
+      try {
         entry.client = await IpcClient.connect<WorkerProtocol>(socketPath, HEARTBEAT_MS);
-        const client = entry.client;
-        client.onClose(() => {
-          if (entry.client === client) {
-            this.logger.warn({ workerId }, 'Worker connection closed');
-            entry.client = undefined;
-          }
-        });
+      } catch {
+        // A socket file left by a crashed worker refuses connections until the supervisor restarts it.
+        return;
       }
-      entry.status = await entry.client.call('status', {}, { timeoutMs: STALE_AFTER_MS });
-      if (entry.lastSeenAt === undefined || Date.now() - entry.lastSeenAt >= STALE_AFTER_MS) {
-        this.logger.log({ workerId, device: entry.status.device, workerPid: entry.status.pid }, "Worker up");
-      }
-      entry.lastSeenAt = Date.now();
-    } catch {
-      // A socket file left by a crashed worker refuses connections until the supervisor restarts it.
+      const client = entry.client;
+      const polled = entry;
+      client.onClose(() => {
+        if (polled.client === client) {
+          this.logger.warn({ workerId }, 'Worker connection closed');
+          polled.client = undefined;
+        }
+      });
     }
+    await this.heartbeat(entry);
+  }
+
+  /** Asks the worker for its status; one that does not answer goes stale and, after a while, down. */
+  private async heartbeat(entry: WorkerEntry): Promise<void> {
+    if (entry.client === undefined || entry.client.isClosed) {
+      return;
+    }
+    try {
+      entry.status = await entry.client.call('status', {}, { timeoutMs: STALE_AFTER_MS });
+    } catch {
+      return;
+    }
+    if (entry.lastSeenAt === undefined || Date.now() - entry.lastSeenAt >= STALE_AFTER_MS) {
+      this.logger.log({ workerId: entry.workerId, device: entry.status.device, workerPid: entry.status.pid }, 'Worker up');
+    }
+    entry.lastSeenAt = Date.now();
   }
 }
