@@ -2,12 +2,13 @@ import Anthropic, { AuthenticationError, BadRequestError, NotFoundError } from '
 import Ajv from 'ajv';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { postDeclaringLength } from './support/raw-post';
-import { postJson } from './support/sse';
+import { postJson, readNamedEvents } from './support/sse';
 import { startStack, type RunningStack } from './support/stack';
 
 const QWEN = 'mlx-omni-test/tiny-qwen3-fp32';
 const THINKER = 'mlx-omni-test/tiny-qwen3-thinking-fp32';
 const KEY = 'anthropic-e2e-key-0123456789';
+
 /** Sampling fields: Anthropic's newest SDK types leave them out (its newest models ignore them); the API still takes them. */
 const sampling = (fields: { temperature?: number; top_p?: number; top_k?: number }): object => fields;
 const GREEDY = sampling({ temperature: 0 });
@@ -30,16 +31,6 @@ const timeTool: Anthropic.Tool = {
   name: 'get_time',
   input_schema: { type: 'object', properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } }, required: ['zone'], additionalProperties: false },
 };
-
-/** Every `event:` line of a raw stream with its data, to check the framing the SDK relies on. */
-async function rawEvents(response: Response): Promise<Array<{ event: string | undefined; data: any }>> {
-  const frames = (await response.text()).split('\n\n').filter((frame) => frame.trim() !== '');
-  return frames.map((frame) => {
-    const lines = frame.split('\n');
-    const event = lines.find((line) => line.startsWith('event: '))?.slice(7);
-    return { event, data: JSON.parse(lines.find((line) => line.startsWith('data: '))!.slice(6)) };
-  });
-}
 
 describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC → worker → MLX)', () => {
   let stack: RunningStack;
@@ -101,7 +92,7 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
     expect(final.stop_reason).toBe('max_tokens');
     expect(streamedText).toBe((whole.content[0] as Anthropic.TextBlock).text);
 
-    const events = await rawEvents(await postJson(stack.baseUrl, '/anthropic/v1/messages', { model: QWEN, max_tokens: 8, messages: hello, ...GREEDY, stream: true }, { headers }));
+    const events = await readNamedEvents(await postJson(stack.baseUrl, '/anthropic/v1/messages', { model: QWEN, max_tokens: 8, messages: hello, ...GREEDY, stream: true }, { headers }));
     for (const { event, data } of events) {
       expect(event).toBe(data.type);
     }
@@ -198,7 +189,7 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
     expect(first.thinking.length).toBeGreaterThan(0);
     expect(first.signature.length).toBeGreaterThan(0);
 
-    const streamedEvents = await rawEvents(
+    const streamedEvents = await readNamedEvents(
       await postJson(stack.baseUrl, '/anthropic/v1/messages', { model: THINKER, max_tokens: 5, messages: hello, ...GREEDY, stream: true, thinking: { type: 'enabled', budget_tokens: 1024 } }, { headers }),
     );
     const deltas = streamedEvents.filter(({ data }) => data.type === 'content_block_delta' && data.index === 0).map(({ data }) => data.delta.type);

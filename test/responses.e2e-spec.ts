@@ -2,7 +2,7 @@ import Ajv from 'ajv';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { expectOpenAiEvent, expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
-import { postJson } from './support/sse';
+import { postJson, readNamedEvents } from './support/sse';
 import { startStack, type RunningStack } from './support/stack';
 
 const QWEN = 'mlx-omni-test/tiny-qwen3-fp32';
@@ -20,15 +20,6 @@ const weather: OpenAI.Responses.FunctionTool = {
     additionalProperties: false,
   },
 };
-
-/** A named-event stream read raw: each frame's `event:` line and its parsed data. */
-async function rawEvents(response: Response): Promise<Array<{ event: string | undefined; data: any }>> {
-  const frames = (await response.text()).split('\n\n').filter((frame) => frame.trim() !== '');
-  return frames.map((frame) => {
-    const lines = frame.split('\n');
-    return { event: lines.find((line) => line.startsWith('event: '))?.slice(7), data: JSON.parse(lines.find((line) => line.startsWith('data: '))!.slice(6)) };
-  });
-}
 
 /** What every streamed event must be: valid against OpenAI's schema, numbered in order from 0. */
 function expectValidStream(events: Array<{ type: string; sequence_number: number }>): void {
@@ -98,7 +89,7 @@ describe('OpenAI Responses through the official client (API → gateway → IPC 
       'response.incomplete',
     ]);
 
-    const raw = await rawEvents(await postJson(stack.baseUrl, '/v1/responses', { ...request, stream: true }));
+    const raw = await readNamedEvents(await postJson(stack.baseUrl, '/v1/responses', { ...request, stream: true }));
     for (const { event, data } of raw) {
       expect(event).toBe(data.type);
     }

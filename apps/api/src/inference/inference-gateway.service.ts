@@ -38,6 +38,17 @@ export interface InferenceRequest {
   prompt?: unknown;
 }
 
+/** A surface's request for a generation, before its model is resolved. */
+export interface SurfaceGeneration {
+  endpoint: string;
+  /** The model as the client named it (an id, a path or an alias). */
+  model: string;
+  kind: ModelKind;
+  context: RequestContext;
+  signal: AbortSignal;
+  stream: boolean;
+}
+
 export interface ChargeOptions<R> {
   /** Tokens the work generated, charged to the caller's tokens-per-minute limit once it finished; none by default. */
   tokensOf?: (result: R) => number;
@@ -74,6 +85,22 @@ export class InferenceGateway {
     const stream = this.metrics.trackGeneration(client.stream(method, params, { signal: request.signal }), this.observation(request));
     this.rateLimits.chargeTokens(stream.result.then((result) => result.completionTokens));
     return firstChunkArrived(stream);
+  }
+
+  /**
+   * What most surfaces do: resolve the model the client named, build the worker's parameters for
+   * it, and generate. The messages (or prompts) are what the log line shows with MLX_OMNI_LOG_PROMPTS.
+   */
+  async generateFor<M extends GenerationMethod>(
+    method: M,
+    work: SurfaceGeneration,
+    toParams: (model: ResolvedModel) => StreamMethods[M]['params'],
+  ): Promise<{ params: StreamMethods[M]['params']; stream: WorkerStream<GenerationChunk, StreamMethods[M]['result']> }> {
+    const model = await this.resolve(work.model, work.kind);
+    const params = toParams(model);
+    const prompt = 'messages' in params ? params.messages : params.prompts;
+    const stream = await this.generate(method, params, { endpoint: work.endpoint, model, modelName: work.model, context: work.context, signal: work.signal, stream: work.stream, prompt });
+    return { params, stream };
   }
 
   /** Any other worker stream (transcription segments, …), from its first chunk on, with its outcome recorded. */

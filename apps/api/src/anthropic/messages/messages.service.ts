@@ -19,17 +19,11 @@ export class AnthropicMessagesService {
 
   /** The events of the answer, from the first chunk on: everything that can fail with a 4xx has happened when this resolves. */
   private async events(request: AnthropicMessagesRequestDto, context: RequestContext, signal: AbortSignal): Promise<AsyncIterable<AnthropicStreamEvent>> {
-    const model = await this.gateway.resolve(request.model, 'chat');
-    const params = toGenerationParams(request, model.path, context.keyName ?? '');
-    const stream = await this.gateway.generate('chat.generate', params, {
-      endpoint: 'anthropic.messages',
-      model,
-      modelName: request.model,
-      context,
-      signal,
-      stream: request.stream === true,
-      prompt: params.messages,
-    });
+    const { stream } = await this.gateway.generateFor(
+      'chat.generate',
+      { endpoint: 'anthropic.messages', model: request.model, kind: 'chat', context, signal, stream: request.stream === true },
+      (model) => toGenerationParams(request, model.path, context.keyName ?? ''),
+    );
     const mapper = new AnthropicEventMapper({ id: anthropicId('msg'), model: request.model }, wantsThinking(request));
     return (async function* () {
       for await (const chunk of stream) {

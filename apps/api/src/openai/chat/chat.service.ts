@@ -17,17 +17,11 @@ export class ChatService {
 
   /** Everything that can fail with a 4xx happens here, before any byte of a stream is sent. */
   private async start(request: ChatCompletionRequestDto, context: RequestContext, signal: AbortSignal) {
-    const model = await this.gateway.resolve(request.model, 'chat');
-    const params = toGenerationParams(request, model.path, context.keyName ?? '');
-    const stream = await this.gateway.generate('chat.generate', params, {
-      endpoint: 'chat',
-      model,
-      modelName: request.model,
-      context,
-      signal,
-      stream: request.stream === true,
-      prompt: params.messages,
-    });
+    const { params, stream } = await this.gateway.generateFor(
+      'chat.generate',
+      { endpoint: 'chat', model: request.model, kind: 'chat', context, signal, stream: request.stream === true },
+      (model) => toGenerationParams(request, model.path, context.keyName ?? ''),
+    );
     return { identity: newCompletionIdentity('chatcmpl', request.model), params, stream };
   }
 

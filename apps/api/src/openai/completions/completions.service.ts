@@ -36,32 +36,26 @@ export class CompletionsService {
     if (request.best_of !== undefined && request.best_of !== 1 && request.best_of !== n) {
       throw invalid('best_of', 'best_of other than n is not supported: candidates are not ranked');
     }
-    const model = await this.gateway.resolve(request.model, 'chat');
     const prompt = request.prompt;
     // One token-id list is one prompt; a list of strings or of id lists is several.
     const prompts = typeof prompt === 'string' || typeof prompt[0] === 'number' ? [prompt as string | number[]] : (prompt as Array<string | number[]>);
-    const params: TextGenerationParams = {
-      model: request.model,
-      caller: context.keyName ?? '',
-      modelPath: model.path,
-      prompts,
-      n,
-      maxTokens: request.max_tokens ?? DEFAULT_MAX_TOKENS,
-      stop: toStopSequences(request),
-      sampling: toSamplingOptions(request),
-      topLogprobs: request.logprobs,
-      echo: request.echo ?? false,
-    };
+    const { stream } = await this.gateway.generateFor(
+      'text.generate',
+      { endpoint: 'completions', model: request.model, kind: 'chat', context, signal, stream: request.stream === true },
+      (model): TextGenerationParams => ({
+        model: request.model,
+        caller: context.keyName ?? '',
+        modelPath: model.path,
+        prompts,
+        n,
+        maxTokens: request.max_tokens ?? DEFAULT_MAX_TOKENS,
+        stop: toStopSequences(request),
+        sampling: toSamplingOptions(request),
+        topLogprobs: request.logprobs,
+        echo: request.echo ?? false,
+      }),
+    );
     const builder = new TextCompletionBuilder(newCompletionIdentity('cmpl', request.model), request.logprobs !== undefined);
-    const stream = await this.gateway.generate('text.generate', params, {
-      endpoint: 'completions',
-      model,
-      modelName: request.model,
-      context,
-      signal,
-      stream: request.stream === true,
-      prompt: prompts,
-    });
     return { builder, stream };
   }
 

@@ -27,21 +27,15 @@ export class ResponsesService {
 
   /** The mapper and its events from the first chunk on: everything that can fail with a 4xx has happened when this resolves. */
   private async run(request: CreateResponseRequestDto, caller: Caller, context: RequestContext, signal: AbortSignal) {
-    const model = await this.gateway.resolve(request.model, 'chat');
     const previousId = request.previous_response_id ?? null;
     const previous = previousId === null ? undefined : await this.store.find(previousId, caller, 'previous_response_id');
     const history = previous === undefined ? [] : [...previous.conversation, ...previous.response.output];
     const conversation = [...history, ...toStoredItems(request.input)];
-    const params = toGenerationParams(request, toChatMessages(conversation), model.path, context.keyName ?? '');
-    const stream = await this.gateway.generate('chat.generate', params, {
-      endpoint: 'responses',
-      model,
-      modelName: request.model,
-      context,
-      signal,
-      stream: request.stream === true,
-      prompt: params.messages,
-    });
+    const { stream } = await this.gateway.generateFor(
+      'chat.generate',
+      { endpoint: 'responses', model: request.model, kind: 'chat', context, signal, stream: request.stream === true },
+      (model) => toGenerationParams(request, toChatMessages(conversation), model.path, context.keyName ?? ''),
+    );
     const mapper = new ResponseEventMapper(newResponse(request, responsesId('resp'), previousId), request.include?.includes('reasoning.encrypted_content') === true);
     const store = this.store;
     const owner = context.keyName;
