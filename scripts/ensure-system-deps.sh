@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Brings a fresh machine to the point where the service can be built, run and tested:
-# system packages (redis-server, BLAS/LAPACK, promtool), npm packages, then the build.
+# system packages (redis-server, BLAS/LAPACK, ffmpeg, espeak-ng), npm packages, then the build.
 # Idempotent and silent when everything is already in place; `npm start`, `npm test`
-# and .ci/run call it first.
+# and .ci/run call it first. `--tests` (npm test, CI) adds what only the test suite uses:
+# promtool to lint /metrics and chromium for the Swagger UI browser test.
 set -euo pipefail
+
+for_tests=false
+[ "${1:-}" = --tests ] && for_tests=true
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,7 +33,14 @@ ensure_debian_packages() {
   local missing=()
   # A redis-server or promtool built by hand is as good as the packaged one.
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  # ffmpeg decodes uploaded audio for /v1/audio; espeak-ng speaks the test suite's audio.
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+  if $for_tests; then
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    # The Swagger UI browser test drives Debian's chromium (playwright-core never downloads one).
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  fi
   # The bundled Linux MLX binary links libblas.so.3 and liblapack.so.3; with OpenBLAS
   # installed the alternatives system points libblas.so.3 at it (about 25x faster prefill).
   local lib
@@ -44,12 +55,17 @@ ensure_debian_packages() {
 }
 
 ensure_macos_packages() {
-  # MLX uses Accelerate and Metal on macOS, so Redis is the only system package.
-  command -v redis-server >/dev/null 2>&1 && return 0
+  # MLX uses Accelerate and Metal on macOS; Redis, ffmpeg (audio uploads) and espeak-ng (test speech) come from
+  # Homebrew (the browser test needs Debian's chromium and skips itself here).
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis)
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+  [ "${#missing[@]}" -eq 0 ] && return 0
   command -v brew >/dev/null 2>&1 \
-    || die "redis-server is missing and Homebrew is not installed (https://brew.sh); install either, or set REDIS_URL"
-  say "installing redis with Homebrew"
-  brew install redis
+    || die "${missing[*]} missing and Homebrew is not installed (https://brew.sh); install them (or set REDIS_URL for Redis)"
+  say "installing ${missing[*]} with Homebrew"
+  brew install "${missing[@]}"
 }
 
 ensure_node() {
@@ -96,7 +112,7 @@ case "$(uname -s)" in
     if command -v apt-get >/dev/null 2>&1; then
       ensure_debian_packages
     else
-      for tool in redis-server promtool; do
+      for tool in redis-server ffmpeg espeak-ng; do
         command -v "$tool" >/dev/null 2>&1 \
           || say "warning: $tool is missing and this is not Debian/Ubuntu; install it with your package manager"
       done

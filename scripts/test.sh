@@ -6,7 +6,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/ensure-system-deps.sh
+bash scripts/ensure-system-deps.sh --tests
 
 export TZ=UTC
 results=$(mktemp -d)

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import OpenAI from 'openai';
+import type { Caller } from '@mlx-omni/api-keys';
 import { loadConfig } from '@mlx-omni/config';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { producerConnectionOptions } from '@mlx-omni/jobs';
@@ -114,6 +115,8 @@ describe('with MLX_OMNI_API_KEY and a keys file', () => {
     keys.bob = keysCli(keysFile, 'add', 'bob', '--role', 'user');
     keys.ops = keysCli(keysFile, 'add', 'ops', '--role', 'admin');
     keys.dave = keysCli(keysFile, 'add', 'dave');
+    keys.burst = keysCli(keysFile, 'add', 'burst', '--rpm', '1');
+    keys.bulk = keysCli(keysFile, 'add', 'bulk', '--tpm', '0');
     const hub = testHubDir();
     await ensureFixtures(hub, [LLAMA]);
     stack = await startStack({ env: { MLX_OMNI_API_KEY: ADMIN_KEY, MLX_OMNI_KEYS_FILE: keysFile, HF_HUB_CACHE: hub, MLX_OMNI_RATE_LIMIT_TPM: '4' } });
@@ -202,10 +205,27 @@ describe('with MLX_OMNI_API_KEY and a keys file', () => {
     await expect(chat(keys.alice)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
+  it('honours a key’s own limits from the keys file over the server’s (keys add --rpm/--tpm, shown by keys list)', async () => {
+    expect(keysCli(keysFile, 'list')).toMatch(/^burst +user +1 +- +- +\S+$/m);
+    expect(keysCli(keysFile, 'list')).toMatch(/^bulk +user +- +none +- +\S+$/m);
+    await awayFromMinuteEnd();
+    const first = await stack.request('/v1/workers', bearer(keys.burst));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit-requests')).toBe('1');
+    const second = await stack.request('/v1/workers', bearer(keys.burst));
+    expect(second.status).toBe(429);
+    expect(second.body.error.message).toContain('Rate limit reached for key "burst": 1 requests per minute');
+    // The server's MLX_OMNI_RATE_LIMIT_TPM (4) applies to alice; bulk's own 0 lifts it.
+    expect((await stack.request('/v1/workers', bearer(keys.alice))).headers.get('x-ratelimit-limit-tokens')).toBe('4');
+    const bulk = await stack.request('/v1/workers', bearer(keys.bulk));
+    expect(bulk.status).toBe(200);
+    expect(bulk.headers.get('x-ratelimit-limit-tokens')).toBeNull();
+  });
+
   it('picks up keys added and revoked with the CLI without a restart', async () => {
     const carol = keysCli(keysFile, 'add', 'carol', '--role', 'user');
-    expect(keysCli(keysFile, 'list')).toMatch(/^alice +user +\S+$/m);
-    expect(keysCli(keysFile, 'list')).toMatch(/^carol +user +\S+$/m);
+    expect(keysCli(keysFile, 'list')).toMatch(/^alice +user +- +- +- +\S+$/m);
+    expect(keysCli(keysFile, 'list')).toMatch(/^carol +user +- +- +- +\S+$/m);
     expect(keysCli(keysFile, 'list')).not.toContain(carol);
     await waitFor('the new key to be accepted', async () => (await stack.request('/v1/workers', bearer(carol))).status === 200, 10_000);
     keysCli(keysFile, 'revoke', 'carol');
@@ -222,8 +242,9 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   let limits: RateLimitService;
 
   /** The status and Retry-After of a refused admission; undefined when admitted. */
+  const caller = (name: string): Caller => ({ name, role: 'user' });
   const refusal = (keyName: string) =>
-    limits.admit(keyName).then(
+    limits.admit(caller(keyName)).then(
       (admission) => admission.release(),
       (error: ApiError) => ({ status: error.status, retryAfter: error.headers['retry-after'], message: error.message }),
     );
@@ -245,7 +266,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   });
 
   it('admits one request at a time per key, whichever process asks, until the first is released', async () => {
-    const racing = await Promise.allSettled(Array.from({ length: 6 }, () => limits.admit('racer')));
+    const racing = await Promise.allSettled(Array.from({ length: 6 }, () => limits.admit(caller('racer'))));
     const admitted = racing.filter((result) => result.status === 'fulfilled');
     expect(admitted).toHaveLength(1);
     expect(await refusal('racer')).toEqual({ status: 429, retryAfter: '1', message: expect.stringContaining('1 requests at once') });
@@ -255,7 +276,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   });
 
   it('charges generated tokens to the key that made the request, and refuses it once over the limit', async () => {
-    const admission = await limits.admit('writer');
+    const admission = await limits.admit(caller('writer'));
     expect(admission.headers['x-ratelimit-remaining-tokens']).toBe('10');
     callers.run({ name: 'writer', role: 'user' }, () => limits.chargeTokens(Promise.resolve(12)));
     admission.release();
@@ -269,7 +290,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   it('fails open while Redis is down, so chat keeps working', async () => {
     await redis.stop();
     await waitFor('the client to notice', async () => client.status !== 'ready', 5_000);
-    const admission = await limits.admit('racer');
+    const admission = await limits.admit(caller('racer'));
     expect(admission.headers).toEqual({});
     admission.release();
   });

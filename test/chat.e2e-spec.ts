@@ -4,12 +4,20 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
-import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
+import { expectOpenAiSchema, itMatchesOpenAiContract } from '@mlx-omni/openai-dto/testing';
 import { waitFor } from './support/processes';
 import { startStack, type RunningStack } from './support/stack';
 
 const QWEN = 'mlx-omni-test/tiny-qwen3-fp32';
 const LLAMA = 'mlx-omni-test/tiny-llama-4bit';
+const GPT_OSS = 'mlx-omni-test/tiny-gpt-oss-bf16';
+const GLM = 'mlx-omni-test/tiny-glm4-moe-fp32';
+const CODER = 'mlx-omni-test/tiny-qwen3-coder-fp32';
+const MISTRAL_TOOLS = 'mlx-omni-test/tiny-mistral-tools-fp32';
+const weatherTool: OpenAI.Chat.ChatCompletionTool = {
+  type: 'function',
+  function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'] } },
+};
 const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
   { role: 'system', content: 'You are terse.' },
   { role: 'user', content: 'Name three colours.' },
@@ -41,11 +49,13 @@ describe('chat completions through the official OpenAI client (API → IPC → w
   let stack: RunningStack;
   let client: OpenAI;
   let localModels: string;
+  let qwenDir: string;
 
   beforeAll(async () => {
     const hub = testHubDir();
-    const dirs = await ensureFixtures(hub, [QWEN, LLAMA]);
-    localModels = await writeLocalModels(dirs.get(QWEN)!);
+    const dirs = await ensureFixtures(hub, [QWEN, LLAMA, GPT_OSS, GLM, CODER, MISTRAL_TOOLS]);
+    qwenDir = dirs.get(QWEN)!;
+    localModels = await writeLocalModels(qwenDir);
     stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_MODEL_DIRS: localModels } });
     await stack.waitUntilReady();
     client = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: 'not-needed', maxRetries: 0 });
@@ -56,9 +66,8 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     await rm(localModels, { recursive: true, force: true });
   });
 
-  it('answers a plain request with a schema-valid chat.completion and honest usage', async () => {
+  it('answers a plain request with a chat.completion and honest usage', async () => {
     const completion = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 6, temperature: 0 });
-    expectOpenAiSchema('CreateChatCompletionResponse', completion);
     expect(completion.object).toBe('chat.completion');
     expect(completion.model).toBe(QWEN);
     expect(completion.choices).toHaveLength(1);
@@ -68,13 +77,31 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     expect(completion.usage!.total_tokens).toBe(completion.usage!.prompt_tokens + 6);
   });
 
-  it('streams schema-valid chunks that add up to the same greedy answer, then usage and [DONE]', async () => {
+  itMatchesOpenAiContract('answers with objects that match OpenAI’s schemas: a completion, each chunk of a stream, a tool call', async () => {
+    expectOpenAiSchema('CreateChatCompletionResponse', await client.chat.completions.create({ model: QWEN, messages, max_tokens: 6, temperature: 0 }));
+    const stream = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    for await (const chunk of stream) {
+      expectOpenAiSchema('CreateChatCompletionStreamResponse', chunk);
+    }
+    const parameters = { type: 'object', properties: { city: { type: 'string', maxLength: 8 } }, required: ['city'], additionalProperties: false };
+    expectOpenAiSchema(
+      'CreateChatCompletionResponse',
+      await client.chat.completions.create({
+        model: LLAMA,
+        messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+        max_tokens: 60,
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters } }],
+        tool_choice: 'required',
+      }),
+    );
+  });
+
+  it('streams chunks that add up to the same greedy answer, then usage and [DONE]', async () => {
     const whole = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 8, temperature: 0 });
     const stream = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } });
     let text = '';
     const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
     for await (const chunk of stream) {
-      expectOpenAiSchema('CreateChatCompletionStreamResponse', chunk);
       chunks.push(chunk);
       text += chunk.choices[0]?.delta.content ?? '';
     }
@@ -143,6 +170,116 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     }
   });
 
+  it('enforces a schema given with json_object, the original server\'s documented form; plain json_object still gives an object', async () => {
+    const schema = { type: 'object', properties: { colour: { enum: ['red', 'green'] }, count: { type: 'integer' } }, required: ['colour', 'count'], additionalProperties: false };
+    const completion = await client.chat.completions.create({
+      model: QWEN,
+      messages,
+      max_tokens: 60,
+      temperature: 1,
+      seed: 3,
+      n: 2,
+      response_format: { type: 'json_object', schema } as never,
+    });
+    const validate = new Ajv().compile(schema);
+    for (const choice of completion.choices) {
+      expect(choice.finish_reason).toBe('stop');
+      expect(validate(JSON.parse(choice.message.content!))).toBe(true);
+    }
+    // Without a schema, any object: random weights may write one longer than max_tokens, so only its start is certain.
+    const plain = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 8, temperature: 0, response_format: { type: 'json_object' } });
+    expect(plain.choices[0].message.content!.startsWith('{')).toBe(true);
+  });
+
+  it('serves a model named by its absolute folder path', async () => {
+    // Outside every folder the server scans: only the path names it.
+    const folder = await mkdtemp(join(tmpdir(), 'omni-model-by-path-'));
+    try {
+      await cp(qwenDir, folder, { recursive: true, dereference: true });
+      const byPath = await client.chat.completions.create({ model: folder, messages, max_tokens: 5, temperature: 0 });
+      const byId = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 5, temperature: 0 });
+      expect(byPath.model).toBe(folder);
+      expect(byPath.choices[0].message.content).toBe(byId.choices[0].message.content);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [GPT_OSS, 'gpt_oss'],
+    [GLM, 'glm4_moe'],
+    [CODER, 'qwen3_moe'],
+  ])('serves %s (%s) with tools declared, listed as supported', async (model, family) => {
+    const listed = (await stack.request('/v1/models')).body.data;
+    expect(listed.find((entry: { id: string }) => entry.id === model)).toMatchObject({ kind: 'chat', family, supported: true });
+    const completion = await client.chat.completions.create({ model, messages, max_tokens: 6, temperature: 0, tools: [weatherTool] });
+    expectOpenAiSchema('CreateChatCompletionResponse', completion);
+    expect(['length', 'stop', 'tool_calls']).toContain(completion.choices[0].finish_reason);
+  });
+
+  it("renders tool calls and their results through Qwen3-Coder's own template", async () => {
+    const asked: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris for 2 days?' }];
+    const called: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      ...asked,
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris", "days": 2}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temp": 21}' },
+    ];
+    const before = await client.chat.completions.create({ model: CODER, messages: asked, max_tokens: 1, tools: [weatherTool] });
+    const after = await client.chat.completions.create({ model: CODER, messages: called, max_tokens: 1, tools: [weatherTool] });
+    // The call (<function=get_weather>, two <parameter=...> blocks) and the <tool_response> add well over 30 tokens.
+    expect(after.usage!.prompt_tokens).toBeGreaterThan(before.usage!.prompt_tokens + 30);
+  });
+
+  it.each([CODER, GLM])('named tool_choice on %s: the call is forced in the model\'s own markup and read back typed by the schema', async (model) => {
+    const parameters = { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, days: { type: 'integer', minimum: 1, maximum: 9 } }, required: ['city', 'days'] };
+    const request = {
+      model,
+      messages: [{ role: 'user' as const, content: 'Weather in Oslo for 3 days?' }],
+      max_tokens: 120,
+      tools: [{ type: 'function' as const, function: { name: 'get_weather', parameters } }],
+      tool_choice: { type: 'function' as const, function: { name: 'get_weather' } },
+      parallel_tool_calls: false,
+    };
+    const completion = await client.chat.completions.create(request);
+    expectOpenAiSchema('CreateChatCompletionResponse', completion);
+    const choice = completion.choices[0];
+    expect(choice.finish_reason).toBe('tool_calls');
+    const call = choice.message.tool_calls![0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
+    expect(call.function.name).toBe('get_weather');
+    const args = JSON.parse(call.function.arguments) as { city: unknown; days: unknown };
+    expect(typeof args.city).toBe('string');
+    // A bare-text value read back by its schema: an integer, within the schema's bounds.
+    expect(Number.isInteger(args.days)).toBe(true);
+    expect(args.days).toBeGreaterThanOrEqual(1);
+    expect(args.days).toBeLessThanOrEqual(9);
+  });
+
+  it("round-trips OpenAI-style tool-call ids through Mistral's template, which demands 9-character ids", async () => {
+    const conversation: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_8f2b1c0d9e7a4f3b2c1d0e9f', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_8f2b1c0d9e7a4f3b2c1d0e9f', content: '"sunny"' },
+    ];
+    const completion = await client.chat.completions.create({ model: MISTRAL_TOOLS, messages: conversation, max_tokens: 3, tools: [weatherTool] });
+    // Sent as they are, these ids make the template raise (a 400); mapped, the conversation renders.
+    expectOpenAiSchema('CreateChatCompletionResponse', completion);
+    expect(completion.usage!.prompt_tokens).toBeGreaterThan(40);
+  });
+
+  it('passes reasoning_effort to the gpt-oss template (medium is its default), and refuses an unknown effort', async () => {
+    const firstStep = async (extra: object) => {
+      const completion = await client.chat.completions.create({ model: GPT_OSS, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 3, ...extra } as never);
+      return (completion as OpenAI.Chat.ChatCompletion).choices[0].logprobs!.content![0].top_logprobs.map((entry) => entry.logprob);
+    };
+    const byDefault = await firstStep({});
+    expect(await firstStep({ reasoning_effort: 'medium' })).toEqual(byDefault);
+    // "Reasoning: high" instead of "Reasoning: medium" in the system message changes what the model sees.
+    expect(await firstStep({ reasoning_effort: 'high' })).not.toEqual(byDefault);
+    const error = await client.chat.completions.create({ model: GPT_OSS, messages, reasoning_effort: 'extreme' } as never).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe('reasoning_effort');
+  });
+
   it('tool_choice "required" yields a valid call to a declared tool', async () => {
     const parameters = { type: 'object', properties: { city: { type: 'string', maxLength: 20 }, days: { type: 'integer' } }, required: ['city', 'days'], additionalProperties: false };
     const completion = await client.chat.completions.create({
@@ -154,7 +291,6 @@ describe('chat completions through the official OpenAI client (API → IPC → w
       parallel_tool_calls: false,
     });
     const choice = completion.choices[0];
-    expectOpenAiSchema('CreateChatCompletionResponse', completion);
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
     const call = choice.message.tool_calls![0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;

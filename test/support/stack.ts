@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { freePort } from './ports';
 import { spawnLogged, stopProcess, waitFor, type Spawned } from './processes';
 
-const CLI = resolve(__dirname, '..', '..', 'dist', 'apps', 'cli', 'src', 'main.js');
+/** The built `mlx-omni-server` command line, as `npm start` runs it. */
+export const CLI = resolve(__dirname, '..', '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 
 export interface RunningStack {
   baseUrl: string;
@@ -22,6 +23,10 @@ export interface StackOptions {
   /** Redis to use; without it the supervisor starts its own, as `npm start` does. */
   redisUrl?: string;
   env?: Record<string, string>;
+  /** Another stack's state directory (and Hugging Face home), to start a second supervisor on it. */
+  stateDir?: string;
+  /** The port to serve on; a free one otherwise. */
+  port?: number;
 }
 
 /**
@@ -29,8 +34,8 @@ export interface StackOptions {
  * worker processes, on a free port and a private state directory. Requires `npm run build` first.
  */
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
-  const port = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), 'omni-state-'));
+  const port = options.port ?? (await freePort());
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'omni-state-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MLX_OMNI_STATE_DIR: stateDir,

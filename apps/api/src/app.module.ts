@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
 import { AnthropicModule } from './anthropic/anthropic.module';
+import { AudioModule } from './audio/audio.module';
 import { AuthModule } from './auth/auth.module';
 import { createValidationPipe } from './common/errors/validation';
 import { FilesModule } from './files/files.module';
@@ -40,6 +41,7 @@ export class AppModule {
         ChatModule,
         CompletionsModule,
         ResponsesModule,
+        AudioModule,
         AnthropicModule,
       ],
       providers: [

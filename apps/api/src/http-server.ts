@@ -1,7 +1,7 @@
-import { Logger, type INestApplication } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger as PinoLogger } from 'pino';
+import multipart from '@fastify/multipart';
 import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -57,6 +57,14 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy(error);
 }
 
+/**
+ * multipart/form-data for the audio routes. Registered before init, as Fastify plugins must be; the
+ * routes read the parts themselves (and spool the file), so nothing is buffered in memory here.
+ */
+export async function installMultipart(app: NestFastifyApplication): Promise<void> {
+  await app.register(multipart);
+}
+
 /** Hooks that wrap every request: request-id echo, latency metrics, refusal while draining, and error mapping outside Nest's routes. */
 export function installHttpHooks(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
@@ -100,28 +108,4 @@ export function installHttpHooks(app: NestFastifyApplication): void {
   });
   // Body parsing and size limits fail before Nest's router runs, so they need their own handler.
   fastify.setErrorHandler((error, request, reply) => sendError(error, request, reply, logger));
-}
-
-export function installSwagger(app: INestApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('MLX Omni Server')
-      .setDescription(
-        'OpenAI- and Anthropic-compatible local inference on Apple MLX. Errors use OpenAI\'s `{"error": {...}}` envelope, and Anthropic\'s `{"type": "error", "error": {...}}` under /anthropic.',
-      )
-      .setVersion('0.1.0')
-      .addBearerAuth()
-      .addTag('chat', 'Chat completions (OpenAI)')
-      .addTag('completions', 'Legacy text completions (OpenAI)')
-      .addTag('responses', 'Responses API (OpenAI), stored in Redis for GET and previous_response_id')
-      .addTag('anthropic', "Anthropic's Messages and Models APIs under /anthropic (errors in Anthropic's envelope)")
-      .addTag('health', 'Liveness and readiness')
-      .addTag('metrics', 'Prometheus metrics')
-      .addTag('workers', 'Inference worker processes')
-      .addTag('jobs', 'Long jobs queued on Redis')
-      .addTag('diagnostics', 'Checks of the MLX backend')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
 }

@@ -1,23 +1,34 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { loadConfigOrExit, requireRedisUrl } from '@mlx-omni/config';
+import { loadConfigOrExit, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { createLogger, PinoNestLogger } from '@mlx-omni/logging';
+import { EXIT_STARTUP_FAILED, listenFailure, startSupervisedChild } from '@mlx-omni/supervision';
+import type { Logger } from 'pino';
 import { AppModule } from './app.module';
-import { createFastifyAdapter, installHttpHooks, installSwagger } from './http-server';
+import { installSwagger } from './common/openapi/openapi-document';
+import { createFastifyAdapter, installHttpHooks, installMultipart } from './http-server';
 import { LifecycleService } from './lifecycle/lifecycle.service';
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfigOrExit('api', process.env, requireRedisUrl);
-  const logger = createLogger(config.logLevel, 'api');
+async function bootstrap(config: OmniConfig, logger: Logger): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config, logger), {
     logger: new PinoNestLogger(logger),
   });
+  await installMultipart(app);
   installSwagger(app);
   // After init, so the error handler below replaces the one Nest registers there.
   await app.init();
   installHttpHooks(app);
-  await app.listen(config.port, config.host);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    const reason = listenFailure(error, config.host, config.port);
+    if (reason === undefined) {
+      throw error;
+    }
+    logger.fatal(reason);
+    process.exit(EXIT_STARTUP_FAILED);
+  }
   logger.info({ url: await app.getUrl() }, 'API listening');
 
   let stopping = false;
@@ -45,4 +56,6 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-void bootstrap();
+const config = loadConfigOrExit('api', process.env, requireRedisUrl);
+const logger = createLogger({ level: config.logLevel, format: config.logFormat }, 'api');
+startSupervisedChild('API', logger, () => bootstrap(config, logger));

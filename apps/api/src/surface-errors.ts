@@ -2,20 +2,38 @@ import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { describeError, type DescribedError } from './common/errors/describe-error';
 import { renderAnthropicError } from './anthropic/anthropic-error';
-import { renderOpenAiError } from './openai/openai-error';
+import { ANTHROPIC_ERROR_ENVELOPE } from './anthropic/anthropic-error-responses.decorator';
 import type { RenderedError } from './common/errors/rendered-error';
+import { OPENAI_ERROR_ENVELOPE, type ErrorEnvelopeDoc } from './common/openapi/api-error-responses.decorator';
+import { renderOpenAiError } from './openai/openai-error';
+
+interface Surface {
+  render: (error: DescribedError) => RenderedError;
+  /** How the OpenAPI document shows its errors. */
+  doc: ErrorEnvelopeDoc;
+}
+
+const OPENAI: Surface = { render: renderOpenAiError, doc: OPENAI_ERROR_ENVELOPE };
 
 /** The surfaces that answer in an envelope other than OpenAI's, by the path they live under. */
-const ENVELOPES: Array<{ prefix: string; render: (error: DescribedError) => RenderedError }> = [{ prefix: '/anthropic', render: renderAnthropicError }];
+const SURFACES: Array<Surface & { prefix: string }> = [{ prefix: '/anthropic', render: renderAnthropicError, doc: ANTHROPIC_ERROR_ENVELOPE }];
+
+function surfaceOf(url: string): Surface {
+  const path = url.split('?', 1)[0];
+  return SURFACES.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`)) ?? OPENAI;
+}
 
 /**
  * Renders an error in the envelope of the surface the URL belongs to, so everything under a surface
  * (validation, body too large, JSON depth, unknown routes, auth) speaks that API's language.
  */
 export function renderErrorFor(url: string, error: DescribedError): RenderedError {
-  const path = url.split('?', 1)[0];
-  const surface = ENVELOPES.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
-  return (surface?.render ?? renderOpenAiError)(error);
+  return surfaceOf(url).render(error);
+}
+
+/** The error envelope the document shows for a path (the 401 and 429 every protected route gets). */
+export function errorEnvelopeDocFor(path: string): ErrorEnvelopeDoc {
+  return surfaceOf(path).doc;
 }
 
 export function sendError(exception: unknown, request: FastifyRequest, reply: FastifyReply, logger: Pick<Logger, 'error'>): void {

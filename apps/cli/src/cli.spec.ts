@@ -28,6 +28,22 @@ describe('mlx-omni-server command line', () => {
   });
 
   it.each([
+    ['keys', ['--rpm <n>', '--tpm <n>', '--concurrency <n>', '--file <path>'], ['MLX_OMNI_KEYS_FILE', 'MLX_OMNI_RATE_LIMIT_RPM']],
+    ['models', ['--api-key <key>', '--revision <rev>'], ['PORT', 'HOST', 'MLX_OMNI_CLI_KEY', 'HF_HUB_CACHE']],
+  ])('%s --help shows that command’s usage and only the environment it reads', async (command, flags, variables) => {
+    const { code, out } = await cli([command, '--help']);
+    expect(code).toBe(0);
+    expect(out.split('\n')[0]).toMatch(new RegExp(`^Usage: mlx-omni-server ${command} `));
+    for (const flag of flags) {
+      expect(out).toContain(flag);
+    }
+    const listed = [...out.matchAll(/^ {2}([A-Z_]+) /gm)].map((match) => match[1]);
+    expect(listed.sort()).toEqual(expect.arrayContaining(variables));
+    expect(listed).not.toContain('MLX_OMNI_SHUTDOWN_GRACE_MS');
+    expect(out).not.toContain('Commands:');
+  });
+
+  it.each([
     [['--port', 'abc'], {}, 'Invalid configuration: PORT must be a whole number, got "abc"'],
     [['serve', '--workers', '0'], {}, 'Invalid configuration: WORKERS must be between 1 and 64, got 0'],
     [['--log-level', 'loud'], {}, 'Invalid configuration: MLX_OMNI_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, got "loud"'],

@@ -36,7 +36,7 @@ function help(command: CliCommand, isDefault: boolean): string {
     ...options.map((option) => `  ${option.label.padEnd(width)}  ${option.description}`),
     '',
     'Environment (options override it):',
-    ...environmentHelp(),
+    ...environmentHelp(command.environment),
   ].join('\n');
 }
 

@@ -7,6 +7,11 @@ export type Env = NonNullable<Parameters<typeof loadConfig>[0]>;
 export interface CliOutput {
   out(line: string): void;
   err(line: string): void;
+  /**
+   * A status line that replaces the previous one (a progress bar), on a terminal only; absent when
+   * output goes to a pipe or a file, where commands print plain lines instead.
+   */
+  progress?(line: string): void;
 }
 
 export interface CliContext {
@@ -37,6 +42,8 @@ export interface CliCommand {
   /** What follows the command name in its usage line, e.g. `[options]` or `pull <repo> [options]`. */
   synopsis: string;
   options: Record<string, CliOption>;
+  /** The environment variables it reads, for its help; absent: every variable (the server's own command). */
+  environment?: readonly string[];
   /** Resolves with the process exit code. */
   run(input: CommandInput, context: CliContext): Promise<number>;
 }

@@ -23,6 +23,8 @@ interface Machine {
   /** What `file` says about the MLX binary (macOS). */
   mlxBinary?: string;
   metallib?: boolean;
+  /** Run as `npm test` does (`--tests`: also the test-only packages). */
+  forTests?: boolean;
 }
 
 function run(machine: Machine): { status: number | null; stderr: string; calls: string[] } {
@@ -46,7 +48,7 @@ function run(machine: Machine): { status: number | null; stderr: string; calls: 
   stub('file', `echo '${machine.mlxBinary ?? 'ELF 64-bit LSB shared object, x86-64'}'`);
   const missing = machine.missingPackages ?? [];
   stub('dpkg-query', `case " ${missing.join(' ')} " in *" \${@: -1} "*) exit 1;; *) printf 'install ok installed';; esac`);
-  for (const command of machine.commands ?? ['apt-get', 'redis-server', 'promtool']) {
+  for (const command of machine.commands ?? ['apt-get', 'redis-server', 'promtool', 'ffmpeg', 'espeak-ng', 'chromium']) {
     stub(command, command === 'sudo' ? '"$@"' : '');
   }
 
@@ -66,7 +68,7 @@ function run(machine: Machine): { status: number | null; stderr: string; calls: 
     utimesSync(marker, markerTime, markerTime);
   }
 
-  const result = spawnSync(join(bin, 'bash'), [join(root, 'scripts', 'ensure-system-deps.sh')], {
+  const result = spawnSync(join(bin, 'bash'), [join(root, 'scripts', 'ensure-system-deps.sh'), ...(machine.forTests ? ['--tests'] : [])], {
     env: { PATH: bin, HOME: root },
     encoding: 'utf8',
   });
@@ -85,17 +87,27 @@ describe('scripts/ensure-system-deps.sh', () => {
   });
 
   it('installs the missing Debian packages with one apt-get update', () => {
-    const { status, calls } = run({ commands: ['apt-get', 'promtool'], missingPackages: ['libopenblas0-pthread'] });
+    const { status, calls } = run({ commands: ['apt-get', 'espeak-ng'], missingPackages: ['libopenblas0-pthread'] });
     expect(status).toBe(0);
     expect(calls).toEqual([
       'apt-get update -qq',
-      'apt-get install -y -qq --no-install-recommends redis-server libopenblas0-pthread',
+      'apt-get install -y -qq --no-install-recommends redis-server ffmpeg libopenblas0-pthread',
+      'npm run --silent build',
+    ]);
+  });
+
+  it('adds the test-only packages (promtool, chromium) for npm test, and only then', () => {
+    const machine = { commands: ['apt-get', 'redis-server', 'ffmpeg', 'espeak-ng'] };
+    expect(run(machine).calls).toEqual(['npm run --silent build']);
+    expect(run({ ...machine, forTests: true }).calls).toEqual([
+      'apt-get update -qq',
+      'apt-get install -y -qq --no-install-recommends prometheus chromium',
       'npm run --silent build',
     ]);
   });
 
   it('goes through sudo when not root', () => {
-    const { status, calls } = run({ uid: 1000, commands: ['apt-get', 'sudo', 'redis-server'] });
+    const { status, calls } = run({ uid: 1000, commands: ['apt-get', 'sudo', 'redis-server', 'chromium'] });
     expect(status).toBe(0);
     expect(calls.slice(0, 2)).toEqual([
       'sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq',
@@ -104,7 +116,7 @@ describe('scripts/ensure-system-deps.sh', () => {
   });
 
   it('says what to do when it is neither root nor has sudo', () => {
-    const { status, stderr } = run({ uid: 1000, commands: ['apt-get', 'redis-server'] });
+    const { status, stderr } = run({ uid: 1000, commands: ['apt-get', 'redis-server', 'chromium'] });
     expect(status).toBe(1);
     expect(stderr).toContain('need root');
   });
@@ -115,14 +127,14 @@ describe('scripts/ensure-system-deps.sh', () => {
     expect(calls).toEqual(['npm ci --ignore-scripts --no-audit --no-fund --loglevel=error', 'npm run --silent build']);
   });
 
-  it('installs Redis with Homebrew and fetches the Metal MLX build on Apple silicon', () => {
+  it('installs Redis, ffmpeg and espeak-ng with Homebrew and fetches the Metal MLX build on Apple silicon', () => {
     const { status, calls } = run({ os: 'Darwin', arch: 'arm64', commands: ['brew'] });
     expect(status).toBe(0);
-    expect(calls).toEqual(['brew install redis', 'mlx install.js', 'npm run --silent build']);
+    expect(calls).toEqual(['brew install redis ffmpeg espeak-ng', 'mlx install.js', 'npm run --silent build']);
   });
 
   it('keeps a Metal MLX build that is already there', () => {
-    const { calls } = run({ os: 'Darwin', arch: 'arm64', commands: ['redis-server'], mlxBinary: 'Mach-O 64-bit bundle arm64', metallib: true });
+    const { calls } = run({ os: 'Darwin', arch: 'arm64', commands: ['redis-server', 'ffmpeg', 'espeak-ng'], mlxBinary: 'Mach-O 64-bit bundle arm64', metallib: true });
     expect(calls).toEqual(['npm run --silent build']);
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { AppModule } from '../../api/src/app.module';
-import { createFastifyAdapter, installHttpHooks } from '../../api/src/http-server';
+import { createFastifyAdapter, installHttpHooks, installMultipart } from '../../api/src/http-server';
 import { WorkerRegistryService } from '../../api/src/workers/worker-registry.service';
 import { PrivateRedis } from '../../cli/src/supervisor/private-redis';
 import { WorkerChannelService } from '../../inference-worker/src/channel/worker-channel.service';
@@ -50,7 +50,8 @@ const BASE_URL = 'http://in-process';
 export async function startInProcessServer(options: InProcessServerOptions = {}): Promise<InProcessServer> {
   const stateDir = await mkdtemp(join(tmpdir(), 'mlx-omni-in-process-'));
   const env: Record<string, string | undefined> = { MLX_OMNI_STATE_DIR: stateDir, MLX_OMNI_LOG_LEVEL: 'warn', ...process.env, ...options.env };
-  const logger = createLogger(loadConfig(env).logLevel, 'in-process');
+  const settings = loadConfig(env);
+  const logger = createLogger({ level: settings.logLevel, format: settings.logFormat }, 'in-process');
   let redis: PrivateRedis | undefined;
   if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
     redis = new PrivateRedis(stateDir, process.env, logger);
@@ -60,6 +61,7 @@ export async function startInProcessServer(options: InProcessServerOptions = {})
   const nestLogger = new PinoNestLogger(logger);
   const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, 'memory'), { logger: nestLogger });
   const api = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config, logger), { logger: nestLogger });
+  await installMultipart(api);
   // No Swagger UI (/docs): its static assets load ESM modules that test runners such as Jest cannot require.
   await api.init();
   installHttpHooks(api);

@@ -52,11 +52,20 @@ describe('keys file', () => {
     expect(JSON.parse(readFileSync(path, 'utf8')).keys[0].created_at).toBe('2026-01-02T03:04:05.000Z');
   });
 
+  it('keeps a key’s own limits through a write and a read, and leaves them out when it has none', () => {
+    const path = join(dir, 'limits.json');
+    const { file } = addKey({ version: 1, keys: [] }, 'batch', 'user', new Date(), { rpm: 600, concurrency: 0 });
+    writeKeyFile(path, addKey(file, 'plain', 'user').file);
+    expect(readKeyFile(path).keys.map((key) => key.limits)).toEqual([{ rpm: 600, concurrency: 0 }, undefined]);
+  });
+
   it.each([
     ['not JSON', '{', 'is not valid JSON'],
     ['the wrong shape', '{"keys": {}}', 'must be {"version": 1, "keys": [...]}'],
     ['an unknown role', '{"version":1,"keys":[{"name":"a","role":"root","hash":"' + 'a'.repeat(64) + '"}]}', 'keys[0].role must be one of user, admin'],
     ['a short hash', '{"version":1,"keys":[{"name":"a","role":"user","hash":"abc"}]}', 'keys[0].hash must be a hex SHA-256'],
+    ['a negative limit', '{"version":1,"keys":[{"name":"a","role":"user","hash":"' + 'a'.repeat(64) + '","limits":{"rpm":-1}}]}', 'keys[0].limits.rpm must be a whole number, 0 for no limit, got -1'],
+    ['an unknown limit', '{"version":1,"keys":[{"name":"a","role":"user","hash":"' + 'a'.repeat(64) + '","limits":{"rps":1}}]}', 'keys[0].limits.rps is not a limit; the limits are rpm, tpm, concurrency'],
   ])('rejects %s naming the file and the entry', (_case, text, message) => {
     const path = join(dir, 'bad.json');
     writeFileSync(path, text);

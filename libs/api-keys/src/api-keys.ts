@@ -3,10 +3,24 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 export const KEY_ROLES = ['user', 'admin'] as const;
 export type KeyRole = (typeof KEY_ROLES)[number];
 
-/** Who made a request: the key's name (never the key itself) and what it may do. */
+/**
+ * A key's own rate limits, overriding the server's MLX_OMNI_RATE_LIMIT_* for it: requests per
+ * minute, generated tokens per minute, requests in flight. 0 means no limit for this key; a field
+ * left out takes the server's setting.
+ */
+export interface KeyLimits {
+  rpm?: number;
+  tpm?: number;
+  concurrency?: number;
+}
+
+export const KEY_LIMIT_FIELDS = ['rpm', 'tpm', 'concurrency'] as const satisfies ReadonlyArray<keyof KeyLimits>;
+
+/** Who made a request: the key's name (never the key itself), what it may do, and its own limits if it has any. */
 export interface Caller {
   name: string;
   role: KeyRole;
+  limits?: KeyLimits;
 }
 
 /** A key as the server keeps it: only its hash is stored. */

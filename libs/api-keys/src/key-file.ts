@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { generateApiKey, hashApiKey, isValidKeyName, KEY_ROLES, type KeyRole, type StoredKey } from './api-keys';
+import { generateApiKey, hashApiKey, isValidKeyName, KEY_LIMIT_FIELDS, KEY_ROLES, type KeyLimits, type KeyRole, type StoredKey } from './api-keys';
 
 /** The keys file (MLX_OMNI_KEYS_FILE): JSON, written by `mlx-omni-server keys`, read by the API. */
 export interface KeyFile {
@@ -30,7 +30,26 @@ function checkKey(entry: unknown, index: number, path: string): StoredKey {
   if (typeof key.hash !== 'string' || !SHA256_HEX.test(key.hash)) {
     throw new KeyFileError(`${where}.hash must be a hex SHA-256`);
   }
-  return { name: key.name, role: key.role as KeyRole, hash: key.hash, created_at: String(key.created_at ?? '') };
+  const limits = key.limits === undefined ? undefined : checkLimits(key.limits, `${where}.limits`);
+  return { name: key.name, role: key.role as KeyRole, hash: key.hash, created_at: String(key.created_at ?? ''), ...(limits === undefined ? {} : { limits }) };
+}
+
+/** A key's limits: each of rpm, tpm and concurrency a whole number from 0 (no limit) up, or left out. */
+export function checkLimits(value: unknown, where: string): KeyLimits {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new KeyFileError(`${where} must be an object such as {"rpm": 60}`);
+  }
+  const limits: KeyLimits = {};
+  for (const [field, limit] of Object.entries(value)) {
+    if (!(KEY_LIMIT_FIELDS as readonly string[]).includes(field)) {
+      throw new KeyFileError(`${where}.${field} is not a limit; the limits are ${KEY_LIMIT_FIELDS.join(', ')}`);
+    }
+    if (!Number.isSafeInteger(limit) || (limit as number) < 0) {
+      throw new KeyFileError(`${where}.${field} must be a whole number, 0 for no limit, got ${JSON.stringify(limit)}`);
+    }
+    limits[field as keyof KeyLimits] = limit as number;
+  }
+  return limits;
 }
 
 /** Parses and checks a keys file's text; `path` only names the file in errors. */
@@ -79,7 +98,7 @@ export function writeKeyFile(path: string, file: KeyFile): void {
 }
 
 /** The file with a new key added, and the key itself (shown once; only its hash is kept). */
-export function addKey(file: KeyFile, name: string, role: KeyRole, now = new Date()): { file: KeyFile; key: string } {
+export function addKey(file: KeyFile, name: string, role: KeyRole, now = new Date(), limits: KeyLimits = {}): { file: KeyFile; key: string } {
   if (!isValidKeyName(name)) {
     throw new KeyFileError(`key name "${name}" must be 1-64 letters, digits, ".", "-" or "_"`);
   }
@@ -87,7 +106,8 @@ export function addKey(file: KeyFile, name: string, role: KeyRole, now = new Dat
     throw new KeyFileError(`a key named "${name}" already exists; revoke it first`);
   }
   const key = generateApiKey();
-  const stored: StoredKey = { name, role, hash: hashApiKey(key), created_at: now.toISOString() };
+  const checked = checkLimits(limits, `limits of key "${name}"`);
+  const stored: StoredKey = { name, role, hash: hashApiKey(key), created_at: now.toISOString(), ...(Object.keys(checked).length === 0 ? {} : { limits: checked }) };
   return { file: { version: 1, keys: [...file.keys, stored] }, key };
 }
 

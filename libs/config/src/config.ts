@@ -4,6 +4,10 @@ import { delimiter, join, resolve } from 'node:path';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `auto`: human-readable lines on a terminal, JSON lines otherwise (a pipe, a file, a log shipper). */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Everything the processes of the service read from their environment, parsed and validated once. */
 export interface OmniConfig {
   host: string;
@@ -12,6 +16,7 @@ export interface OmniConfig {
   redisUrl: string | undefined;
   workers: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   hfHome: string;
   hfHubCache: string;
   /** Holds the private Redis data, worker sockets and anything else the service writes. */
@@ -25,6 +30,8 @@ export interface OmniConfig {
   /** Requests a worker runs or holds at once before the API answers 503. */
   workerMaxPending: number;
   bodyLimitBytes: number;
+  /** Largest audio file /v1/audio/transcriptions and /v1/audio/translations accept (413 above it). */
+  audioMaxBytes: number;
   /** Readiness fails when the state directory's disk has less free than this. */
   minFreeDiskBytes: number;
   /** Host memory the worker's model pool may fill. */
@@ -35,6 +42,8 @@ export interface OmniConfig {
   apiKey: string | undefined;
   /** JSON file of hashed keys with names and roles, managed by `mlx-omni-server keys`. */
   keysFile: string | undefined;
+  /** The key the CLI sends to the running server (MLX_OMNI_CLI_KEY); the server never reads it. */
+  cliKey: string | undefined;
   /** Put /health and /metrics behind a key too (they are open by default, for scrapers). */
   protectOps: boolean;
   /** Origins allowed by CORS; empty: CORS off. `*` allows any. */
@@ -43,6 +52,8 @@ export interface OmniConfig {
   rateLimits: { requestsPerMinute: number; tokensPerMinute: number; concurrent: number };
   /** Largest total size of a request's headers. */
   maxHeaderBytes: number;
+  /** Tokens a chat completion may generate when the request sets no max_tokens; bounds a runaway generation. */
+  defaultMaxTokens: number;
   /** Deepest nesting of arrays and objects a JSON body may have. */
   jsonMaxDepth: number;
   /** Folders of model folders (LM Studio's, say) searched after the hub cache. */
@@ -243,6 +254,7 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     redisUrl: readRedisUrl(env),
     workers: readInteger(env, 'WORKERS', 1, 1, 64),
     logLevel: readChoice(env, 'MLX_OMNI_LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: readChoice(env, 'MLX_OMNI_LOG_FORMAT', LOG_FORMATS, 'auto'),
     hfHome,
     hfHubCache: resolve(readString(env, 'HF_HUB_CACHE') ?? join(hfHome, 'hub')),
     stateDir,
@@ -251,12 +263,15 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     shutdownGraceMs: readInteger(env, 'MLX_OMNI_SHUTDOWN_GRACE_MS', 30_000, 0, 3_600_000),
     workerMaxPending: readInteger(env, 'MLX_OMNI_WORKER_MAX_PENDING', 16, 1, 10_000),
     bodyLimitBytes: readInteger(env, 'MLX_OMNI_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024, 1024 ** 3),
+    // OpenAI's limit, so clients that split long audio for it keep working unchanged.
+    audioMaxBytes: readInteger(env, 'MLX_OMNI_AUDIO_MAX_BYTES', 25 * 1024 * 1024, 1, 16 * 1024 ** 3),
     minFreeDiskBytes: readInteger(env, 'MLX_OMNI_MIN_FREE_DISK_BYTES', gib, 0, Number.MAX_SAFE_INTEGER),
     // Three quarters leaves the OS, the API and the KV caches room on a shared machine.
     memoryBudgetBytes: readInteger(env, 'MLX_OMNI_MEMORY_BUDGET_BYTES', Math.floor(totalmem() * 0.75), 0, Number.MAX_SAFE_INTEGER),
     logPrompts: readBoolean(env, 'MLX_OMNI_LOG_PROMPTS', false),
     apiKey: readApiKey(env),
     keysFile: readPath(env, 'MLX_OMNI_KEYS_FILE'),
+    cliKey: readString(env, 'MLX_OMNI_CLI_KEY'),
     protectOps: readBoolean(env, 'MLX_OMNI_PROTECT_OPS', false),
     corsOrigins: readCorsOrigins(env),
     rateLimits: {
@@ -266,6 +281,8 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     },
     maxHeaderBytes: readInteger(env, 'MLX_OMNI_MAX_HEADER_BYTES', 16 * 1024, 1024, 1024 * 1024),
     jsonMaxDepth: readInteger(env, 'MLX_OMNI_JSON_MAX_DEPTH', 64, 2, 10_000),
+    // Random or looping weights can run to the context length: a request naming no limit stops here.
+    defaultMaxTokens: readInteger(env, 'MLX_OMNI_DEFAULT_MAX_TOKENS', 4096, 1, 10_000_000),
     // The PATH convention (":" on macOS and Linux), so a folder name may hold commas.
     modelDirs: readList(env, 'MLX_OMNI_MODEL_DIRS', delimiter).map((dir) => resolve(dir)),
     autoDownload: readBoolean(env, 'MLX_OMNI_AUTO_DOWNLOAD', false),

@@ -67,6 +67,16 @@ export interface WireTokenLogprob extends WireTopLogprob {
   top_logprobs: WireTopLogprob[];
 }
 
+/**
+ * A prompt token as legacy completions echo it with logprobs: the first token has nothing before
+ * it, so no logprob and no alternatives (null, as OpenAI reports it).
+ */
+export interface WirePromptLogprob {
+  token: string;
+  logprob: number | null;
+  top_logprobs: WireTopLogprob[] | null;
+}
+
 export type ChatFinishReasonWire = 'stop' | 'length' | 'tool_calls';
 
 /** One event of a generation (chat or plain text); `choice` is the index among the choices. */
@@ -76,7 +86,7 @@ export type GenerationChunk =
    * the prompt's size, which Anthropic's `message_start` reports before any text.
    */
   | { choice: number; type: 'prompt'; promptTokens: number; cachedTokens: number }
-  | { choice: number; type: 'content'; text: string; logprobs?: WireTokenLogprob[] }
+  | { choice: number; type: 'content'; text: string; logprobs?: WireTokenLogprob[]; promptLogprobs?: WirePromptLogprob[] }
   | { choice: number; type: 'reasoning'; text: string }
   | { choice: number; type: 'tool_call'; index: number; id: string; name: string; arguments: string }
   | { choice: number; type: 'finish'; reason: ChatFinishReasonWire };

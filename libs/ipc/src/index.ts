@@ -6,3 +6,4 @@ export * from './memory-channel';
 export * from './protocol';
 export * from './server';
 export * from './worker-protocol';
+export * from './transcription-protocol';

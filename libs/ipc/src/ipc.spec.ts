@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpcClient } from './client';
@@ -6,7 +6,7 @@ import { IpcConnectionClosedError, IpcHandlerError, IpcRemoteError } from './err
 import { encodeFrame, FrameDecoder } from './frames';
 import { memoryChannel } from './memory-channel';
 import type { IpcProtocol, StreamMethod, UnaryMethod } from './protocol';
-import { IpcServer } from './server';
+import { IpcServer, SocketInUseError } from './server';
 
 interface TestProtocol extends IpcProtocol {
   unary: {
@@ -149,6 +149,60 @@ describe.each(Object.entries(TRANSPORTS))('IPC channel over %s', (_transport, co
     await expect(pending).rejects.toBeInstanceOf(IpcConnectionClosedError);
     await expect(stream.result).rejects.toBeInstanceOf(IpcConnectionClosedError);
     await expect(client.call('add', { a: 1, b: 2 })).rejects.toBeInstanceOf(IpcConnectionClosedError);
+  });
+});
+
+describe('IpcServer and its socket file', () => {
+  const adder = (): IpcServer<TestProtocol> =>
+    new IpcServer<TestProtocol>({
+      handlers: {
+        unary: {
+          add: async ({ a, b }) => a + b,
+          busy: async () => 0 as never,
+          crash: async () => 0 as never,
+          hang: async () => 0 as never,
+        },
+        stream: { count: async () => ({ sent: 0 }) },
+      },
+    });
+  const answers = async (path: string): Promise<boolean> => {
+    const client = await IpcClient.connect<TestProtocol>(path);
+    try {
+      return (await client.call('add', { a: 1, b: 1 })) === 2;
+    } finally {
+      client.close();
+    }
+  };
+
+  it('refuses a socket path a live server listens on, leaving that server reachable', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ipc-own-')), 'w.sock');
+    const first = adder();
+    await first.listen(path);
+    const second = adder();
+    await expect(second.listen(path)).rejects.toBeInstanceOf(SocketInUseError);
+    expect(await answers(path)).toBe(true);
+    first.close();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('replaces a file a crashed server left, and at close removes only its own socket file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipc-own-'));
+    const path = join(dir, 'w.sock');
+    writeFileSync(path, 'left behind');
+    const first = adder();
+    await first.listen(path);
+    expect(statSync(path).isSocket()).toBe(true);
+    expect(await answers(path)).toBe(true);
+
+    // Someone moves the first server's file away and another server takes the path.
+    renameSync(path, join(dir, 'moved.sock'));
+    const second = adder();
+    await second.listen(path);
+    first.close();
+    expect(existsSync(path)).toBe(true);
+    expect(await answers(path)).toBe(true);
+    second.close();
+    expect(existsSync(path)).toBe(false);
   });
 });
 

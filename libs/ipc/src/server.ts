@@ -1,6 +1,9 @@
-import { createServer, type Server } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { rmSync, statSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { basename, dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { rm } from 'node:fs/promises';
 import { IpcHandlerError } from './errors';
 import { encodeFrame, readFrames, type ClientFrame, type IpcErrorPayload, type ServerFrame } from './frames';
 import type { IpcHandlers, IpcProtocol } from './protocol';
@@ -166,9 +169,33 @@ class ServerConnection<P extends IpcProtocol> {
   }
 }
 
+/** Whether a process accepts connections on the socket (a file left by a crashed one refuses them). */
+function isListening(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** The socket path is served by a live process: taking it over would cut that process off from its clients. */
+export class SocketInUseError extends Error {
+  readonly code = 'EADDRINUSE';
+
+  constructor(readonly socketPath: string) {
+    super(`another process is listening on ${socketPath}`);
+    this.name = 'SocketInUseError';
+  }
+}
+
 /** The worker's end of the channel: a Unix socket server that runs typed handlers per request. */
 export class IpcServer<P extends IpcProtocol> {
   private server: Server | undefined;
+  /** The socket file this server put in place (path and inode), the only one it may remove. */
+  private socketFile: { path: string; ino: number } | undefined;
   private readonly connections = new Set<ServerConnection<P>>();
 
   constructor(private readonly options: IpcServerOptions<P>) {}
@@ -182,18 +209,34 @@ export class IpcServer<P extends IpcProtocol> {
     return total;
   }
 
+  /**
+   * Listens on `socketPath`, replacing a file a crashed predecessor left there, but never the socket
+   * of a process that still listens (SocketInUseError). Node removes a socket's file when its server
+   * closes, whoever's file is there by then; so the server binds a private name and renames it into
+   * place, and only this server's own file is removed at close.
+   */
   async listen(socketPath: string): Promise<void> {
-    // A socket file left by a crashed predecessor would make listen fail with EADDRINUSE.
-    await rm(socketPath, { force: true });
+    if (await isListening(socketPath)) {
+      throw new SocketInUseError(socketPath);
+    }
+    const bindPath = join(dirname(socketPath), `.${basename(socketPath)}.${randomBytes(4).toString('hex')}`);
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => {
+      server.listen(bindPath, () => {
         server.off('error', reject);
         resolve();
       });
     });
+    try {
+      await rename(bindPath, socketPath);
+    } catch (error) {
+      server.close();
+      await rm(bindPath, { force: true });
+      throw error;
+    }
+    this.socketFile = { path: socketPath, ino: statSync(socketPath).ino };
   }
 
   /** Serves one connection: a socket the listener accepted, or one end of `memoryChannel()` for a client in this process. */
@@ -203,10 +246,26 @@ export class IpcServer<P extends IpcProtocol> {
     stream.on('close', () => this.connections.delete(connection));
   }
 
-  /** Stops accepting connections; open ones keep being served until `close`. */
+  /** Stops accepting connections (and removes its socket file); open ones keep being served until `close`. */
   stopAccepting(): void {
     this.server?.close();
     this.server = undefined;
+    this.removeOwnSocketFile();
+  }
+
+  private removeOwnSocketFile(): void {
+    const file = this.socketFile;
+    this.socketFile = undefined;
+    if (file === undefined) {
+      return;
+    }
+    try {
+      if (statSync(file.path).ino === file.ino) {
+        rmSync(file.path);
+      }
+    } catch {
+      // Already gone.
+    }
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import type { ChatCountTokensMethod, ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
+import type { TranscribeMethod } from './transcription-protocol';
 
 export interface LoadedModelInfo {
   id: string;
@@ -61,10 +62,14 @@ export interface WorkerProtocol extends IpcProtocol {
     /** Unloads every model loaded under this id or folder; 409 model_in_use while requests use it. */
     'model.unload': UnaryMethod<{ id: string }, { unloaded: boolean }>;
     'chat.count_tokens': ChatCountTokensMethod;
+    /** Stops a long job this worker is running (its processor sees an aborted signal); false when it runs none by that id. */
+    'job.cancel': UnaryMethod<{ jobId: string; reason: string }, { cancelled: boolean }>;
   };
   stream: {
     'chat.generate': ChatGenerateMethod;
     'text.generate': TextGenerateMethod;
+    /** Segments stream back as each 30-second window is decoded. */
+    'audio.transcribe': TranscribeMethod;
   };
 }
 

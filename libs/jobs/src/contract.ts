@@ -76,6 +76,8 @@ export interface ModelPullResult {
   bytes_total: number;
   /** Less than bytes_total when files were already cached or a partial file was resumed. */
   bytes_downloaded: number;
+  /** Files pulled from other repos because the model needs them (a Whisper conversion's tokenizer, from openai/whisper-*). */
+  companions: Array<{ model: string; commit: string; files: number }>;
 }
 
 /**

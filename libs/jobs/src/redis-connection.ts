@@ -20,9 +20,10 @@ export function consumerConnectionOptions(redisUrl: string): RedisOptions {
 }
 
 /**
- * For the API (producers, health, metrics): with the offline queue off, a command fails at once
- * while Redis is down, so a request answers 503 instead of hanging until Redis returns.
+ * For the API (producers, health, metrics, rate limits): with the offline queue off, a command fails
+ * at once while Redis is down, so a request answers 503 instead of hanging until Redis returns; the
+ * command timeout bounds a Redis that accepts connections but does not answer (stopped, overloaded).
  */
 export function producerConnectionOptions(redisUrl: string): RedisOptions {
-  return { ...baseOptions(redisUrl), enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  return { ...baseOptions(redisUrl), enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5_000 };
 }

@@ -34,9 +34,10 @@ describe('familyLoader', () => {
     for (const spec of FIXTURE_SPECS) {
       const dir = dirs.get(spec.id) as string;
       const loader = familyLoader(String(spec.config['model_type']));
-      const predicted = await loader.weightBytes(dir, { weights });
-      const loaded = await loader.load(dir, { weights });
-      expect([spec.id, predicted]).toEqual([spec.id, loaded.lm.weightBytes]);
+      const options = { weights, hubCache: testHubDir() };
+      const predicted = await loader.weightBytes(dir, options);
+      const loaded = await loader.load(dir, options);
+      expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'chat' ? loaded.lm.weightBytes : loaded.weightBytes]);
       await new Promise(setImmediate);
     }
   });

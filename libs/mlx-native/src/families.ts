@@ -7,6 +7,8 @@ import { parseQuantization } from './io/quantization';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
+import { loadWhisper, whisperWeightBytes } from './whisper/load';
+import type { LoadedWhisper } from './whisper/transcribe';
 
 /** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
 export interface LoadedChatModel {
@@ -19,8 +21,16 @@ export interface LoadedChatModel {
  * What a loaded model of each kind is. A kind gets its entry when its first family is implemented:
  * model-families' `engine: true` on a family whose kind has no entry here does not compile.
  */
+/** A speech-to-text model (Whisper) ready to transcribe, and what its weights occupy. */
+export interface LoadedSpeechToTextModel {
+  kind: 'speech-to-text';
+  whisper: LoadedWhisper;
+  weightBytes: number;
+}
+
 export interface LoadedModels {
   chat: LoadedChatModel;
+  'speech-to-text': LoadedSpeechToTextModel;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
@@ -42,10 +52,18 @@ const chatLoader: FamilyLoader<'chat'> = {
     const architecture = findArchitecture(config.string('model_type'));
     return loadedWeightBytes(await safetensorsFiles(dir), {
       keepQuantized: keepsQuantized(options.weights),
-      keep: architecture.usesTensor ?? (() => true),
+      keep: (name) => architecture.usesTensor?.(name, config) ?? true,
       quantization: parseQuantization(config),
     });
   },
+};
+
+const whisperLoader: FamilyLoader<'speech-to-text'> = {
+  async load(dir, options) {
+    const { weightBytes, ...whisper } = await loadWhisper(dir, options);
+    return { kind: 'speech-to-text', whisper, weightBytes };
+  },
+  weightBytes: whisperWeightBytes,
 };
 
 /**
@@ -62,6 +80,9 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  gpt_oss: chatLoader,
+  glm4_moe: chatLoader,
+  whisper: whisperLoader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

@@ -4,3 +4,5 @@ export * from './nn';
 export * from './text';
 export * from './lm';
 export * from './families';
+export * from './audio';
+export * from './whisper';

@@ -1,7 +1,8 @@
-import { classifyModel, MODEL_FAMILIES, supportedFamilies, type FamilyDeclaration, type ModelKind } from './families';
+import { classifyModel, familyById, MODEL_FAMILIES, supportedFamilies, type FamilyDeclaration, type ModelKind } from './families';
 import type { JsonObject } from './signals';
 
 const LM_FILES = ['config.json', 'tokenizer.json', 'model.safetensors'];
+const WHISPER_DIMS = { n_mels: 80, n_audio_ctx: 1500, n_audio_state: 384, n_audio_head: 6, n_audio_layer: 4, n_vocab: 51865, n_text_ctx: 448, n_text_state: 384, n_text_head: 6, n_text_layer: 4 };
 
 /** `kind/family`, or `incomplete kind/family`, or `none`: what a listing makes of the folder. */
 function describe_(config: JsonObject | undefined, files: string[], weightsComplete = true): string {
@@ -26,9 +27,11 @@ describe('classifyModel', () => {
     ['a BERT cross-encoder', { model_type: 'bert', architectures: ['BertForSequenceClassification'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'rerank/cross-encoder'],
     ['a BERT with a masked-LM head', { model_type: 'bert', architectures: ['BertForMaskedLM'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'none'],
     ['a decoder shipped as a sentence-transformer', { model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'] }, [...LM_FILES, 'config_sentence_transformers.json'], 'embedding/qwen3-embedding'],
-    ['a transformers Whisper (a *ForConditionalGeneration)', { model_type: 'whisper', architectures: ['WhisperForConditionalGeneration'] }, ['config.json', 'model.safetensors'], 'speech-to-text/whisper'],
-    ['an mlx-whisper folder', { n_mels: 80, n_vocab: 51865 }, ['config.json', 'weights.npz'], 'speech-to-text/whisper'],
-    ['n_mels without mlx-whisper weights', { n_mels: 80 }, ['config.json', 'model.safetensors'], 'none'],
+    ['a transformers Whisper (a *ForConditionalGeneration)', { model_type: 'whisper', architectures: ['WhisperForConditionalGeneration'] }, ['config.json', 'model.safetensors', 'tokenizer.json'], 'speech-to-text/whisper-transformers'],
+    ['an mlx-whisper folder with weights.npz', { ...WHISPER_DIMS }, ['config.json', 'weights.npz'], 'speech-to-text/whisper'],
+    ['an mlx-whisper folder with weights.safetensors and model_type', { ...WHISPER_DIMS, model_type: 'whisper' }, ['config.json', 'weights.safetensors'], 'speech-to-text/whisper'],
+    ['an mlx-whisper folder with model.safetensors', { ...WHISPER_DIMS, model_type: 'whisper', quantization: { bits: 4, group_size: 64 } }, ['config.json', 'model.safetensors'], 'speech-to-text/whisper'],
+    ['n_mels alone is no mlx-whisper config', { n_mels: 80 }, ['config.json', 'weights.npz'], 'none'],
     ['a Kokoro voice model by model_type', { model_type: 'kokoro' }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
     ['Kokoro-82M, whose config has no model_type', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
     ['a diffusers pipeline', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/flux'],
@@ -47,6 +50,21 @@ describe('classifyModel', () => {
   });
 });
 
+describe('whisper companion files', () => {
+  it.each([
+    [51866, 'openai/whisper-large-v3-turbo'],
+    [51865, 'openai/whisper-large-v2'],
+    [51864, 'openai/whisper-medium.en'],
+  ])('takes the tokenizer of a %i-token vocabulary from %s', (vocab, repo) => {
+    const whisper = familyById('whisper');
+    expect(whisper?.companion?.({ ...WHISPER_DIMS, n_vocab: vocab })).toEqual({ repo, files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'] });
+  });
+
+  it('names no repo for a vocabulary size no published Whisper has', () => {
+    expect(familyById('whisper')?.companion?.({ ...WHISPER_DIMS, n_vocab: 1000 })).toBeUndefined();
+  });
+});
+
 describe('MODEL_FAMILIES', () => {
   it('names each family once', () => {
     const ids = MODEL_FAMILIES.map((family) => family.id);
@@ -60,6 +78,6 @@ describe('MODEL_FAMILIES', () => {
   });
 
   it('lists the chat architectures the engine runs, for error messages', () => {
-    expect(supportedFamilies('chat' satisfies ModelKind)).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'qwen3_moe', 'gemma3_text', 'gemma3', 'phi3']);
+    expect(supportedFamilies('chat' satisfies ModelKind)).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'qwen3_moe', 'gemma3_text', 'gemma3', 'phi3', 'gpt_oss', 'glm4_moe']);
   });
 });

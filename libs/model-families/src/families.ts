@@ -1,11 +1,12 @@
-import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
+import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type JsonObject, type ModelSignals } from './signals';
+import { isMlxWhisperConfig, whisperTokenizerRepo, WHISPER_TOKENIZER_FILES } from './whisper';
 
 /** What the server can do with a model; each kind is served by its own routes. */
 export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'text-to-speech', 'image'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** The markup a chat model writes tool calls in; the worker has one parser per format. */
-export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma'] as const;
+export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma', 'qwen3_coder', 'harmony', 'glm45'] as const;
 export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
 
 /** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */
@@ -23,6 +24,17 @@ export interface FamilyDeclaration {
   readonly needs: readonly FamilyNeed[];
   /** Chat families: the tool-call format to expect when the chat template does not reveal one. */
   readonly toolCallFormat?: ToolCallFormat;
+  /**
+   * Files a folder of this family may lack that come from another repo (mlx-community's Whisper
+   * conversions take their tokenizer from an openai/whisper-* repo): pulling such a model pulls them too.
+   */
+  companion?(config: JsonObject | undefined): CompanionFiles | undefined;
+}
+
+/** Files of another repo a model needs, fetched beside it. */
+export interface CompanionFiles {
+  readonly repo: string;
+  readonly files: readonly string[];
 }
 
 const ENCODER_TYPES = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'mpnet', 'nomic_bert', 'modernbert'];
@@ -94,13 +106,24 @@ export const MODEL_FAMILIES = [
   {
     id: 'whisper',
     kind: 'speech-to-text',
-    engine: false,
-    when: 'model_type whisper, or an mlx-whisper config (n_mels) beside weights.npz or weights.safetensors',
+    engine: true,
+    when: 'an mlx_whisper config.json (its ten dimensions n_mels … n_text_layer) beside model.safetensors, weights.safetensors or weights.npz',
     matches: (s) =>
-      modelTypeOf(s) === 'whisper' ||
-      (typeof s.config?.['n_mels'] === 'number' && (s.files.has('weights.npz') || s.files.has('weights.safetensors'))),
+      isMlxWhisperConfig(s.config) && ['model.safetensors', 'weights.safetensors', 'weights.npz'].some((file) => s.files.has(file)),
     // mlx-whisper folders carry no tokenizer: it comes from the matching openai/whisper-* repo.
     needs: ['weights'],
+    companion: (config) => {
+      const repo = whisperTokenizerRepo(config);
+      return repo === undefined ? undefined : { repo, files: WHISPER_TOKENIZER_FILES };
+    },
+  },
+  {
+    id: 'whisper-transformers',
+    kind: 'speech-to-text',
+    engine: false,
+    when: 'model_type whisper in the Hugging Face transformers layout (openai/whisper-*, distil-whisper/* as published: num_mel_bins, d_model)',
+    matches: (s) => modelTypeOf(s) === 'whisper',
+    needs: ['weights', 'tokenizer'],
   },
   {
     id: 'cross-encoder',
@@ -147,9 +170,9 @@ export const MODEL_FAMILIES = [
   causalLm('granite', false, 'hermes'),
   causalLm('olmo2', false, 'hermes'),
   causalLm('smollm3', false, 'hermes'),
-  causalLm('gpt_oss', false, 'hermes'),
+  causalLm('gpt_oss', true, 'harmony'),
   causalLm('glm4', false, 'hermes'),
-  causalLm('glm4_moe', false, 'hermes'),
+  causalLm('glm4_moe', true, 'glm45'),
   {
     id: 'causal-lm',
     kind: 'chat',

@@ -1,2 +1,3 @@
 export * from './families';
 export * from './signals';
+export * from './whisper';

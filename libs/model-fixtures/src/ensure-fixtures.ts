@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { exists, repoFolderName, snapshotDir, writeRef, writeSnapshot, type SnapshotFile } from './hub-cache';
 import { ALL_FIXTURE_SPECS, FIXTURE_SPECS, type FixtureSpec } from './specs';
 import { tensorLayout, type PlannedTensor } from './tensor-layout';
+import { packedQuantizedTensor, randomWords, tensorSeed, uniform } from './random-tensors';
 import { tokenizerFiles } from './tokenizer-files';
 
 /** Bump when the generator's output changes for the same spec: revisions (and so caches) change with it. */
@@ -87,7 +88,13 @@ function weightFiles(spec: FixtureSpec): SnapshotFile[] {
   ];
 }
 
-function quantizationOf(spec: FixtureSpec, tensor: PlannedTensor): { groupSize: number; bits: number } | undefined {
+interface TensorQuantization {
+  groupSize: number;
+  bits: number;
+  mode: 'affine' | 'mxfp4';
+}
+
+function quantizationOf(spec: FixtureSpec, tensor: PlannedTensor): TensorQuantization | undefined {
   const q = spec.quantization;
   if (!q || (tensor.role !== 'linear' && tensor.role !== 'embedding')) {
     return undefined;
@@ -97,7 +104,9 @@ function quantizationOf(spec: FixtureSpec, tensor: PlannedTensor): { groupSize: 
   if (override === false) {
     return undefined;
   }
-  return override ? { groupSize: override.group_size, bits: override.bits } : { groupSize: q.groupSize, bits: q.bits };
+  return override
+    ? { groupSize: override.group_size, bits: override.bits, mode: override.mode ?? 'affine' }
+    : { groupSize: q.groupSize, bits: q.bits, mode: 'affine' };
 }
 
 const DTYPE_BYTES = { float32: 4, bfloat16: 2, float16: 2 };
@@ -109,6 +118,9 @@ function storedBytes(spec: FixtureSpec, tensor: PlannedTensor): number {
   if (!q) {
     return elements * DTYPE_BYTES[spec.dtype];
   }
+  if (q.mode === 'mxfp4') {
+    return elements / 2 + elements / q.groupSize;
+  }
   return (elements * q.bits) / 8 + 2 * (elements / q.groupSize) * DTYPE_BYTES[spec.dtype];
 }
 
@@ -117,18 +129,9 @@ function outputNames(spec: FixtureSpec, tensor: PlannedTensor): string[] {
     return [tensor.name];
   }
   const module = tensor.name.replace(/\.weight$/, '');
-  return [`${module}.weight`, `${module}.scales`, `${module}.biases`];
-}
-
-/** A stable 31-bit seed per (fixture, tensor), so every tensor is reproducible on its own. */
-function tensorSeed(spec: FixtureSpec, name: string): number {
-  return createHash('sha1').update(`${spec.seed}:${name}`).digest().readUInt32LE(0) >>> 1;
-}
-
-/** Uniform on [-a, a] with standard deviation `std`. */
-function uniform(shape: number[], std: number, key: mx.array): mx.array {
-  const a = std * Math.sqrt(3);
-  return mx.random.uniform(-a, a, shape, mx.float32, key);
+  return quantizationOf(spec, tensor)?.mode === 'mxfp4'
+    ? [`${module}.weight`, `${module}.scales`]
+    : [`${module}.weight`, `${module}.scales`, `${module}.biases`];
 }
 
 /**
@@ -140,6 +143,7 @@ function valueStd(tensor: PlannedTensor): number {
   switch (tensor.role) {
     case 'embedding':
     case 'linear':
+    case 'router':
       // Rows of unit norm: embeddings no larger than what each layer adds, so tokens depend on the
       // layers rather than echoing the input through the tied head.
       return 1 / Math.sqrt(tensor.shape[tensor.shape.length - 1]);
@@ -153,30 +157,23 @@ function valueStd(tensor: PlannedTensor): number {
 }
 
 function floatTensor(spec: FixtureSpec, tensor: PlannedTensor): mx.array {
-  const values = uniform(tensor.shape, valueStd(tensor), mx.random.key(tensorSeed(spec, tensor.name)));
+  const values = uniform(tensor.shape, valueStd(tensor), mx.random.key(tensorSeed(spec.seed, tensor.name)));
   return tensor.role === 'norm' ? mx.add(values, 1) : values;
 }
 
 /**
- * A random matrix drawn directly in MLX's packed form: every uint32 word is a valid packing of
- * 32/bits codes, and per-group scales and biases centre the codes so the dequantized values have
- * the role's spread. Drawing floats and quantizing them took seconds per vocabulary-sized table.
+ * MXFP4 as mlx-community stores gpt-oss's experts: eight E2M1 codes per uint32 word and one E8M0
+ * exponent byte per 32 values, picked so the values have the role's spread (E2M1 codes over
+ * [-6, 6] have a standard deviation of about 3).
  */
-function quantizedTensor(spec: FixtureSpec, tensor: PlannedTensor, q: { groupSize: number; bits: number }): [mx.array, mx.array, mx.array] {
-  const [highKey, lowKey, scalesKey, biasesKey] = [0, 1, 2, 3].map((i) => mx.random.key(tensorSeed(spec, `${tensor.name}#${i}`)));
+function mxfp4Tensor(spec: FixtureSpec, tensor: PlannedTensor): [mx.array, mx.array] {
+  const [highKey, lowKey, scalesKey] = [0, 1, 2].map((i) => mx.random.key(tensorSeed(spec.seed, `${tensor.name}#${i}`)));
   const lead = tensor.shape.slice(0, -1);
   const width = tensor.shape[tensor.shape.length - 1];
-  // Two 16-bit halves: a full-range randint comes from a float32 draw and leaves the low bits zero.
-  const wordShape = [...lead, (width * q.bits) / 32];
-  const half = (key: mx.array) => mx.random.randint(0, 65536, wordShape, mx.int32, key).astype(mx.uint32);
-  const words = mx.bitwiseOr(mx.leftShift(half(highKey), mx.array(16, mx.uint32)), half(lowKey));
-  const groups = [...lead, width / q.groupSize];
-  const levels = 2 ** q.bits;
-  // Codes are uniform on [0, levels): standard deviation ≈ levels / √12.
-  const baseScale = (valueStd(tensor) * Math.sqrt(12)) / levels;
-  const scales = mx.multiply(mx.random.uniform(0.75, 1.25, groups, mx.float32, scalesKey), baseScale);
-  const biases = mx.add(mx.multiply(scales, -(levels - 1) / 2), uniform(groups, 0.1 * valueStd(tensor), biasesKey));
-  return [words, scales, biases];
+  const words = randomWords([...lead, width / 8], highKey, lowKey);
+  const exponent = 127 + Math.round(Math.log2(valueStd(tensor) / 3));
+  const scales = mx.random.randint(exponent - 1, exponent + 2, [...lead, width / 32], mx.int32, scalesKey).astype(mx.uint8);
+  return [words, scales];
 }
 
 const DTYPES = { float32: mx.float32, bfloat16: mx.bfloat16, float16: mx.float16 };
@@ -192,9 +189,13 @@ async function writeTensors(spec: FixtureSpec, tensors: PlannedTensor[], path: s
     const produced: Array<[string, mx.array]> = [];
     if (!q) {
       produced.push([tensor.name, floatTensor(spec, tensor).astype(dtype)]);
+    } else if (q.mode === 'mxfp4') {
+      const module = tensor.name.replace(/\.weight$/, '');
+      const [words, scales] = mxfp4Tensor(spec, tensor);
+      produced.push([`${module}.weight`, words], [`${module}.scales`, scales]);
     } else {
       const module = tensor.name.replace(/\.weight$/, '');
-      const [words, scales, biases] = quantizedTensor(spec, tensor, q);
+      const [words, scales, biases] = packedQuantizedTensor(spec.seed, tensor.name, tensor.shape, valueStd(tensor), q);
       produced.push([`${module}.weight`, words], [`${module}.scales`, scales.astype(dtype)], [`${module}.biases`, biases.astype(dtype)]);
     }
     for (const [name, array] of produced) {

@@ -71,7 +71,7 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
     await rename(staging, target);
   } catch (error) {
     // Another process finished the same revision first; its copy is identical.
-    if (!(await exists(join(target, 'config.json')))) {
+    if (!(await exists(join(target, files[0].name)))) {
       throw error;
     }
     await rm(staging, { recursive: true, force: true });

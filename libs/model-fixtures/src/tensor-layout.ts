@@ -1,7 +1,10 @@
 import type { FixtureSpec } from './specs';
 
-/** How a tensor's random values are drawn, and whether it may be quantized (linear, embedding). */
-export type TensorRole = 'embedding' | 'linear' | 'norm' | 'offset-norm' | 'bias' | 'other';
+/**
+ * How a tensor's random values are drawn, and whether it may be quantized (linear, embedding).
+ * `router`: a plain routing matrix (GLM's MoE gate), drawn like a linear layer but never quantized.
+ */
+export type TensorRole = 'embedding' | 'linear' | 'norm' | 'offset-norm' | 'bias' | 'other' | 'router';
 
 export interface PlannedTensor {
   name: string;
@@ -63,6 +66,7 @@ export function tensorLayout(spec: FixtureSpec): PlannedTensor[] {
   const normRole: TensorRole = isGemma ? 'offset-norm' : 'norm';
   const hasQkNorm = ['qwen3', 'qwen3_moe', 'gemma3_text'].includes(d.modelType);
   const qkvBias = d.modelType === 'qwen2' || config['attention_bias'] === true;
+  const isGptOss = d.modelType === 'gpt_oss';
   const q = d.heads * d.headDim;
   const kv = d.kvHeads * d.headDim;
 
@@ -80,6 +84,10 @@ export function tensorLayout(spec: FixtureSpec): PlannedTensor[] {
       }
     }
     add(`${p}.self_attn.o_proj.weight`, [d.hidden, q], 'linear');
+    if (isGptOss) {
+      add(`${p}.self_attn.o_proj.bias`, [d.hidden], 'bias');
+      add(`${p}.self_attn.sinks`, [d.heads], 'bias');
+    }
     if (hasQkNorm) {
       add(`${p}.self_attn.q_norm.weight`, [d.headDim], normRole);
       add(`${p}.self_attn.k_norm.weight`, [d.headDim], normRole);
@@ -91,6 +99,14 @@ export function tensorLayout(spec: FixtureSpec): PlannedTensor[] {
       add(`${p}.pre_feedforward_layernorm.weight`, [d.hidden], normRole);
       add(`${p}.post_feedforward_layernorm.weight`, [d.hidden], normRole);
     }
+  }
+  if (d.modelType === 'glm4_moe') {
+    // GLM checkpoints carry a multi-token-prediction layer after the last one; the engine must skip it.
+    const mtp = `model.layers.${d.layers}`;
+    add(`${mtp}.eh_proj.weight`, [d.hidden, 2 * d.hidden], 'other');
+    add(`${mtp}.enorm.weight`, [d.hidden], 'norm');
+    add(`${mtp}.hnorm.weight`, [d.hidden], 'norm');
+    add(`${mtp}.self_attn.q_proj.weight`, [q, d.hidden], 'other');
   }
   add('model.norm.weight', [d.hidden], normRole);
   if (!d.tied) {
@@ -120,6 +136,37 @@ function addMlp(
   if (d.modelType === 'phi3') {
     add(`${p}.gate_up_proj.weight`, [2 * d.intermediate, d.hidden], 'linear');
     add(`${p}.down_proj.weight`, [d.hidden, d.intermediate], 'linear');
+    return;
+  }
+  if (d.modelType === 'gpt_oss') {
+    const experts = num(config, 'num_local_experts');
+    add(`${p}.router.weight`, [experts, d.hidden], 'linear');
+    add(`${p}.router.bias`, [experts], 'bias');
+    // mlx-community's layout: experts stacked under experts.<proj>, gate and up already split apart.
+    for (const [proj, rows, cols] of [['gate_proj', d.intermediate, d.hidden], ['up_proj', d.intermediate, d.hidden], ['down_proj', d.hidden, d.intermediate]] as const) {
+      add(`${p}.experts.${proj}.weight`, [experts, rows, cols], 'linear');
+      add(`${p}.experts.${proj}.bias`, [experts, rows], 'bias');
+    }
+    return;
+  }
+  if (d.modelType === 'glm4_moe' && layer >= num(config, 'first_k_dense_replace')) {
+    const experts = num(config, 'n_routed_experts');
+    const width = num(config, 'moe_intermediate_size');
+    const shared = width * num(config, 'n_shared_experts');
+    add(`${p}.gate.weight`, [experts, d.hidden], 'router');
+    add(`${p}.gate.e_score_correction_bias`, [experts], 'bias');
+    for (const [proj, rows, cols] of [['gate_proj', width, d.hidden], ['up_proj', width, d.hidden], ['down_proj', d.hidden, width]] as const) {
+      if (spec.expertLayout === 'stacked') {
+        add(`${p}.switch_mlp.${proj}.weight`, [experts, rows, cols], 'linear');
+      } else {
+        for (let e = 0; e < experts; e++) {
+          add(`${p}.experts.${e}.${proj}.weight`, [rows, cols], 'linear');
+        }
+      }
+    }
+    for (const [proj, rows, cols] of [['gate_proj', shared, d.hidden], ['up_proj', shared, d.hidden], ['down_proj', d.hidden, shared]] as const) {
+      add(`${p}.shared_experts.${proj}.weight`, [rows, cols], 'linear');
+    }
     return;
   }
   const mlpOnly = (config['mlp_only_layers'] as number[] | undefined) ?? [];

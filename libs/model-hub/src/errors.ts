@@ -16,8 +16,9 @@ export abstract class ModelHubError extends Error {
 export class ModelNotFoundError extends ModelHubError {
   readonly code = 'model_not_found';
 
-  constructor(modelId: string) {
-    super(modelId, ModelNotFoundError.describe(modelId));
+  /** `message` replaces the default, which tells how to pull the model (right for a request that wants to use it). */
+  constructor(modelId: string, message?: string) {
+    super(modelId, message ?? ModelNotFoundError.describe(modelId));
   }
 
   private static describe(modelId: string): string {
@@ -95,4 +96,46 @@ export class HubRequestError extends ModelHubError {
 /** A download could not finish: a file arrived corrupt, or the Hub's answer made no sense. */
 export class ModelDownloadError extends ModelHubError {
   readonly code = 'model_download_failed';
+}
+
+/**
+ * The Hub could not be reached or the transfer broke: DNS, refused or cut connections, timeouts, TLS.
+ * The message names the cause (undici reports all of these as "fetch failed", the cause one level down).
+ * Transient: the download is retried.
+ */
+export class HubNetworkError extends ModelHubError {
+  readonly code = 'hub_unreachable';
+
+  constructor(modelId: string, url: string, error: unknown) {
+    super(modelId, `Could not download ${modelId} from ${new URL(url).host}: ${describeNetworkFault(error)}; check the network and HF_ENDPOINT.`);
+  }
+}
+
+const TLS_CODE = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_|ERR_SSL_|HOSTNAME_MISMATCH)/;
+
+/** The innermost cause's code and message, in words: what a person would check first. */
+export function describeNetworkFault(error: unknown): string {
+  // Duck-typed rather than instanceof: undici's errors may come from another realm (a test runner's VM).
+  let cause: unknown = error;
+  while (typeof cause === 'object' && cause !== null && typeof (cause as { cause?: unknown }).cause === 'object' && (cause as { cause?: unknown }).cause !== null) {
+    cause = (cause as { cause: unknown }).cause;
+  }
+  const { code, message, hostname } = (cause ?? {}) as NodeJS.ErrnoException & { hostname?: string };
+  const detail = code === undefined ? message : `${code}: ${message}`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `DNS lookup of ${hostname ?? 'the host'} failed (${code})`;
+  }
+  if (code !== undefined && TLS_CODE.test(code)) {
+    return `the TLS handshake failed (${detail})`;
+  }
+  if (code === 'ECONNREFUSED') {
+    return `the connection was refused (${detail})`;
+  }
+  if (code === 'ETIMEDOUT' || (code?.startsWith('UND_ERR_') === true && code.includes('TIMEOUT'))) {
+    return `the server did not answer in time (${detail})`;
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
+    return `the connection was cut (${detail})`;
+  }
+  return `the request failed (${detail ?? String(error)})`;
 }

@@ -254,10 +254,10 @@ describe('deleteModel', () => {
     expect(await readdir(hub)).toEqual(['models--org--name']);
   });
 
-  it('rejects traversal and names the way to pull a model that is not there', async () => {
+  it('rejects traversal, and says a model that is not there is not present (not how to pull it)', async () => {
     await expect(deleteModel('../hub', { hubCache: join(hub, 'sub') })).rejects.toThrow(InvalidModelIdError);
     await expect(deleteModel('org/absent', { hubCache: hub })).rejects.toThrow(
-      'Model "org/absent" is not downloaded (or its download is incomplete). Pull it with `mlx-omni-server models pull org/absent` or POST /v1/models/pull {"model": "org/absent"}.',
+      `Model "org/absent" is not present in the cache (${hub}); there is nothing to delete.`,
     );
     await rm(hub, { recursive: true });
     await expect(deleteModel('org/absent', { hubCache: hub })).rejects.toThrow(ModelNotFoundError);

@@ -163,7 +163,7 @@ export async function deleteModel(id: string, options: ModelHubOptions, inUse: (
     repoDir = join(options.hubCache, repoFolderName(parsed.repoId));
   }
   if ((await statIfPresent(repoDir))?.isDirectory() !== true) {
-    throw new ModelNotFoundError(id);
+    throw new ModelNotFoundError(id, `Model "${id}" is not present in the cache (${options.hubCache}); there is nothing to delete.`);
   }
   if (inUse(repoDir)) {
     throw new ModelInUseError(id);

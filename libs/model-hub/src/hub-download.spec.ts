@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { HubRequestError, ModelDownloadError } from './errors';
+import { HubNetworkError, HubRequestError, ModelDownloadError } from './errors';
 import { downloadModel, type DownloadProgress } from './hub-download';
 import { resolveModel } from './hub-cache';
 import { HubServer } from './testing/hub-server';
@@ -14,6 +15,14 @@ const FILES = { ...MODEL_FILES.chat, 'model.safetensors': weights(200_000), 'sub
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
 
 let hub: HubServer;
+/** A port that was free a moment ago, so nothing answers there. */
+let closedPort: number;
+beforeAll(async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closedPort = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+});
 let cache: string;
 let cleanup: () => Promise<void>;
 const repoDir = () => join(cache, 'models--org--tiny');
@@ -99,5 +108,15 @@ describe('downloadModel', () => {
     const missing = await pull({ token: 'hf_secret' }, 'v9').catch((error: unknown) => error);
     expect(missing).toMatchObject({ status: 404, permanent: true, code: 'model_not_on_hub' });
     expect((missing as Error).message).toContain('no model org/tiny at revision "v9"');
+  });
+
+  it.each([
+    ['a host that does not resolve', () => 'http://no-such-hub.invalid', /^Could not download org\/tiny from no-such-hub\.invalid: DNS lookup of no-such-hub\.invalid failed \((ENOTFOUND|EAI_AGAIN)\); check the network and HF_ENDPOINT\.$/],
+    ['a port nothing listens on', () => `http://127.0.0.1:${closedPort}`, /^Could not download org\/tiny from 127\.0\.0\.1:\d+: the connection was refused \(ECONNREFUSED: /],
+    ['TLS with a server that does not speak it', () => hub.url.replace('http:', 'https:'), /: the TLS handshake failed \(ERR_SSL_[A-Z_]+: /],
+  ])('names the cause of a network failure (%s), not just "fetch failed"', async (_case, endpoint, message) => {
+    const failure = await downloadModel(REPO, 'main', { hubCache: cache, endpoint: endpoint() }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(HubNetworkError);
+    expect((failure as Error).message).toMatch(message);
   });
 });

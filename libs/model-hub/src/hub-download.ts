@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { HubRequestError, ModelDownloadError } from './errors';
+import { HubNetworkError, HubRequestError, ModelDownloadError } from './errors';
 import { statIfPresent } from './model-dir';
 import { parseModelId, repoFolderName } from './model-id';
 
@@ -17,6 +17,8 @@ export interface HubDownloadOptions {
   token?: string;
   /** Called as bytes arrive; callers throttle what they do with it. */
   onProgress?: (progress: DownloadProgress) => void;
+  /** Only these paths of the repo (huggingface_hub's allow_patterns, as exact names); default: every file. */
+  only?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -80,13 +82,23 @@ class HubClient {
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     const url = `${this.endpoint}${path}`;
     const auth: Record<string, string> = this.options.token === undefined ? {} : { authorization: `Bearer ${this.options.token}` };
-    // fetch drops the Authorization header when the Hub redirects a file to its CDN on another origin.
-    const response = await fetch(url, { headers: { ...auth, ...headers }, signal: this.options.signal, redirect: 'follow' });
+    let response: Response;
+    try {
+      // fetch drops the Authorization header when the Hub redirects a file to its CDN on another origin.
+      response = await fetch(url, { headers: { ...auth, ...headers }, signal: this.options.signal, redirect: 'follow' });
+    } catch (error) {
+      throw this.networkError(url, error);
+    }
     if (!response.ok) {
       await response.body?.cancel();
       throw new HubRequestError(this.repoId, this.revision, url, response.status, this.options.token !== undefined);
     }
     return response;
+  }
+
+  /** A fault of the transfer itself, named; a cancellation stays what it is. */
+  networkError(url: string, error: unknown): unknown {
+    return this.options.signal?.aborted === true ? error : new HubNetworkError(this.repoId, url, error);
   }
 
   async json<T>(path: string): Promise<{ body: T; next: string | undefined }> {
@@ -123,6 +135,17 @@ async function contentId(path: string, file: RemoteFile): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The body's chunks; a connection that breaks mid-file is reported with its cause. */
+async function* readBody(client: HubClient, response: Response): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of response.body ?? []) {
+      yield chunk as Uint8Array;
+    }
+  } catch (error) {
+    throw client.networkError(response.url, error);
+  }
+}
+
 /**
  * Fetches one file into `blobs/<etag>.incomplete`, continuing a partial one with a Range request
  * (huggingface_hub resumes the same file), then checks its size and hash before renaming it to
@@ -144,10 +167,10 @@ async function fetchBlob(client: HubClient, url: string, blob: string, file: Rem
     }
     const handle = await open(partial, append ? 'a' : 'w');
     try {
-      for await (const chunk of response.body ?? []) {
-        await handle.write(chunk as Uint8Array);
-        fetched += (chunk as Uint8Array).byteLength;
-        onBytes((chunk as Uint8Array).byteLength);
+      for await (const chunk of readBody(client, response)) {
+        await handle.write(chunk);
+        fetched += chunk.byteLength;
+        onBytes(chunk.byteLength);
       }
     } finally {
       await handle.close();
@@ -184,7 +207,8 @@ export async function downloadModel(repoId: string, revision: string, options: H
   if (commit === undefined || !COMMIT.test(commit)) {
     throw new ModelDownloadError(repoId, `the Hub did not name the commit of revision "${revision}"`);
   }
-  const files = await listFiles(client, repoId, commit);
+  const only = options.only;
+  const files = (await listFiles(client, repoId, commit)).filter((file) => only === undefined || only.includes(file.path));
   const repoDir = join(options.hubCache, repoFolderName(repoId));
   const snapshot = join(repoDir, 'snapshots', commit);
   await mkdir(join(repoDir, 'blobs'), { recursive: true });

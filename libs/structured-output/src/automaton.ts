@@ -5,8 +5,11 @@ import {
   LiteralTrie,
   NumberNode,
   ObjectNode,
+  SequenceNode,
   StringNode,
+  TextNode,
 } from './grammar';
+import { charsToAcceptVia, minCharsToAccept, stepPattern } from './pattern';
 
 /**
  * The pushdown automaton. It reads the UTF-8 bytes of the output (`ch` below is one byte; outside
@@ -88,13 +91,19 @@ function enter(node: GrammarNode, parent: Stack | null, out: Stack[], expanding:
       }
       return;
     case 'string':
-      out.push({ frame: new StringFrame(node, StringPhase.Start, 0), parent, depth });
+      out.push({ frame: new StringFrame(node, StringPhase.Start, 0, null, node.patterns.map((p) => p.start)), parent, depth });
       return;
     case 'number':
       out.push({ frame: new NumberFrame(node, NumberPhase.Start, ''), parent, depth });
       return;
     case 'literal':
       out.push({ frame: new LiteralFrame(node.trie), parent, depth });
+      return;
+    case 'sequence':
+      out.push({ frame: new SequenceFrame(node, 0), parent, depth });
+      return;
+    case 'text':
+      out.push({ frame: new TextFrame(node, 0, 0, null), parent, depth });
       return;
   }
 }
@@ -150,6 +159,19 @@ function collectFirstChars(node: GrammarNode, chars: Set<number>, visiting: Set<
       return;
     case 'literal':
       for (const ch of node.trie.children.keys()) {
+        chars.add(ch);
+      }
+      return;
+    case 'sequence':
+      for (const item of node.items) {
+        collectFirstChars(item.node, chars, visiting);
+        if (!item.optional) {
+          return;
+        }
+      }
+      return;
+    case 'text':
+      for (const ch of TEXT_FIRST_BYTES) {
         chars.add(ch);
       }
       return;
@@ -322,7 +344,7 @@ class ObjectFrame implements Frame {
     }
     const resume = new ObjectFrame(this.node, ObjectPhase.AfterKey, this.next + 1, null, free.value);
     out.push({
-      frame: new StringFrame(free.key, StringPhase.Body, 0),
+      frame: new StringFrame(free.key, StringPhase.Body, 0, null, []),
       parent: { frame: resume, parent: self.parent, depth: self.depth },
       depth: self.depth + 1,
     });
@@ -478,24 +500,33 @@ export function isPlainAsciiByte(byte: number): boolean {
   return byte >= SPACE && byte < 0x80 && byte !== QUOTE && byte !== BACKSLASH;
 }
 
+/** What each simple escape denotes, for matching escaped characters against a pattern. */
+const ESCAPED_CHAR = new Map([...'"\\/bfnrt'].map((c, i) => [c.charCodeAt(0), [0x22, 0x5c, 0x2f, 0x08, 0x0c, 0x0a, 0x0d, 0x09][i]]));
+
 class StringFrame implements Frame {
   readonly canEnd: boolean;
   readonly isFinal: boolean;
 
-  /** @param count characters so far; an escape counts as the one character it denotes. */
+  /**
+   * @param count characters so far; an escape counts as the one character it denotes.
+   * @param patterns per pattern of the node, the automaton states after the characters so far.
+   * @param codePoint inside a multi-byte character, the bits read so far.
+   */
   constructor(
     readonly node: StringNode,
     readonly phase: StringPhase,
     readonly count: number,
-    readonly utf8: Utf8Lead | null = null,
+    readonly utf8: Utf8Lead | null,
+    readonly patterns: readonly (readonly number[])[],
+    readonly codePoint = 0,
   ) {
     this.canEnd = phase === StringPhase.Closed;
     this.isFinal = this.canEnd;
   }
 
-  /** Characters still allowed when between characters of the body; -1 elsewhere. */
+  /** Characters still allowed when between characters of a free body; -1 elsewhere (a patterned body checks each one). */
   get bodyBudget(): number {
-    return this.phase === StringPhase.Body ? this.node.maxLength - this.count : -1;
+    return this.phase === StringPhase.Body && this.node.patterns.length === 0 ? this.node.maxLength - this.count : -1;
   }
 
   nextChars(): Iterable<number> | null {
@@ -505,7 +536,7 @@ class StringFrame implements Frame {
       case StringPhase.Body:
         return null;
       case StringPhase.Escape:
-        return ESCAPE_CHARS;
+        return this.node.patterns.length === 0 ? ESCAPE_CHARS : SIMPLE_ESCAPES;
       case StringPhase.Hex1:
       case StringPhase.Hex2:
       case StringPhase.Hex2AfterD:
@@ -521,11 +552,44 @@ class StringFrame implements Frame {
     }
   }
 
+  /**
+   * The pattern states after one more character, or null when a pattern cannot read it or could
+   * no longer be completed within maxLength. `cp` is a range while a multi-byte character is
+   * still incomplete: then the states stay and only reachability is checked.
+   */
+  private advancePatterns(from: number, to: number, complete: boolean, countAfter: number): (readonly number[])[] | null {
+    const { node } = this;
+    const next: (readonly number[])[] = [];
+    for (let i = 0; i < node.patterns.length; i++) {
+      const pattern = node.patterns[i];
+      if (!complete) {
+        if (countAfter + charsToAcceptVia(pattern, this.patterns[i], from, to) > node.maxLength) {
+          return null;
+        }
+        next.push(this.patterns[i]);
+        continue;
+      }
+      const states = stepPattern(pattern, this.patterns[i], from);
+      if (states.length === 0 || countAfter + minCharsToAccept(pattern, states) > node.maxLength) {
+        return null;
+      }
+      next.push(states);
+    }
+    return next;
+  }
+
+  private patternsAccept(): boolean {
+    return this.node.patterns.every((pattern, i) => this.patterns[i].includes(pattern.accept));
+  }
+
   step(ch: number, self: Stack, out: Stack[]): void {
     const { node, count } = this;
     let phase: StringPhase;
     let nextCount = count;
     let utf8: Utf8Lead | null = null;
+    let patterns = this.patterns;
+    let codePoint = 0;
+    const patterned = node.patterns.length > 0;
     switch (this.phase) {
       case StringPhase.Start:
         if (ch !== QUOTE) {
@@ -535,17 +599,28 @@ class StringFrame implements Frame {
         break;
       case StringPhase.Body:
         if (ch === QUOTE) {
-          if (count < node.minLength) {
+          if (count < node.minLength || !this.patternsAccept()) {
             return;
           }
           phase = StringPhase.Closed;
         } else if (count >= node.maxLength || ch < SPACE) {
           return;
         } else if (ch === BACKSLASH) {
+          // Patterned, an escape must denote a character the patterns can read next.
+          if (patterned && ![...ESCAPED_CHAR.values()].some((denoted) => this.advancePatterns(denoted, denoted, true, count + 1) !== null)) {
+            return;
+          }
           phase = StringPhase.Escape;
         } else if (ch < 0x80) {
           phase = StringPhase.Body;
           nextCount++;
+          if (patterned) {
+            const next = this.advancePatterns(ch, ch, true, nextCount);
+            if (next === null) {
+              return;
+            }
+            patterns = next;
+          }
         } else {
           // A character counts once, at its lead byte.
           utf8 = utf8Lead(ch);
@@ -554,6 +629,10 @@ class StringFrame implements Frame {
           }
           phase = StringPhase.Utf8;
           nextCount++;
+          codePoint = ch & (0x3f >> utf8.need);
+          if (patterned && this.advancePatterns(...codePointRange(codePoint, utf8), false, nextCount) === null) {
+            return;
+          }
         }
         break;
       case StringPhase.Utf8: {
@@ -561,11 +640,19 @@ class StringFrame implements Frame {
         if (ch < lo || ch > hi) {
           return;
         }
+        codePoint = this.codePoint * 64 + (ch & 0x3f);
         if (need > 1) {
           phase = StringPhase.Utf8;
           utf8 = { need: need - 1, lo: 0x80, hi: 0xbf };
         } else {
           phase = StringPhase.Body;
+        }
+        if (patterned) {
+          const next = this.advancePatterns(...codePointRange(codePoint, utf8), need === 1, count);
+          if (next === null) {
+            return;
+          }
+          patterns = next;
         }
         break;
       }
@@ -573,7 +660,16 @@ class StringFrame implements Frame {
         if (SIMPLE_ESCAPES.has(ch)) {
           phase = StringPhase.Body;
           nextCount++;
-        } else if (ch === 0x75 /* u */) {
+          if (patterned) {
+            const denoted = ESCAPED_CHAR.get(ch)!;
+            const next = this.advancePatterns(denoted, denoted, true, nextCount);
+            if (next === null) {
+              return;
+            }
+            patterns = next;
+          }
+        } else if (ch === 0x75 /* u */ && !patterned) {
+          // Patterned strings spell characters directly; \u escapes are not needed to match any pattern.
           phase = StringPhase.Hex1;
         } else {
           return;
@@ -608,8 +704,21 @@ class StringFrame implements Frame {
       case StringPhase.Closed:
         return;
     }
-    replaceTop(self, new StringFrame(node, phase, nextCount, utf8), out);
+    replaceTop(self, new StringFrame(node, phase, nextCount, utf8, patterns, codePoint), out);
   }
+}
+
+/**
+ * The code points a multi-byte character can still become, given its bits so far and what the
+ * continuation bytes to come may be (null: none, the character is complete).
+ */
+function codePointRange(bits: number, next: Utf8Lead | null): [number, number] {
+  if (next === null) {
+    return [bits, bits];
+  }
+  const rest = 64 ** (next.need - 1);
+  const base = bits * 64 * rest;
+  return [base + (next.lo & 0x3f) * rest, base + (next.hi & 0x3f) * rest + rest - 1];
 }
 
 const enum NumberPhase {
@@ -783,6 +892,127 @@ class LiteralFrame implements Frame {
   }
 }
 
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+/** Bytes bare text may hold: tab, newline, printable ASCII, and UTF-8 lead bytes. */
+const TEXT_FIRST_BYTES = [TAB, NEWLINE, ...Array.from({ length: 0x80 - SPACE }, (_, i) => SPACE + i), ...Array.from({ length: 0xf5 - 0xc2 }, (_, i) => 0xc2 + i)];
+
+/** Sequence position `index`: the items before it are read. */
+class SequenceFrame implements Frame {
+  readonly canEnd: boolean;
+  readonly isFinal: boolean;
+
+  constructor(
+    readonly node: SequenceNode,
+    readonly index: number,
+  ) {
+    this.canEnd = node.items.slice(index).every((item) => item.optional);
+    this.isFinal = index === node.items.length;
+  }
+
+  step(ch: number, self: Stack, out: Stack[]): void {
+    const items = this.node.items;
+    for (let i = this.index; i < items.length; i++) {
+      if (canStart(items[i].node, ch)) {
+        startValue(items[i].node, ch, { frame: new SequenceFrame(this.node, i + 1), parent: self.parent, depth: self.depth }, out);
+      }
+      if (!items[i].optional) {
+        return;
+      }
+    }
+  }
+
+  nextChars(): Iterable<number> | null {
+    const chars = new Set<number>();
+    for (let i = this.index; i < this.node.items.length; i++) {
+      for (const ch of firstChars(this.node.items[i].node)) {
+        chars.add(ch);
+      }
+      if (!this.node.items[i].optional) {
+        break;
+      }
+    }
+    return chars;
+  }
+}
+
+const terminatorBytes = new WeakMap<TextNode, Uint8Array>();
+
+/**
+ * Bare text that must not spell its terminator: `matched` is how many bytes of the terminator the
+ * text currently ends with (a naive search suffices: terminators are short tags).
+ */
+class TextFrame implements Frame {
+  readonly canEnd: boolean;
+  readonly isFinal = false;
+
+  constructor(
+    readonly node: TextNode,
+    readonly count: number,
+    readonly matched: number,
+    readonly utf8: Utf8Lead | null,
+  ) {
+    this.canEnd = count > 0 && utf8 === null;
+  }
+
+  nextChars(): Iterable<number> | null {
+    return null;
+  }
+
+  step(ch: number, self: Stack, out: Stack[]): void {
+    let utf8: Utf8Lead | null = null;
+    let count = this.count;
+    if (this.utf8 !== null) {
+      const { need, lo, hi } = this.utf8;
+      if (ch < lo || ch > hi) {
+        return;
+      }
+      utf8 = need > 1 ? { need: need - 1, lo: 0x80, hi: 0xbf } : null;
+    } else if (count >= this.node.maxLength) {
+      return;
+    } else if (ch >= 0x80) {
+      utf8 = utf8Lead(ch);
+      if (utf8 === null) {
+        return;
+      }
+      count++;
+    } else if (ch === TAB || ch === NEWLINE || ch >= SPACE) {
+      count++;
+    } else {
+      return;
+    }
+    const matched = this.advanceMatch(ch);
+    if (matched < 0) {
+      return;
+    }
+    replaceTop(self, new TextFrame(this.node, count, matched, utf8), out);
+  }
+
+  /** The terminator bytes the text ends with after `ch`, or -1 when `ch` would complete it. */
+  private advanceMatch(ch: number): number {
+    let bytes = terminatorBytes.get(this.node);
+    if (bytes === undefined) {
+      bytes = new TextEncoder().encode(this.node.terminator);
+      terminatorBytes.set(this.node, bytes);
+    }
+    // Longest k such that the terminator's first k bytes end the text: try from the longest candidate down.
+    for (let k = Math.min(this.matched + 1, bytes.length); k > 0; k--) {
+      if (bytes[k - 1] !== ch) {
+        continue;
+      }
+      let fits = true;
+      for (let j = 0; j < k - 1 && fits; j++) {
+        // The k-1 bytes before ch are the terminator's, as the previous match spelled them.
+        fits = bytes[j] === bytes[this.matched - (k - 1) + j];
+      }
+      if (fits) {
+        return k === bytes.length ? -1 : k;
+      }
+    }
+    return 0;
+  }
+}
+
 /** Configurations before the first byte of a value of `root`. */
 export function initialStates(root: GrammarNode): Stack[] {
   const out: Stack[] = [];
@@ -819,14 +1049,27 @@ export function stepBytes(states: readonly Stack[], bytes: Uint8Array): Stack[] 
   return current;
 }
 
-/** Some configuration has read one complete top-level value. */
+/** Whether every frame from `stack` to the root satisfies `test`. */
+function wholeChain(stack: Stack, test: (frame: Frame) => boolean): boolean {
+  for (let at: Stack | null = stack; at !== null; at = at.parent) {
+    if (!test(at.frame)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Some configuration has read one complete top-level value. A finished item of a sequence is
+ * still on top of the sequence, which ends too when the items after it may be left out.
+ */
 export function canEnd(states: readonly Stack[]): boolean {
-  return states.some((s) => s.parent === null && s.frame.canEnd);
+  return states.some((s) => wholeChain(s, (frame) => frame.canEnd));
 }
 
 /** Every configuration has read a complete top-level value that admits no further character. */
 export function isComplete(states: readonly Stack[]): boolean {
-  return states.length > 0 && states.every((s) => s.parent === null && s.frame.isFinal);
+  return states.length > 0 && states.every((s) => wholeChain(s, (frame) => frame.isFinal));
 }
 
 /**

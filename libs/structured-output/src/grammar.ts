@@ -1,4 +1,5 @@
 import { UnsupportedSchemaError } from './errors';
+import { compilePattern, FORMAT_PATTERNS, minCharsToAccept, PatternSyntaxError, type CharPattern } from './pattern';
 
 /**
  * Bounds that make every constrained output finite. A model with random weights picks among
@@ -71,6 +72,8 @@ export interface StringNode {
   readonly kind: 'string';
   readonly minLength: number;
   readonly maxLength: number;
+  /** `pattern` and `format` as automata the decoded characters must all match (empty: free text). */
+  readonly patterns: readonly CharPattern[];
 }
 
 export interface NumberBound {
@@ -103,7 +106,29 @@ export interface RefNode {
   target: GrammarNode | null;
 }
 
-export type GrammarNode = ObjectNode | ArrayNode | StringNode | NumberNode | LiteralNode | AnyOfNode | RefNode;
+/** Items read one after another; an optional item may be skipped (markup formats: tags around values). */
+export interface SequenceNode {
+  readonly kind: 'sequence';
+  readonly items: ReadonlyArray<{ readonly node: GrammarNode; readonly optional: boolean }>;
+}
+
+/**
+ * Bare text (well-formed UTF-8, tabs and newlines allowed, no other control characters) of 1 to
+ * `maxLength` characters that never contains `terminator`: the value of an XML-style tool-call
+ * argument, which its closing tag ends.
+ */
+export interface TextNode {
+  readonly kind: 'text';
+  readonly terminator: string;
+  readonly maxLength: number;
+}
+
+export type GrammarNode = ObjectNode | ArrayNode | StringNode | NumberNode | LiteralNode | AnyOfNode | RefNode | SequenceNode | TextNode;
+
+/** Exactly these texts, written as they are (not as JSON strings). */
+export function rawLiteralNode(texts: readonly string[]): LiteralNode {
+  return { kind: 'literal', trie: buildLiteralTrie(texts) };
+}
 
 /** Builds the trie; an undefined entry keeps its index unused so payloads can mirror another list's indices. */
 export function buildLiteralTrie(texts: readonly (string | undefined)[]): LiteralTrie {
@@ -153,7 +178,7 @@ export function anyValueNode(limits: ConstraintLimits): GrammarNode {
   any.options.push(
     anyObjectNode(any, limits),
     { kind: 'array', item: any, minItems: 0, maxItems: limits.maxArrayItems, maxDepth: limits.maxDepth },
-    { kind: 'string', minLength: 0, maxLength: limits.maxStringLength },
+    { kind: 'string', minLength: 0, maxLength: limits.maxStringLength, patterns: [] },
     freeNumber(false, limits),
     literalNode([true, false, null]),
   );
@@ -166,7 +191,7 @@ export function anyObjectNode(value: GrammarNode, limits: ConstraintLimits): Obj
 
 function freeMembers(value: GrammarNode, limits: ConstraintLimits): ObjectNode['free'] {
   return {
-    key: { kind: 'string', minLength: 0, maxLength: limits.maxKeyLength },
+    key: { kind: 'string', minLength: 0, maxLength: limits.maxKeyLength, patterns: [] },
     value,
     maxMembers: limits.maxObjectProperties,
   };
@@ -202,7 +227,7 @@ const ANNOTATIONS = new Set([
 const TYPE_KEYWORDS: Record<string, readonly string[]> = {
   object: ['properties', 'required', 'additionalProperties'],
   array: ['items', 'minItems', 'maxItems'],
-  string: ['minLength', 'maxLength'],
+  string: ['minLength', 'maxLength', 'pattern', 'format'],
   number: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
   integer: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
   boolean: [],
@@ -377,9 +402,16 @@ class SchemaCompiler {
         return this.array(schema, pointer);
       case 'string': {
         const minLength = this.count(schema, 'minLength', pointer) ?? 0;
-        const maxLength = this.count(schema, 'maxLength', pointer) ?? Math.max(minLength, this.limits.maxStringLength);
+        const patterns = this.stringPatterns(schema, pointer);
+        // The length cap never rules out every match: a format longer than the cap still gets its shortest form.
+        const shortestMatch = Math.max(0, ...patterns.map((p) => minCharsToAccept(p, p.start)));
+        const declaredMax = this.count(schema, 'maxLength', pointer);
+        const maxLength = declaredMax ?? Math.max(minLength, shortestMatch, this.limits.maxStringLength);
         this.checkRange(minLength, maxLength, `${pointer}/minLength`);
-        return { kind: 'string', minLength, maxLength };
+        if (shortestMatch > maxLength) {
+          throw new UnsupportedSchemaError(`${pointer}/maxLength`, `the pattern needs at least ${shortestMatch} characters`);
+        }
+        return { kind: 'string', minLength, maxLength, patterns };
       }
       case 'number':
       case 'integer':
@@ -389,6 +421,36 @@ class SchemaCompiler {
       default:
         return literalNode([null]);
     }
+  }
+
+  private stringPatterns(schema: Schema, pointer: string): CharPattern[] {
+    const patterns: CharPattern[] = [];
+    if ('pattern' in schema) {
+      const source = schema.pattern;
+      if (typeof source !== 'string') {
+        throw new UnsupportedSchemaError(`${pointer}/pattern`, 'pattern must be a string');
+      }
+      try {
+        patterns.push(compilePattern(source));
+      } catch (error) {
+        if (error instanceof PatternSyntaxError) {
+          throw new UnsupportedSchemaError(`${pointer}/pattern`, error.message);
+        }
+        throw error;
+      }
+    }
+    if ('format' in schema) {
+      const format = schema.format;
+      const source = typeof format === 'string' && Object.hasOwn(FORMAT_PATTERNS, format) ? FORMAT_PATTERNS[format] : undefined;
+      if (source === undefined) {
+        throw new UnsupportedSchemaError(
+          `${pointer}/format`,
+          `format ${JSON.stringify(format)} is not supported (supported: ${Object.keys(FORMAT_PATTERNS).join(', ')})`,
+        );
+      }
+      patterns.push(compilePattern(source));
+    }
+    return patterns;
   }
 
   private object(schema: Schema, pointer: string): ObjectNode {

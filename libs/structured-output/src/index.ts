@@ -6,3 +6,5 @@ export type { JsonConstraintOptions, TokenMask } from './json-constraint';
 export { forcedToolCallSchema, parseForcedToolCalls } from './tool-call-schema';
 export type { ForcedToolCall, ForcedToolCallOptions, ForcedToolChoice, FunctionTool } from './tool-call-schema';
 export type { TokenVocabulary } from './vocabulary';
+export { forcedMarkupCallGrammar, GLM45_CALLS, QWEN3_CODER_CALLS } from './markup-tool-call-grammar';
+export type { MarkupCallFormat } from './markup-tool-call-grammar';

@@ -1,9 +1,11 @@
 import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { canEnd, initialStates, stepBytes } from './automaton';
 import { compileSchema, DEFAULT_LIMITS } from './grammar';
 import { allowedTokenIds, isTokenAllowed, JsonConstraint, JsonConstraintOptions, toLogitsMask } from './json-constraint';
 import { fixtureVocabulary, FixtureTokenizer } from './testing/hf-vocabulary';
 import { forcedToolCallSchema } from './tool-call-schema';
+import { forcedMarkupCallGrammar, GLM45_CALLS, QWEN3_CODER_CALLS } from './markup-tool-call-grammar';
 import { TokenVocabulary } from './vocabulary';
 
 /** Small deterministic PRNG so a failing run can be replayed from its seed. */
@@ -55,7 +57,7 @@ function summary(ms: number[]): string {
   return `steps=${sorted.length} median=${at(0.5)}ms p90=${at(0.9)}ms max=${at(1)}ms`;
 }
 
-const ajv = new Ajv({ strict: false });
+const ajv = addFormats(new Ajv({ strict: false }));
 const timings: string[] = [];
 afterAll(() => console.log(`per-step mask time (this machine):\n${timings.join('\n')}`));
 
@@ -151,7 +153,24 @@ const TOOLS = [
   },
 ];
 
+const PATTERNED = {
+  type: 'object',
+  properties: {
+    code: { type: 'string', pattern: '^[A-Z]{2}-\\d{3}$' },
+    note: { type: 'string', pattern: 'ok', maxLength: 6 },
+    when: { type: 'string', format: 'date-time' },
+    day: { type: 'string', format: 'date' },
+    at: { type: 'string', format: 'time' },
+    id: { type: 'string', format: 'uuid' },
+    mail: { type: 'string', format: 'email', maxLength: 16 },
+    host: { type: 'string', format: 'ipv4' },
+  },
+  required: ['code', 'note', 'when', 'day', 'at', 'id', 'mail', 'host'],
+  additionalProperties: false,
+};
+
 const SCHEMAS: Array<[string, unknown]> = [
+  ['patterns and formats', PATTERNED],
   ['nested ($ref, anyOf, enums, bounds)', NESTED],
   ['recursive tree', TREE],
   ['forced parallel tool calls', forcedToolCallSchema(TOOLS, 'required', { parallel: true })],
@@ -176,6 +195,38 @@ describe.each<FixtureTokenizer>(['qwen3', 'gemma3'])('JsonConstraint on the real
       }
     }
     timings.push(`${name} ${label}: ${summary(maskMs)}`);
+  });
+
+  it.each([
+    ['Qwen3-Coder', QWEN3_CODER_CALLS, /<parameter=(\w+)>\n([\s\S]*?)\n<\/parameter>\n/g, /^(?:<tool_call>\n<function=(\w+)>\n(?:<parameter=\w+>\n[\s\S]*?\n<\/parameter>\n)*<\/function>\n<\/tool_call>\n?)+$/],
+    ['GLM-4.5', GLM45_CALLS, /<arg_key>(\w+)<\/arg_key>\n<arg_value>([\s\S]*?)<\/arg_value>\n/g, /^(?:<tool_call>(\w+)\n(?:<arg_key>\w+<\/arg_key>\n<arg_value>[\s\S]*?<\/arg_value>\n)*<\/tool_call>\n?)+$/],
+  ] as const)('random decoding of forced %s markup calls yields well-formed calls with typed values', (_label, format, argument, whole) => {
+    const grammar = forcedMarkupCallGrammar(
+      [
+        ...TOOLS,
+        { type: 'function', function: { name: 'note', parameters: { type: 'object', properties: { text: { type: 'string', maxLength: 12 }, n: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['text'] } } },
+      ],
+      'required',
+      { parallel: true },
+      format,
+      { ...DEFAULT_LIMITS, ...SMALL },
+    );
+    const random = mulberry32(name.length + 3);
+    for (let run = 0; run < 8; run++) {
+      const { text } = randomRun(JsonConstraint.forGrammar(grammar, vocab), vocab, random);
+      expect(text).toMatch(whole);
+      for (const [, key, value] of text.matchAll(argument)) {
+        if (key === 'a' || key === 'b') {
+          expect(typeof JSON.parse(value)).toBe('number');
+        } else if (key === 'n') {
+          expect(Number.isInteger(JSON.parse(value))).toBe(true);
+        } else if (key === 'unit') {
+          expect(['c', 'f']).toContain(value);
+        } else {
+          expect(value).not.toContain(format.valueEnd);
+        }
+      }
+    }
   });
 
   it('random decoding in json_object mode always yields one JSON object', () => {

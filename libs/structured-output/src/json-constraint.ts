@@ -33,6 +33,11 @@ export class JsonConstraint {
     return new JsonConstraint(VocabularyIndex.of(vocab), compileSchema(schema, limits));
   }
 
+  /** Any grammar built here (a forced call in a markup format): the same masking, for output that is not one JSON value. */
+  static forGrammar(root: GrammarNode, vocab: TokenVocabulary): JsonConstraint {
+    return new JsonConstraint(VocabularyIndex.of(vocab), root);
+  }
+
   /** `response_format: json_object`: any JSON object. */
   static anyObject(vocab: TokenVocabulary, options: JsonConstraintOptions = {}): JsonConstraint {
     const limits = { ...DEFAULT_LIMITS, ...options };

@@ -55,7 +55,7 @@ describe('forcedToolCallSchema', () => {
   it('points unsupported parameter schemas at the request field', () => {
     const bad: FunctionTool = {
       type: 'function',
-      function: { name: 'bad', parameters: { type: 'object', properties: { at: { type: 'string', format: 'date' } } } },
+      function: { name: 'bad', parameters: { type: 'object', properties: { at: { type: 'string', format: 'uri' } } } },
     };
     let error: unknown;
     try {

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { documentErrorResponses } from '../common/openapi/api-error-responses.decorator';
-import { ANTHROPIC_ERROR_TYPES, type AnthropicErrorBody, type AnthropicErrorType } from './anthropic-error';
+import { documentErrorResponses, type ErrorEnvelopeDoc } from '../common/openapi/api-error-responses.decorator';
+import { ANTHROPIC_ERROR_TYPES, anthropicErrorType, type AnthropicErrorBody, type AnthropicErrorType } from './anthropic-error';
 
 export class AnthropicErrorObjectDto {
   @ApiProperty({ enum: ANTHROPIC_ERROR_TYPES })
@@ -19,7 +19,12 @@ export class AnthropicErrorResponseDto implements AnthropicErrorBody {
   error!: AnthropicErrorObjectDto;
 }
 
+export const ANTHROPIC_ERROR_ENVELOPE: ErrorEnvelopeDoc = {
+  schema: AnthropicErrorResponseDto,
+  example: (status, { message }): AnthropicErrorBody => ({ type: 'error', error: { type: anthropicErrorType(status), message } }),
+};
+
 /** Documents Anthropic's error envelope for each status an /anthropic route can answer with. */
 export function AnthropicErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
-  return documentErrorResponses(AnthropicErrorResponseDto, statuses);
+  return documentErrorResponses(ANTHROPIC_ERROR_ENVELOPE, statuses);
 }

@@ -40,7 +40,7 @@ export class KeyStore implements OnModuleInit {
   async authenticate(presented: string): Promise<Caller | undefined> {
     await this.refresh();
     const key = findKey([...this.envKeys, ...this.fileKeys], presented);
-    return key === undefined ? undefined : { name: key.name, role: key.role };
+    return key === undefined ? undefined : { name: key.name, role: key.role, ...(key.limits === undefined ? {} : { limits: key.limits }) };
   }
 
   private async refresh(): Promise<void> {

@@ -2,10 +2,11 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { QUEUE_NAMES, producerConnectionOptions } from '@mlx-omni/jobs';
+import { WorkersModule } from '../workers/workers.module';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 
-/** The producer side of the long-job queues, and the job status route. */
+/** The producer side of the long-job queues, and the job routes (status, list, cancel). */
 @Module({
   imports: [
     BullModule.forRootAsync({
@@ -13,6 +14,7 @@ import { JobsService } from './jobs.service';
       useFactory: (config: OmniConfig) => ({ connection: producerConnectionOptions(requireRedisUrl(config)) }),
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+    WorkersModule,
   ],
   controllers: [JobsController],
   providers: [JobsService],

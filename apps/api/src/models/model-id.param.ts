@@ -7,6 +7,9 @@ import type { FastifyRequest } from 'fastify';
  */
 export const MODEL_ID_PATHS = [':id', ':org/:name'];
 
+/** The two-segment form as OpenAPI writes it: documented once, by the one-segment form. */
+export const MODEL_ID_ALIAS_SEGMENTS = ['{org}/{name}'];
+
 export const ModelIdParam = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
   const params = context.switchToHttp().getRequest<FastifyRequest>().params as Record<string, string | undefined>;
   return params.org !== undefined && params.name !== undefined ? `${params.org}/${params.name}` : params.id!;

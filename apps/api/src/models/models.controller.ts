@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../auth/admin-only.decorator';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { EXAMPLE_CHAT_MODEL } from '../common/openapi/openapi-document';
 import { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { ModelDeletedResponseDto, ModelDto, ModelListResponseDto } from './dto/model.dto';
 import { PullModelRequestDto } from './dto/pull-model-request.dto';
@@ -9,6 +10,8 @@ import { MODEL_ID_PATHS, ModelIdParam } from './model-id.param';
 import { ModelsService } from './models.service';
 
 const withSuffix = (suffix: string): string[] => MODEL_ID_PATHS.map((path) => `${path}/${suffix}`);
+/** Swagger UI encodes the slash of an `org/name` id, which the route accepts. */
+const ApiModelId = () => ApiParam({ name: 'id', description: 'A repo id (`org/name`, optionally `@revision`) or, URL-encoded, a folder path', example: EXAMPLE_CHAT_MODEL });
 
 @ApiTags('models')
 @Controller('v1/models')
@@ -37,6 +40,7 @@ export class ModelsController {
   }
 
   @Get(MODEL_ID_PATHS)
+  @ApiModelId()
   @ApiOperation({ summary: 'Describe one model; `org/name` may be sent as two segments or URL-encoded, a path id URL-encoded' })
   @ApiOkResponse({ type: ModelDto })
   @ApiErrorResponses(400, 404)
@@ -45,6 +49,7 @@ export class ModelsController {
   }
 
   @Delete(MODEL_ID_PATHS)
+  @ApiModelId()
   @ApiOperation({ summary: "Delete a model's files from the Hugging Face cache; refused (409) while a worker has it loaded" })
   @ApiOkResponse({ type: ModelDeletedResponseDto })
   @AdminOnly()
@@ -55,6 +60,7 @@ export class ModelsController {
 
   @Post(withSuffix('load'))
   @HttpCode(200)
+  @ApiModelId()
   @ApiOperation({ summary: 'Load a chat model on a worker ahead of use; 503 when it cannot fit while other models are busy' })
   @ApiOkResponse({ type: ModelDto })
   @AdminOnly()
@@ -65,6 +71,7 @@ export class ModelsController {
 
   @Post(withSuffix('unload'))
   @HttpCode(200)
+  @ApiModelId()
   @ApiOperation({ summary: 'Unload a model from every worker; refused (409) while requests use it' })
   @ApiOkResponse({ type: ModelDto })
   @AdminOnly()

@@ -111,10 +111,7 @@ export class ModelsService {
   private async enqueuePull(model: string, revision: string): Promise<Job> {
     // BullMQ job ids cannot hold ":" and ours travel in URL paths: a digest of the pair fits both.
     const jobId = `pull-${createHash('sha256').update(`${model}@${revision}`).digest('hex').slice(0, 32)}`;
-    const existing = await this.jobs.find(jobId);
-    if (existing?.status === 'completed' || existing?.status === 'failed') {
-      await this.jobs.queue('model-download').remove(jobId);
-    }
+    await this.jobs.discardFinished('model-download', jobId);
     return this.jobs.enqueue('model-download', 'pull', { model, revision }, jobId);
   }
 
@@ -210,6 +207,7 @@ export class ModelsService {
       size_bytes: model.sizeBytes,
       quantization: model.quantization === undefined ? null : { bits: model.quantization.bits, group_size: model.quantization.groupSize },
       context_length: model.contextLength ?? null,
+      default_max_tokens: model.kind === 'chat' ? this.config.defaultMaxTokens : null,
       revision: model.revision ?? null,
       loaded_on: loads.map((entry) => entry.workerId),
       loads: loads.map(({ workerId, model: loaded }) => ({

@@ -1,4 +1,4 @@
-import { formatReset, rateLimitHeaders, refusalOf, retryAfterSeconds, windowStart } from './rate-limit-window';
+import { effectiveLimits, formatReset, rateLimitHeaders, refusalOf, retryAfterSeconds, windowStart } from './rate-limit-window';
 
 const limits = { requestsPerMinute: 10, tokensPerMinute: 1000, concurrent: 2 };
 // 12:00:45.250 UTC: 14.75 s left in the minute's window.
@@ -19,6 +19,11 @@ describe('rate limit arithmetic', () => {
     [{ inFlight: 2, requests: 10, tokens: 1000 }, 'concurrent'],
   ])('usage %j before the request is refused by %s', (usage, refusal) => {
     expect(refusalOf(limits, usage)).toBe(refusal);
+  });
+
+  it('lets a key’s own limits from the keys file override the server’s, 0 lifting one', () => {
+    expect(effectiveLimits(limits, undefined)).toEqual(limits);
+    expect(effectiveLimits(limits, { rpm: 600, tpm: 0 })).toEqual({ requestsPerMinute: 600, tokensPerMinute: 0, concurrent: 2 });
   });
 
   it('treats 0 as no limit', () => {

@@ -1,6 +1,21 @@
+import type { KeyLimits } from '@mlx-omni/api-keys';
 import type { OmniConfig } from '@mlx-omni/config';
 
 export type RateLimits = OmniConfig['rateLimits'];
+
+/** The server's limits with a key's own written over them (a key's 0 lifts that limit for it). */
+export function effectiveLimits(server: RateLimits, key: KeyLimits | undefined): RateLimits {
+  return {
+    requestsPerMinute: key?.rpm ?? server.requestsPerMinute,
+    tokensPerMinute: key?.tpm ?? server.tokensPerMinute,
+    concurrent: key?.concurrency ?? server.concurrent,
+  };
+}
+
+/** Whether any limit applies (0 everywhere means nothing to count). */
+export function anyLimit(limits: RateLimits): boolean {
+  return limits.concurrent > 0 || limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0;
+}
 
 /** Requests and tokens are counted in fixed one-minute windows, aligned to the clock so every API process agrees. */
 export const WINDOW_MS = 60_000;

@@ -12,10 +12,10 @@ export class RateLimitInterceptor implements NestInterceptor {
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    if (!this.limits.enabled || request.caller === undefined || isOperationsPath(request.url)) {
+    if (request.caller === undefined || isOperationsPath(request.url)) {
       return next.handle();
     }
-    const admission = await this.limits.admit(request.caller.name);
+    const admission = await this.limits.admit(request.caller);
     const response = http.getResponse<FastifyReply>().raw;
     // On the raw response: they go out with whatever the route sends, a JSON body, an event stream or an error.
     for (const [name, value] of Object.entries(admission.headers)) {

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Caller } from '@mlx-omni/api-keys';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { CallerContext } from '../auth/caller-context';
 import { ApiError } from '../common/errors/api-error';
 import { REDIS_CLIENT } from '../redis/redis.module';
-import { rateLimitHeaders, refusalOf, retryAfterSeconds, WINDOW_MS, windowStart, type Refusal, type Usage } from './rate-limit-window';
+import { anyLimit, effectiveLimits, rateLimitHeaders, refusalOf, retryAfterSeconds, WINDOW_MS, windowStart, type RateLimits, type Refusal, type Usage } from './rate-limit-window';
 
 /**
  * An in-flight request holds a lease that expires unless renewed, so the slots of an API process
@@ -47,12 +48,18 @@ export class RateLimitService {
     this.limits = config.rateLimits;
   }
 
-  get enabled(): boolean {
-    return this.limits.concurrent > 0 || this.limits.requestsPerMinute > 0 || this.limits.tokensPerMinute > 0;
+  /** The limits that apply to this caller: the server's, with the key's own (from the keys file) over them. */
+  limitsOf(caller: Caller): RateLimits {
+    return effectiveLimits(this.limits, caller.limits);
   }
 
   /** Counts the request against the key's limits, or throws the 429 naming the limit it reached. */
-  async admit(keyName: string): Promise<Admission> {
+  async admit(caller: Caller): Promise<Admission> {
+    const limits = this.limitsOf(caller);
+    if (!anyLimit(limits)) {
+      return OPEN;
+    }
+    const keyName = caller.name;
     const now = Date.now();
     const keys = redisKeys(keyName, now);
     const lease = randomUUID();
@@ -77,7 +84,7 @@ export class RateLimitService {
       this.failOpen(error);
       return OPEN;
     }
-    const refusal = refusalOf(this.limits, usage);
+    const refusal = refusalOf(limits, usage);
     if (refusal !== undefined) {
       await this.redis
         .multi()
@@ -85,13 +92,13 @@ export class RateLimitService {
         .decr(keys.requests)
         .exec()
         .catch((error: unknown) => this.failOpen(error));
-      throw new ApiError(429, `Rate limit reached for key "${keyName}": ${DESCRIBE[refusal](this.limits)}. Retry shortly.`, {
+      throw new ApiError(429, `Rate limit reached for key "${keyName}": ${DESCRIBE[refusal](limits)}. Retry shortly.`, {
         code: 'rate_limit_exceeded',
-        headers: { ...rateLimitHeaders(this.limits, usage, now), 'retry-after': String(retryAfterSeconds(refusal, now)) },
+        headers: { ...rateLimitHeaders(limits, usage, now), 'retry-after': String(retryAfterSeconds(refusal, now)) },
       });
     }
     return {
-      headers: rateLimitHeaders(this.limits, { ...usage, inFlight: usage.inFlight + 1, requests: usage.requests + 1 }, now),
+      headers: rateLimitHeaders(limits, { ...usage, inFlight: usage.inFlight + 1, requests: usage.requests + 1 }, now),
       release: this.holdLease(keys.inFlight, lease),
     };
   }
@@ -105,7 +112,7 @@ export class RateLimitService {
     // The rejection is always handled here, charged or not: the work's own failure reaches the client elsewhere.
     tokens.then(
       (count) => {
-        if (caller === undefined || this.limits.tokensPerMinute === 0) {
+        if (caller === undefined || this.limitsOf(caller).tokensPerMinute === 0) {
           return;
         }
         const key = redisKeys(caller.name, Date.now()).tokens;

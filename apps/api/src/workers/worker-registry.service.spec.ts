@@ -42,10 +42,12 @@ describe('WorkerRegistryService', () => {
           'model.load': neverGenerates,
           'model.unload': neverGenerates,
           'chat.count_tokens': neverGenerates,
+          'job.cancel': neverGenerates,
         },
         stream: {
           'chat.generate': neverGenerates,
           'text.generate': neverGenerates,
+          'audio.transcribe': neverGenerates,
         },
       },
     });

@@ -17,6 +17,10 @@ export interface WorkerEntry {
   client: IpcClient<WorkerProtocol> | undefined;
   status: WorkerStatus | undefined;
   lastSeenAt: number | undefined;
+  /** The state last logged, so each change is logged once: up, down, up again. */
+  reportedUp: boolean;
+  /** Why the last heartbeat failed, for the "down" line. */
+  lastFault: string | undefined;
 }
 
 /**
@@ -96,9 +100,13 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
    * (the in-process test server), and asks it for its status once so it is up at once.
    */
   async attach(workerId: string, client: IpcClient<WorkerProtocol>): Promise<void> {
-    const entry: WorkerEntry = { workerId, socketPath: undefined, client, status: undefined, lastSeenAt: undefined };
+    const entry: WorkerEntry = { workerId, socketPath: undefined, client, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined };
+    client.onClose(() => {
+      entry.lastFault = 'its connection closed';
+    });
     this.entries.set(workerId, entry);
     await this.heartbeat(entry);
+    this.logChanges();
   }
 
   /** Runs one discovery + heartbeat round; overlapping timer ticks share the round in flight. */
@@ -117,50 +125,76 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
       // The folder appears when the first worker starts.
       names = [];
     }
-    const sockets = names.filter((name) => name.endsWith(WORKER_SOCKET_SUFFIX)).map((name) => join(this.config.workerSocketDir, name));
-    const attached = this.list().filter((entry) => entry.socketPath === undefined);
-    await Promise.all([...sockets.map((socketPath) => this.poll(socketPath)), ...attached.map((entry) => this.heartbeat(entry))]);
+    const sockets = new Set(names.filter((name) => name.endsWith(WORKER_SOCKET_SUFFIX)).map((name) => join(this.config.workerSocketDir, name)));
+    // A worker whose socket file vanished (removed by hand, or by a process that had no business
+    // doing so) is still reachable over the connection already open; keep asking it.
+    const attached: WorkerEntry[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.socketPath === undefined) {
+        attached.push(entry);
+      } else if (entry.client !== undefined && !entry.client.isClosed) {
+        sockets.add(entry.socketPath);
+      }
+    }
+    await Promise.all([...[...sockets].map((socketPath) => this.poll(socketPath)), ...attached.map((entry) => this.heartbeat(entry))]);
+    this.logChanges();
+  }
+
+  /** One line per change, so an operator sees a worker go down and come back rather than only 503s. */
+  private logChanges(): void {
+    for (const entry of this.entries.values()) {
+      const up = this.isUp(entry);
+      if (up === entry.reportedUp) {
+        continue;
+      }
+      entry.reportedUp = up;
+      if (up) {
+        this.logger.log({ workerId: entry.workerId, device: entry.status?.device, workerPid: entry.status?.pid }, 'Worker up');
+      } else {
+        const reason = entry.lastFault ?? `no answer for ${STALE_AFTER_MS / 1000} s`;
+        this.logger.warn({ workerId: entry.workerId, workerPid: entry.status?.pid, reason }, `Worker down: ${reason}`);
+      }
+    }
   }
 
   private async poll(socketPath: string): Promise<void> {
     const workerId = basename(socketPath, WORKER_SOCKET_SUFFIX);
     let entry = this.entries.get(workerId);
     if (entry === undefined) {
-      entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined };
+      entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined };
       this.entries.set(workerId, entry);
     }
     if (entry.client === undefined || entry.client.isClosed) {
       try {
         entry.client = await IpcClient.connect<WorkerProtocol>(socketPath, HEARTBEAT_MS);
-      } catch {
+      } catch (error) {
         // A socket file left by a crashed worker refuses connections until the supervisor restarts it.
+        entry.lastFault ??= error instanceof Error ? error.message : String(error);
         return;
       }
       const client = entry.client;
       const polled = entry;
       client.onClose(() => {
         if (polled.client === client) {
-          this.logger.warn({ workerId }, 'Worker connection closed');
           polled.client = undefined;
+          polled.lastFault = 'its connection closed';
         }
       });
     }
     await this.heartbeat(entry);
   }
 
-  /** Asks the worker for its status; one that does not answer goes stale and, after a while, down. */
+  /** Asks a connected worker for its status; one that does not answer goes stale, then down. */
   private async heartbeat(entry: WorkerEntry): Promise<void> {
     if (entry.client === undefined || entry.client.isClosed) {
       return;
     }
     try {
       entry.status = await entry.client.call('status', {}, { timeoutMs: STALE_AFTER_MS });
-    } catch {
-      return;
+      entry.lastSeenAt = Date.now();
+      entry.lastFault = undefined;
+    } catch (error) {
+      entry.lastFault ??= error instanceof Error ? error.message : String(error);
     }
-    if (entry.lastSeenAt === undefined || Date.now() - entry.lastSeenAt >= STALE_AFTER_MS) {
-      this.logger.log({ workerId: entry.workerId, device: entry.status.device, workerPid: entry.status.pid }, 'Worker up');
-    }
-    entry.lastSeenAt = Date.now();
   }
 }

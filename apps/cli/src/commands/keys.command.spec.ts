@@ -21,7 +21,17 @@ describe('mlx-omni-server keys', () => {
     expect(out).toHaveLength(1);
     expect(findKey(readKeyFile(file).keys, out[0])).toMatchObject({ name: 'alice', role: 'admin' });
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect((await cli(['keys', 'list'], env)).out.join('\n')).toMatch(/^alice +admin +\d{4}-/m);
+    expect((await cli(['keys', 'list'], env)).out.join('\n')).toMatch(/^alice +admin +- +- +- +\d{4}-/m);
+  });
+
+  it('stores a key’s own limits from --rpm, --tpm and --concurrency, and lists them (- for the server’s, none for 0)', async () => {
+    const { code, out } = await cli(['keys', 'add', 'batch', '--rpm', '600', '--tpm', '0', '--concurrency', '4'], env);
+    expect(code).toBe(0);
+    expect(findKey(readKeyFile(file).keys, out[0])).toMatchObject({ name: 'batch', limits: { rpm: 600, tpm: 0, concurrency: 4 } });
+    const listed = (await cli(['keys', 'list'], env)).out;
+    expect(listed[0]).toMatch(/^NAME +ROLE +RPM +TPM +CONCURRENCY +CREATED$/);
+    expect(listed.join('\n')).toMatch(/^batch +user +600 +none +4 +\d{4}-/m);
+    expect((await cli(['keys', 'add', 'odd', '--rpm', 'lots'], env)).err[0]).toContain('--rpm must be a whole number (0 for no limit), got "lots"');
   });
 
   it('fails with exit code 1 and one line for a duplicate name or revoking an unknown key', async () => {

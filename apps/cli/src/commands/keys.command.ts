@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { addKey, KEY_ROLES, KeyFileError, readKeyFile, revokeKey, writeKeyFile, type KeyRole } from '@mlx-omni/api-keys';
+import { addKey, KEY_LIMIT_FIELDS, KEY_ROLES, KeyFileError, readKeyFile, revokeKey, writeKeyFile, type KeyLimits, type KeyRole } from '@mlx-omni/api-keys';
 import { loadConfig } from '@mlx-omni/config';
 import type { CliCommand, CliOutput, CommandInput } from '../command';
 import { UsageError } from '../command';
@@ -24,6 +24,22 @@ function role(input: CommandInput): KeyRole {
   return value as KeyRole;
 }
 
+/** --rpm, --tpm and --concurrency as the key's own limits; a flag left out leaves the server's setting. */
+function limits(input: CommandInput): KeyLimits {
+  const given: KeyLimits = {};
+  for (const field of KEY_LIMIT_FIELDS) {
+    const value = input.values[field];
+    if (value === undefined) {
+      continue;
+    }
+    if (typeof value !== 'string' || !/^\d+$/.test(value)) {
+      throw new UsageError(`--${field} must be a whole number (0 for no limit), got "${String(value)}"`);
+    }
+    given[field] = Number(value);
+  }
+  return given;
+}
+
 function oneName(action: string, names: string[]): string {
   if (names.length !== 1) {
     throw new UsageError(`keys ${action} takes one key name, got ${names.length}`);
@@ -37,10 +53,15 @@ function list(path: string, output: CliOutput): void {
     output.err(`No keys in ${path}`);
     return;
   }
-  const width = Math.max(4, ...keys.map((key) => key.name.length));
-  output.out(`${'NAME'.padEnd(width)}  ROLE   CREATED`);
-  for (const key of keys) {
-    output.out(`${key.name.padEnd(width)}  ${key.role.padEnd(5)}  ${key.created_at}`);
+  // A limit the key does not set is the server's (MLX_OMNI_RATE_LIMIT_*): shown as "-".
+  const limit = (value: number | undefined): string => (value === undefined ? '-' : value === 0 ? 'none' : String(value));
+  const rows = [
+    ['NAME', 'ROLE', 'RPM', 'TPM', 'CONCURRENCY', 'CREATED'],
+    ...keys.map((key) => [key.name, key.role, limit(key.limits?.rpm), limit(key.limits?.tpm), limit(key.limits?.concurrency), key.created_at]),
+  ];
+  const widths = rows[0].map((_cell, column) => Math.max(...rows.map((row) => row[column].length)));
+  for (const row of rows) {
+    output.out(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
   }
 }
 
@@ -48,11 +69,15 @@ function list(path: string, output: CliOutput): void {
 export const keysCommand: CliCommand = {
   name: 'keys',
   summary: 'add, list or revoke the API keys in MLX_OMNI_KEYS_FILE',
-  synopsis: 'add <name> [--role user|admin] | list | revoke <name>',
+  synopsis: 'add <name> [--role user|admin] [--rpm <n>] [--tpm <n>] [--concurrency <n>] | list | revoke <name>',
   options: {
     role: { type: 'string', valueName: 'role', description: `role of a new key: ${KEY_ROLES.join(' or ')} (default user)` },
+    rpm: { type: 'string', valueName: 'n', description: "the key's own requests per minute, 0 for none (default: MLX_OMNI_RATE_LIMIT_RPM)" },
+    tpm: { type: 'string', valueName: 'n', description: "the key's own generated tokens per minute, 0 for none (default: MLX_OMNI_RATE_LIMIT_TPM)" },
+    concurrency: { type: 'string', valueName: 'n', description: "the key's own requests in flight, 0 for none (default: MLX_OMNI_RATE_LIMIT_CONCURRENT)" },
     file: { type: 'string', valueName: 'path', description: 'keys file (default $MLX_OMNI_KEYS_FILE)' },
   },
+  environment: ['MLX_OMNI_KEYS_FILE', 'MLX_OMNI_RATE_LIMIT_RPM', 'MLX_OMNI_RATE_LIMIT_TPM', 'MLX_OMNI_RATE_LIMIT_CONCURRENT'],
 
   async run(input, { env, output }) {
     const [action, ...names] = input.positionals;
@@ -63,7 +88,7 @@ export const keysCommand: CliCommand = {
     try {
       switch (action as (typeof ACTIONS)[number]) {
         case 'add': {
-          const { file, key } = addKey(readKeyFile(path), oneName(action, names), role(input));
+          const { file, key } = addKey(readKeyFile(path), oneName(action, names), role(input), new Date(), limits(input));
           mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
           writeKeyFile(path, file);
           // The key alone on stdout, so scripts can capture it; only its hash is kept.

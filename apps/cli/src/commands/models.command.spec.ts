@@ -54,11 +54,11 @@ describe('mlx-omni-server models', () => {
   it('lists and deletes from the cache directly when the server is down', async () => {
     const listed = await cli(['list'], env);
     expect(listed).toMatchObject({ code: 0, err: [expect.stringContaining('not running')] });
-    expect(listed.out).toEqual([expect.stringMatching(/^ID\s+KIND\s+SIZE\s+QUANT\s+LOADED ON$/), expect.stringMatching(/^org\/cached\s+chat\s+0\.00 GB\s+4-bit\s+-$/)]);
+    expect(listed.out).toEqual([expect.stringMatching(/^ID\s+KIND\s+SIZE\s+QUANT\s+LOADED ON$/), expect.stringMatching(/^org\/cached\s+chat\s+2\.00 MB\s+4-bit\s+-$/)]);
 
-    expect(await cli(['rm', 'org/cached'], env)).toMatchObject({ code: 0, out: ['Deleted org/cached (0.00 GB freed)'] });
+    expect(await cli(['rm', 'org/cached'], env)).toMatchObject({ code: 0, out: ['Deleted org/cached (2.00 MB freed)'] });
     expect(await readdir(hub)).toEqual([]);
-    expect(await cli(['rm', 'org/cached'], env)).toMatchObject({ code: 1, err: [expect.stringContaining('Model "org/cached" is not downloaded')] });
+    expect(await cli(['rm', 'org/cached'], env)).toMatchObject({ code: 1, err: [expect.stringContaining('Model "org/cached" is not present')] });
   });
 
   it('pulls only through the server, and says so when it is down', async () => {

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '@mlx-omni/config';
+import { createLogger } from '@mlx-omni/logging';
 import type { CliCommand, CliOption, CommandInput, Env } from '../command';
 import { UsageError } from '../command';
-import { createLogger } from '../logger';
 import { runUntilSignalled } from '../supervisor/run-until-signalled';
 import { Supervisor } from '../supervisor/supervisor';
 
@@ -55,7 +55,7 @@ export const serveCommand: CliCommand = {
       output.err(`mlx-omni-server: ${unbuilt.join(' and ')} missing; run "npm run build" first`);
       return 1;
     }
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat }, 'supervisor');
     const supervisor = new Supervisor({ config, env: childEnv, apiEntry: API_ENTRY, workerEntry: WORKER_ENTRY, logger });
     return runUntilSignalled(supervisor, logger, process);
   },

@@ -1,14 +1,43 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type BackoffOptions, RestartBackoff } from './backoff';
-import { SupervisedProcess } from './supervised-process';
+import { type SupervisionHooks, SupervisedProcess } from './supervised-process';
 
 const READY_TIMEOUT_MS = 10_000;
 const READY_POLL_MS = 100;
+
+/**
+ * redis-server cannot notice that the supervisor is gone, so it runs under this small Node script
+ * that can (the IPC channel closes when the supervisor dies, SIGKILL included; the same rule as
+ * whenParentGone in @mlx-omni/supervision, inlined because it must run without the build). It
+ * passes signals on, and ends with redis-server's exit code.
+ */
+const ORPHAN_GUARD_JS = `
+const { spawn } = require('node:child_process');
+const { constants } = require('node:os');
+const [command, ...args] = process.argv.slice(1);
+const child = spawn(command, args, { stdio: 'inherit' });
+child.on('error', (error) => { process.stderr.write(command + ': ' + error.message + '\\n'); process.exit(127); });
+child.on('exit', (code, signal) => process.exit(code ?? 128 + constants.signals[signal]));
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+if (process.channel) { process.once('disconnect', () => child.kill('SIGTERM')); process.channel.unref(); }
+`;
+
+/** Whether an executable of that name is in one of PATH's folders. */
+function onPath(command: string, path: string | undefined): boolean {
+  return (path ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** Asks the OS for a free loopback port. Another process could take it before redis-server binds it; that is rare and fails start-up loudly. */
 async function findFreePort(): Promise<number> {
@@ -61,6 +90,7 @@ export class PrivateRedis {
     private readonly env: NodeJS.ProcessEnv,
     private readonly logger: Logger,
     private readonly backoff?: BackoffOptions,
+    private readonly hooks: SupervisionHooks = {},
   ) {
     this.dir = join(stateDir, 'redis');
   }
@@ -71,14 +101,19 @@ export class PrivateRedis {
 
   /** Starts redis-server and resolves with its URL once it answers PING. */
   async start(): Promise<string> {
+    if (!onPath('redis-server', this.env.PATH)) {
+      throw new Error('redis-server is not installed (run scripts/ensure-system-deps.sh), or set REDIS_URL to use a running Redis');
+    }
     mkdirSync(this.dir, { recursive: true });
     const port = await findFreePort();
     const url = `redis://127.0.0.1:${port}`;
     const server = new SupervisedProcess(
       {
         name: 'redis',
-        command: 'redis-server',
+        command: process.execPath,
         args: [
+          '-e', ORPHAN_GUARD_JS,
+          'redis-server',
           '--bind', '127.0.0.1',
           '--port', String(port),
           '--dir', this.dir,
@@ -93,20 +128,14 @@ export class PrivateRedis {
         ],
         env: this.env,
         // stderr stays visible: redis-server writes argument errors there before it opens its log.
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       },
       this.logger,
       new RestartBackoff(this.backoff),
+      this.hooks,
     );
     this.server = server;
-    try {
-      await server.start();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error('redis-server is not installed (run scripts/ensure-system-deps.sh), or set REDIS_URL to use a running Redis');
-      }
-      throw error;
-    }
+    await server.start();
     await this.waitUntilReady(url, server);
     this.logger.info({ process: 'redis', url, dir: this.dir, logFile: this.logFile }, 'private Redis ready');
     return url;

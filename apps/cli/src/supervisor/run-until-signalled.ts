@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
+import { StartupRefusal } from './preflight';
 import type { Supervisor } from './supervisor';
 
 /** SIGHUP too: closing the terminal must stop the service as cleanly as Ctrl-C does. */
@@ -17,8 +18,8 @@ export const ECHO_WINDOW_MS = 1_000;
  * Starts the supervisor and keeps it running until a shutdown signal arrives on `host` (the
  * process). The first signal stops everything gracefully; a later one, past the echo window,
  * kills everything at once.
- * Resolves with the exit code: 0 after a graceful stop, 1 when start-up failed, 128 + signal
- * number when forced.
+ * Resolves with the exit code: 0 after a graceful stop, 1 when start-up failed or a child could not
+ * be kept running, 128 + signal number when forced.
  */
 export async function runUntilSignalled(supervisor: Supervisor, logger: Logger, host: EventEmitter): Promise<number> {
   // 'exit' also runs when the supervisor dies of an uncaught error: the last chance to leave no orphans.
@@ -45,13 +46,26 @@ export async function runUntilSignalled(supervisor: Supervisor, logger: Logger, 
     for (const signal of SHUTDOWN_SIGNALS) {
       host.on(signal, onSignal);
     }
+    void supervisor.failed.then((reason) => {
+      if (firstSignalAt !== undefined) {
+        return;
+      }
+      firstSignalAt = Date.now();
+      logger.fatal(`${reason}; stopping the service`);
+      void supervisor.stop().then(() => resolve(1));
+    });
   });
 
   try {
     await supervisor.start();
   } catch (error) {
     if (!supervisor.stopRequested) {
-      logger.fatal({ err: error }, 'start-up failed');
+      // A refusal is the user's to fix and says how in one sentence; anything else is a fault, with its stack.
+      if (error instanceof StartupRefusal) {
+        logger.fatal(error.message);
+      } else {
+        logger.fatal({ err: error }, 'start-up failed');
+      }
       await supervisor.stop();
       return 1;
     }

@@ -33,6 +33,7 @@ describe('SupervisedProcess', () => {
       nodeScript('crasher', `require('fs').appendFileSync(${JSON.stringify(starts)}, Date.now() + '\\n'); process.exit(3)`),
       logger,
       new RestartBackoff({ initialMs: 100, maxMs: 400, resetAfterMs: 60_000 }),
+      { giveUpAfter: 100 },
     );
 
     await supervised.start();
@@ -107,6 +108,36 @@ describe('SupervisedProcess', () => {
     expect(logs.some((line) => line.msg === 'still running after SIGTERM; killing it')).toBe(true);
     expect(isAlive(pid)).toBe(false);
     await waitFor('the grandchild to die', () => !isAlive(grandchild), 2000);
+  });
+
+  it('stops restarting a process that fails the same way at every start, or says a restart cannot help', async () => {
+    const starts = join(dir, 'starts');
+    const record = `require('fs').appendFileSync(${JSON.stringify(starts)}, 'x\\n');`;
+    const gaveUp: string[] = [];
+    const spawned: number[] = [];
+    const { logger, lines: logs } = captureLogger();
+    supervised = new SupervisedProcess(nodeScript('looper', `${record} process.exit(9)`), logger, new RestartBackoff({ initialMs: 10, maxMs: 10, resetAfterMs: 60_000 }), {
+      giveUpAfter: 3,
+      onSpawn: (pid) => spawned.push(pid),
+      onGiveUp: (reason) => gaveUp.push(reason),
+    });
+    await supervised.start();
+    await waitFor('the supervisor to give up', () => gaveUp.length > 0);
+    await sleep(100);
+    expect(lines(starts)).toHaveLength(3);
+    expect(spawned).toHaveLength(3);
+    expect(gaveUp).toEqual(['looper failed during start-up 3 times in a row (exit code 9)']);
+    expect(logs.find((line) => line.level === 50)).toMatchObject({ msg: 'looper failed during start-up 3 times in a row (exit code 9); not restarting it' });
+
+    const permanent: string[] = [];
+    supervised = new SupervisedProcess(nodeScript('misconfigured', `${record} process.exit(78)`), logger, new RestartBackoff({ initialMs: 10, maxMs: 10, resetAfterMs: 60_000 }), {
+      onGiveUp: (reason) => permanent.push(reason),
+    });
+    await supervised.start();
+    await waitFor('the supervisor to give up', () => permanent.length > 0);
+    await sleep(100);
+    expect(lines(starts)).toHaveLength(4);
+    expect(permanent).toEqual(['misconfigured exited with code 78, which says it cannot start as configured']);
   });
 
   it('rejects start() when the command does not exist, and does not retry it', async () => {

@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
+import { PERMANENT_EXIT_CODES } from '@mlx-omni/supervision';
 import { RestartBackoff } from './backoff';
+
+/** A run shorter than this ended during start-up. */
+const STARTUP_WINDOW_MS = 10_000;
 
 export interface ProcessSpec {
   /** Names the process in the supervisor's logs: api, worker-1, redis. */
@@ -10,6 +14,18 @@ export interface ProcessSpec {
   args: readonly string[];
   env: NodeJS.ProcessEnv;
   stdio: StdioOptions;
+}
+
+export interface SupervisionHooks {
+  /** Each run's process id, as the run starts. */
+  onSpawn?(pid: number): void;
+  /**
+   * The process is not restarted: it said a restart cannot help (a permanent exit code), or it
+   * failed the same way during start-up `giveUpAfter` times in a row. `reason` is one sentence.
+   */
+  onGiveUp?(reason: string): void;
+  /** Identical start-up failures in a row before giving up (default 4). */
+  giveUpAfter?: number;
 }
 
 /** Resolves true when the promise settles within ms, false when the time runs out first. */
@@ -35,12 +51,15 @@ export class SupervisedProcess {
   /** Set by the first successful spawn; before it, a failure belongs to start()'s caller. */
   private hasRun = false;
   private exits = 0;
+  /** How the last runs ended during start-up, and how many times in a row it was the same way. */
+  private startupFailure: { how: string; times: number } | undefined;
   private readonly logger: Logger;
 
   constructor(
     private readonly spec: ProcessSpec,
     logger: Logger,
     private readonly backoff: RestartBackoff = new RestartBackoff(),
+    private readonly hooks: SupervisionHooks = {},
   ) {
     this.logger = logger.child({ process: spec.name });
   }
@@ -121,6 +140,7 @@ export class SupervisedProcess {
     this.child = child;
     child.once('spawn', () => {
       this.hasRun = true;
+      this.hooks.onSpawn?.(child.pid!);
     });
     this.exited = new Promise((resolve) => {
       let ended = false;
@@ -156,12 +176,35 @@ export class SupervisedProcess {
       this.logger.info({ code, signal }, 'stopped');
       return;
     }
+    const giveUp = this.giveUpReason(uptimeMs, code, signal);
+    if (giveUp !== undefined) {
+      this.stopRequested = true;
+      this.logger.error({ code, signal, uptimeMs }, `${giveUp}; not restarting it`);
+      this.hooks.onGiveUp?.(giveUp);
+      return;
+    }
     const restartInMs = this.backoff.nextDelayMs(uptimeMs);
     this.logger.warn({ code, signal, err: error, uptimeMs, restartInMs }, 'exited unexpectedly; restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.spawnChild();
     }, restartInMs);
+  }
+
+  /** Why restarting cannot help, or undefined when it may. */
+  private giveUpReason(uptimeMs: number, code: number | null, signal: NodeJS.Signals | null): string | undefined {
+    const name = this.spec.name;
+    if (code !== null && PERMANENT_EXIT_CODES.includes(code)) {
+      return `${name} exited with code ${code}, which says it cannot start as configured`;
+    }
+    if (uptimeMs >= STARTUP_WINDOW_MS) {
+      this.startupFailure = undefined;
+      return undefined;
+    }
+    const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+    this.startupFailure = this.startupFailure?.how === how ? { how, times: this.startupFailure.times + 1 } : { how, times: 1 };
+    const limit = this.hooks.giveUpAfter ?? 4;
+    return this.startupFailure.times >= limit ? `${name} failed during start-up ${limit} times in a row (${how})` : undefined;
   }
 
   private cancelRestart(): void {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@mlx-omni/config';
@@ -45,8 +46,8 @@ async function answersPing(url: string): Promise<boolean> {
   }
 }
 
-function setUp(extraEnv: NodeJS.ProcessEnv) {
-  const dir = tempDir();
+function setUp(extraEnv: NodeJS.ProcessEnv, dir = tempDir()) {
+  mkdirSync(dir, { recursive: true });
   const out = join(dir, 'out');
   const apiEntry = join(dir, 'api.js');
   const workerEntry = join(dir, 'worker.js');
@@ -133,11 +134,56 @@ describe('Supervisor', () => {
     supervisor = setup.supervisor;
 
     await expect(runUntilSignalled(setup.supervisor, setup.logger, setup.host)).resolves.toBe(1);
-    expect(setup.lines.find((line) => line.msg === 'start-up failed')).toMatchObject({
-      level: 60,
-      err: { message: expect.stringContaining('redis-server is not installed') as unknown },
-    });
+    // One line that says what to do, without a stack trace.
+    expect(setup.lines.filter((line) => line.level === 60)).toEqual([
+      expect.objectContaining({ msg: expect.stringContaining('redis-server is not installed') as unknown }),
+    ]);
+    expect(setup.lines.some((line) => 'err' in line)).toBe(false);
     expect(setup.recorded('api')).toBeUndefined();
+  });
+
+  it('refuses a second supervisor on the same state directory with one line naming the first one’s pid and port', async () => {
+    const first = setUp({ REDIS_URL: 'redis://127.0.0.1:6399' });
+    supervisor = first.supervisor;
+    void runUntilSignalled(first.supervisor, captureLogger().logger, first.host);
+    const api = await waitFor('the API', () => first.recorded('api'));
+
+    const second = setUp({ REDIS_URL: 'redis://127.0.0.1:6399', PORT: '12346' }, join(first.dir, 'again'));
+    const secondSupervisor = new Supervisor({ ...second, config: { ...second.config, stateDir: first.config.stateDir } } as never);
+    await expect(runUntilSignalled(secondSupervisor, second.logger, second.host)).resolves.toBe(1);
+    expect(second.lines.filter((line) => line.level === 60).map((line) => line.msg)).toEqual([
+      `another mlx-omni-server (pid ${process.pid}, port 12345) is running on the state directory ${first.config.stateDir}; stop it first, or give this one its own MLX_OMNI_STATE_DIR`,
+    ]);
+    expect(second.recorded('api')).toBeUndefined();
+    expect(isAlive(api.pid)).toBe(true);
+  });
+
+  it('refuses to start on a port in use, with one line naming the setting, starting nothing', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const setup = setUp({ REDIS_URL: 'redis://127.0.0.1:6399', PORT: String(port) });
+      supervisor = setup.supervisor;
+      await expect(runUntilSignalled(setup.supervisor, setup.logger, setup.host)).resolves.toBe(1);
+      expect(setup.lines.filter((line) => line.level === 60).map((line) => line.msg)).toEqual([`port ${port} is in use: set PORT or --port`]);
+      expect(setup.recorded('api')).toBeUndefined();
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('stops the service with exit code 1 when a child cannot start as configured, instead of restarting it forever', async () => {
+    const setup = setUp({ REDIS_URL: 'redis://127.0.0.1:6399', FAKE_EXIT: '78' });
+    writeFileSync(setup.apiEntry, `${FAKE_APP.replace("setInterval(() => {}, 1000);", '')}\nprocess.exit(Number(process.env.FAKE_EXIT));`);
+    supervisor = setup.supervisor;
+    await expect(runUntilSignalled(setup.supervisor, setup.logger, setup.host)).resolves.toBe(1);
+    expect(setup.lines.filter((line) => line.level === 60).map((line) => line.msg)).toEqual([
+      'api exited with code 78, which says it cannot start as configured; stopping the service',
+    ]);
+    expect(setup.lines.filter((line) => line.msg === 'exited unexpectedly; restarting')).toEqual([]);
+    const worker = setup.recorded('worker-1');
+    expect(worker === undefined || !isAlive(worker.pid)).toBe(true);
   });
 
   it('kills every child, Redis included, when the supervisor process exits', async () => {

@@ -1,31 +1,26 @@
 import { mkdirSync } from 'node:fs';
 import type { OmniConfig } from '@mlx-omni/config';
+import { redactRedisUrl } from '@mlx-omni/jobs';
 import type { Logger } from 'pino';
 import { type BackoffOptions, RestartBackoff } from './backoff';
+import { checkListenAddress, StartupRefusal } from './preflight';
 import { PrivateRedis } from './private-redis';
-import { SupervisedProcess } from './supervised-process';
+import { announceWhenReady } from './ready-announcer';
+import { ChildrenFile, StateDirBusyError, StateDirLock } from './state-dir';
+import { type SupervisionHooks, SupervisedProcess } from './supervised-process';
 
-/** Names each worker process (worker-1, worker-2...); set by the supervisor, never by the user. */
 /** Addresses only this machine can reach; anything else (0.0.0.0, ::, a LAN address) is the network. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** Names each worker process (worker-1, worker-2...); set by the supervisor, never by the user. */
 export const WORKER_ID_VARIABLE = 'MLX_OMNI_WORKER_ID';
 
 /** Room, beyond the apps' own drain period, for them to close connections and flush logs. */
 const STOP_MARGIN_MS = 5_000;
 /** redis-server writes its snapshot on SIGTERM; a queue's worth of data takes far less. */
 const REDIS_STOP_MS = 10_000;
-
-/** The URL fit for a log line: a REDIS_URL may carry a password. */
-function redactPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== '') {
-    parsed.password = '***';
-  }
-  return parsed.toString();
-}
 
 export interface SupervisorOptions {
   config: OmniConfig;
@@ -36,19 +31,34 @@ export interface SupervisorOptions {
   workerEntry: string;
   logger: Logger;
   backoff?: BackoffOptions;
+  /** Identical start-up failures of a child before the service gives up (SupervisedProcess's default otherwise). */
+  giveUpAfter?: number;
 }
 
 /**
  * Runs the whole service: a private Redis unless REDIS_URL names one, the API, and the inference
  * workers; keeps them running, and stops them in order, Redis last since draining work still uses it.
+ * Owns its state directory while it runs (one supervisor per directory), and records its children
+ * there so that those of a supervisor that was killed are stopped by the next.
  */
 export class Supervisor {
   private redis: PrivateRedis | undefined;
   private apps: SupervisedProcess[] = [];
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private lock: StateDirLock | undefined;
+  private readonly children: ChildrenFile;
+  private readonly announcing = new AbortController();
+  private reportFailure: (reason: string) => void = () => undefined;
+  /** Settles with a sentence when a child cannot be kept running (it fails the same way at every start). */
+  readonly failed: Promise<string>;
 
-  constructor(private readonly options: SupervisorOptions) {}
+  constructor(private readonly options: SupervisorOptions) {
+    this.children = new ChildrenFile(options.config.stateDir);
+    this.failed = new Promise((resolve) => {
+      this.reportFailure = resolve;
+    });
+  }
 
   /** True once stop() or kill() has been called. */
   get stopRequested(): boolean {
@@ -73,18 +83,37 @@ export class Supervisor {
   /** Kills every child now, synchronously: for a second Ctrl-C and for the supervisor's own 'exit'. */
   kill(): void {
     this.stopping ??= Promise.resolve();
+    this.announcing.abort();
     for (const app of this.apps) {
       app.kill();
     }
     this.redis?.kill();
+    this.releaseStateDir();
   }
 
   private async startAll(): Promise<void> {
     const { config, logger } = this.options;
+    try {
+      this.lock = StateDirLock.acquire(config.stateDir, { host: config.host, port: config.port });
+    } catch (error) {
+      throw error instanceof StateDirBusyError ? new StartupRefusal(error.message) : error;
+    }
+    await this.children.stopLeftovers(logger);
+    await checkListenAddress(config.host, config.port);
+    if (!isLoopback(config.host) && config.apiKey === undefined && config.keysFile === undefined) {
+      logger.warn(
+        { host: config.host },
+        'The API listens beyond this machine with no API keys: anyone on the network can use it. Set MLX_OMNI_API_KEY or MLX_OMNI_KEYS_FILE.',
+      );
+    }
     let redisUrl = config.redisUrl;
     if (redisUrl === undefined) {
-      this.redis = new PrivateRedis(config.stateDir, this.options.env, logger, this.options.backoff);
-      redisUrl = await this.redis.start();
+      this.redis = new PrivateRedis(config.stateDir, this.options.env, logger, this.options.backoff, this.hooksFor('redis'));
+      try {
+        redisUrl = await this.redis.start();
+      } catch (error) {
+        throw /not installed/.test((error as Error).message) ? new StartupRefusal((error as Error).message) : error;
+      }
     }
     if (this.stopRequested) {
       return;
@@ -103,29 +132,45 @@ export class Supervisor {
       }),
     ];
     await Promise.all(this.apps.map((app) => app.start()));
-    logger.info({ port: config.port, host: config.host, workers: config.workers, redisUrl: redactPassword(redisUrl) }, 'service started');
-    if (!isLoopback(config.host) && config.apiKey === undefined && config.keysFile === undefined) {
-      logger.warn(
-        { host: config.host },
-        'The API listens beyond this machine with no API keys: anyone on the network can use it. Set MLX_OMNI_API_KEY or MLX_OMNI_KEYS_FILE.',
-      );
-    }
+    logger.debug({ port: config.port, host: config.host, workers: config.workers, redisUrl: redactRedisUrl(redisUrl) }, 'service started');
+    void announceWhenReady(config, logger, this.announcing.signal);
+  }
+
+  private hooksFor(name: string): SupervisionHooks {
+    return {
+      onSpawn: (pid) => this.children.started(name, pid),
+      onGiveUp: (reason) => this.reportFailure(reason),
+      giveUpAfter: this.options.giveUpAfter,
+    };
   }
 
   private supervise(name: string, node: string, entry: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): SupervisedProcess {
     return new SupervisedProcess(
-      // Source maps turn stack traces from dist/ back into TypeScript lines.
-      { name, command: node, args: ['--enable-source-maps', ...nodeFlags, entry], env, stdio: ['ignore', 'inherit', 'inherit'] },
+      // Source maps turn stack traces from dist/ back into TypeScript lines. The IPC channel only
+      // tells the child when the supervisor is gone (whenParentGone), so no child outlives it.
+      { name, command: node, args: ['--enable-source-maps', ...nodeFlags, entry], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
       this.options.logger,
       new RestartBackoff(this.options.backoff),
+      this.hooksFor(name),
     );
   }
 
   private async stopAll(): Promise<void> {
+    this.announcing.abort();
     // Let a start in progress finish first: the processes it is bringing up must be stopped too.
     await Promise.allSettled([this.starting]);
     const graceMs = this.options.config.shutdownGraceMs + STOP_MARGIN_MS;
     await Promise.all(this.apps.map((app) => app.stop(graceMs)));
     await this.redis?.stop(REDIS_STOP_MS);
+    this.releaseStateDir();
+  }
+
+  private releaseStateDir(): void {
+    if (this.lock === undefined) {
+      return;
+    }
+    this.children.clear();
+    this.lock.release();
+    this.lock = undefined;
   }
 }

@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ChatModule } from '../chat/chat.module';
 import { CompletionsModule } from '../completions/completions.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { ModelsModule } from '../models/models.module';
 import { StatusModule } from '../status/status.module';
+import { TranscriptionModule } from '../transcription/transcription.module';
 import { WORKER_TRANSPORT, WorkerChannelService, type WorkerTransport } from './worker-channel.service';
 
 @Module({})
@@ -10,7 +12,7 @@ export class ChannelModule {
   static over(transport: WorkerTransport): DynamicModule {
     return {
       module: ChannelModule,
-      imports: [StatusModule, ChatModule, CompletionsModule, ModelsModule],
+      imports: [StatusModule, ChatModule, CompletionsModule, TranscriptionModule, ModelsModule, JobsModule],
       providers: [{ provide: WORKER_TRANSPORT, useValue: transport }, WorkerChannelService],
       exports: [WorkerChannelService],
     };

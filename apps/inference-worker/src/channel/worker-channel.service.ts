@@ -6,8 +6,10 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
+import { JobCancellation } from '../jobs/job-cancellation';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
+import { TranscriptionService } from '../transcription/transcription.service';
 
 /**
  * How the API reaches this worker: its Unix socket (a worker process), or connections handed to
@@ -28,7 +30,9 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    transcription: TranscriptionService,
     pool: ModelPoolService,
+    jobs: JobCancellation,
   ) {
     this.server = new IpcServer<WorkerProtocol>({
       onHandlerFault: (method, error) => this.logger.error({ method, err: error }, 'IPC handler failed'),
@@ -43,6 +47,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
             this.admit();
             return chat.countTokens(params);
           },
+          'job.cancel': async ({ jobId, reason }) => ({ cancelled: jobs.cancel(jobId, reason) }),
         },
         stream: {
           'chat.generate': async (params, ctx) => {
@@ -52,6 +57,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           'text.generate': async (params, ctx) => {
             this.admit();
             return text.generate(params, ctx);
+          },
+          'audio.transcribe': async (params, ctx) => {
+            this.admit();
+            return transcription.transcribe(params, ctx);
           },
         },
       },

@@ -2,12 +2,29 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { GenerationChunk, ChatGenerationParams, GenerationResult, StreamContext } from '@mlx-omni/ipc';
 import { ChatTemplateError, FairStepScheduler } from '@mlx-omni/mlx-native';
-import { familyById } from '@mlx-omni/model-families';
-import { assertSupportedSchema, forcedToolCallSchema, JsonConstraint, ToolChoiceError, UnsupportedSchemaError } from '@mlx-omni/structured-output';
+import { familyById, type ToolCallFormat } from '@mlx-omni/model-families';
+import {
+  assertSupportedSchema,
+  forcedMarkupCallGrammar,
+  forcedToolCallSchema,
+  GLM45_CALLS,
+  JsonConstraint,
+  QWEN3_CODER_CALLS,
+  ToolChoiceError,
+  UnsupportedSchemaError,
+  type ForcedToolChoice,
+  type MarkupCallFormat,
+} from '@mlx-omni/structured-output';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
 import { assertFitsContext, badRequest, generateChoice, generationResult, type ChoiceOutcome, type ChoiceSettings } from '../generation/choice-generator';
 import { jsonConstraintProcessor, vocabularyOf } from '../generation/constrained-decoding';
-import { ChoiceOutput, type OutputMode } from './choice-output';
+import { ChoiceOutput, usesHarmony, type OutputMode } from './choice-output';
+import { withMistralCallIds } from './mistral-call-ids';
+import { createToolCallParser, toolCallFamilyFor, type MarkupToolCallFormat } from './parsers';
+import type { ParsedToolCall } from './parsers/tool-call-parser';
+
+/** Formats whose forced calls are decoded in their own markup rather than as JSON. */
+const MARKUP_CALL_FORMATS: Partial<Record<MarkupToolCallFormat, MarkupCallFormat>> = { qwen3_coder: QWEN3_CODER_CALLS, glm45: GLM45_CALLS };
 
 /**
  * Sends the prompt's size just before the first generated chunk: by then prefill is done and every
@@ -64,12 +81,14 @@ export class ChatGenerationService {
         choice,
         sampling: params.sampling,
         maxTokens: params.maxTokens,
-        stop: params.stop,
+        // gpt-oss ends a tool-call turn with <|call|>, which its generation_config does not list as a stop token.
+        stop: mode.kind === 'text' && usesHarmony(mode) ? [...params.stop, '<|call|>'] : params.stop,
         logprobs: params.logprobs,
         topLogprobs: params.topLogprobs,
         logitsProcessors: mode.kind === 'text' ? [] : [jsonConstraintProcessor(mode.constraint())],
-        // Some families mark calls with special tokens (Mistral's [TOOL_CALLS], Llama's <|python_tag|>); the parser must see them.
-        skipSpecialTokens: !(mode.kind === 'text' && mode.toolNames.length > 0),
+        // Some families mark calls with special tokens (Mistral's [TOOL_CALLS], Llama's <|python_tag|>), and
+        // harmony marks every channel with them: the parsers must see them.
+        skipSpecialTokens: !(mode.kind === 'text' && (mode.toolNames.length > 0 || usesHarmony(mode))),
         stepGate: this.scheduler.lane(params.caller),
       };
       outcomes.push(await generateChoice(pooled, promptIds, settings, output, announced));
@@ -78,12 +97,13 @@ export class ChatGenerationService {
     return generationResult(promptIds.length, reasoningTokens, outcomes);
   }
 
-  private renderPrompt({ tokenizer }: PooledChatModel, params: ChatGenerationParams): string {
+  private renderPrompt({ tokenizer, family }: PooledChatModel, params: ChatGenerationParams): string {
     if (!tokenizer.hasChatTemplate) {
       throw badRequest(`Model ${params.model} has no chat template; use /v1/completions with a plain prompt`, 'model', 'model_not_chat');
     }
     try {
-      return tokenizer.applyChatTemplate(params.messages, {
+      const mistral = familyById(family)?.toolCallFormat === 'mistral';
+      return tokenizer.applyChatTemplate(mistral ? withMistralCallIds(params.messages) : params.messages, {
         tools: params.toolChoice === 'none' ? undefined : params.tools,
         templateKwargs: params.templateKwargs,
       });
@@ -95,11 +115,47 @@ export class ChatGenerationService {
     }
   }
 
+  /**
+   * A forced call in the model's own markup when its format writes arguments as tagged values
+   * (Qwen3-Coder, GLM): the grammar to decode with and the parser that reads the calls back.
+   * Undefined for JSON-call formats, or when an argument's schema cannot be enforced in the
+   * markup: then the call is forced as JSON, which every schema the engine supports can be.
+   */
+  private forcedMarkupCall(
+    params: ChatGenerationParams,
+    toolChoice: ForcedToolChoice,
+    declaredFormat: ToolCallFormat | undefined,
+    prompt: string,
+  ): { grammar: ReturnType<typeof forcedMarkupCallGrammar>; parse: (text: string) => ParsedToolCall[] } | undefined {
+    const family = toolCallFamilyFor({ declaredFormat, chatTemplate: prompt });
+    const format = MARKUP_CALL_FORMATS[family.name];
+    if (format === undefined) {
+      return undefined;
+    }
+    try {
+      const grammar = forcedMarkupCallGrammar(params.tools, toolChoice, { parallel: params.parallelToolCalls }, format);
+      const parser = createToolCallParser(family, {
+        toolNames: params.tools.map((tool) => tool.function.name),
+        toolParameters: new Map(params.tools.map((tool) => [tool.function.name, tool.function.parameters])),
+      });
+      return { grammar, parse: (text) => parser.parse(text).toolCalls };
+    } catch (error) {
+      if (error instanceof UnsupportedSchemaError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
   /** Decides, once per request, how generated text becomes chunks; schema problems are 400s naming the field. */
   private outputMode({ tokenizer, lm, family }: PooledChatModel, params: ChatGenerationParams, prompt: string): OutputMode {
     const vocabulary = vocabularyOf(tokenizer, lm.eosTokenIds);
     try {
       if (params.toolChoice === 'required' || typeof params.toolChoice === 'object') {
+        const markup = this.forcedMarkupCall(params, params.toolChoice, familyById(family)?.toolCallFormat, prompt);
+        if (markup !== undefined) {
+          return { kind: 'forced-tool-call', constraint: () => JsonConstraint.forGrammar(markup.grammar, vocabulary), parse: markup.parse };
+        }
         const schema = forcedToolCallSchema(params.tools, params.toolChoice, { parallel: params.parallelToolCalls });
         return { kind: 'forced-tool-call', constraint: () => JsonConstraint.forSchema(schema, vocabulary) };
       }
@@ -129,6 +185,7 @@ export class ChatGenerationService {
       toolCallFormat: familyById(family)?.toolCallFormat,
       prompt,
       toolNames: params.toolChoice === 'none' ? [] : params.tools.map((tool) => tool.function.name),
+      toolParameters: new Map(params.tools.map((tool) => [tool.function.name, tool.function.parameters])),
     };
   }
 }

@@ -3,14 +3,36 @@ import type { ChatFinishReasonWire, GenerationChunk, WireTokenLogprob } from '@m
 import type { ChoiceOutputSink } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
 import { parseForcedToolCalls, type JsonConstraint } from '@mlx-omni/structured-output';
-import { createToolCallParser, promptOpensReasoning, ReasoningSplitter, toolCallFamilyFor, type ToolCallStream } from './parsers';
+import {
+  createToolCallParser,
+  HarmonyStream,
+  promptExpectsHarmony,
+  promptOpensReasoning,
+  ReasoningSplitter,
+  toolCallFamilyFor,
+  type HarmonyOutput,
+  type ToolCallStream,
+} from './parsers';
 import type { ParsedToolCall } from './parsers/tool-call-parser';
+import type { ParameterSchema } from './parsers/text-arguments';
 
 /** How one request's generated text becomes chunks. Constraints are factories: each choice needs a fresh one. */
 export type OutputMode =
-  | { kind: 'text'; toolCallFormat: ToolCallFormat | undefined; prompt: string; toolNames: string[] }
+  | {
+      kind: 'text';
+      toolCallFormat: ToolCallFormat | undefined;
+      prompt: string;
+      toolNames: string[];
+      /** Each tool's parameters schema, which types arguments written as bare text. */
+      toolParameters: ReadonlyMap<string, ParameterSchema>;
+    }
   | { kind: 'json'; constraint: () => JsonConstraint }
-  | { kind: 'forced-tool-call'; constraint: () => JsonConstraint };
+  | {
+      kind: 'forced-tool-call';
+      constraint: () => JsonConstraint;
+      /** Reads the calls of a forced output in the model's markup; absent: the output is the JSON call form. */
+      parse?: (text: string) => ParsedToolCall[];
+    };
 
 /**
  * Turns one choice's text deltas into chunks: reasoning and answer apart, tool-call markup into
@@ -21,7 +43,9 @@ export class ChoiceOutput implements ChoiceOutputSink {
   reasoningTokens = 0;
   private readonly splitter: ReasoningSplitter | undefined;
   private readonly toolCalls: ToolCallStream | undefined;
-  private forcedJson = '';
+  /** gpt-oss: channels carry reasoning, answer and calls; this replaces the splitter and the markup parser. */
+  private readonly harmony: HarmonyStream | undefined;
+  private forcedText = '';
   private callCount = 0;
   private readonly verbatim: VerbatimOutput;
 
@@ -31,12 +55,17 @@ export class ChoiceOutput implements ChoiceOutputSink {
     private readonly newCallId: () => string,
   ) {
     this.verbatim = new VerbatimOutput(choice);
-    if (mode.kind === 'text') {
+    if (mode.kind === 'text' && usesHarmony(mode)) {
+      this.harmony = new HarmonyStream(new Set(mode.toolNames));
+    } else if (mode.kind === 'text') {
       this.splitter = new ReasoningSplitter({ startsInReasoning: promptOpensReasoning(mode.prompt) });
       this.toolCalls =
         mode.toolNames.length === 0
           ? undefined
-          : createToolCallParser(toolCallFamilyFor({ declaredFormat: mode.toolCallFormat, chatTemplate: mode.prompt }), { toolNames: mode.toolNames }).stream();
+          : createToolCallParser(toolCallFamilyFor({ declaredFormat: mode.toolCallFormat, chatTemplate: mode.prompt }), {
+              toolNames: mode.toolNames,
+              toolParameters: mode.toolParameters,
+            }).stream();
     }
   }
 
@@ -45,10 +74,10 @@ export class ChoiceOutput implements ChoiceOutputSink {
       case 'json':
         return this.verbatim.push(text, logprobs);
       case 'forced-tool-call':
-        this.forcedJson += text;
+        this.forcedText += text;
         return [];
       case 'text':
-        return this.routeText(this.splitter!.push(text), logprobs);
+        return this.harmony ? this.routeHarmony(this.harmony.push(text), logprobs) : this.routeText(this.splitter!.push(text), logprobs);
     }
   }
 
@@ -59,13 +88,24 @@ export class ChoiceOutput implements ChoiceOutputSink {
     const chunks: GenerationChunk[] = [];
     switch (this.mode.kind) {
       case 'forced-tool-call': {
-        this.forcedJson += text;
+        this.forcedText += text;
         const calls = reason === 'stop' ? this.forcedCalls() : undefined;
         // A call cut off by max_tokens is not valid JSON; the client gets the partial text as content.
-        chunks.push(...(calls === undefined ? [this.content(this.forcedJson, undefined)] : calls.map((call) => this.toolCall(call))));
+        chunks.push(...(calls === undefined ? [this.content(this.forcedText, undefined)] : calls.map((call) => this.toolCall(call))));
         break;
       }
       case 'text': {
+        if (this.harmony) {
+          const pushed = this.harmony.push(text);
+          const tail = this.harmony.end();
+          chunks.push(
+            ...this.routeHarmony(
+              { reasoning: pushed.reasoning + tail.reasoning, content: pushed.content + tail.content, toolCalls: [...pushed.toolCalls, ...tail.toolCalls] },
+              undefined,
+            ),
+          );
+          break;
+        }
         const split = this.splitter!.push(text);
         const tail = this.splitter!.end();
         chunks.push(...this.routeText({ reasoning: split.reasoning + tail.reasoning, content: split.content + tail.content }, undefined));
@@ -102,9 +142,27 @@ export class ChoiceOutput implements ChoiceOutputSink {
     return chunks;
   }
 
+  private routeHarmony(output: HarmonyOutput, logprobs: WireTokenLogprob[] | undefined): GenerationChunk[] {
+    const chunks: GenerationChunk[] = [];
+    if (output.reasoning !== '') {
+      chunks.push({ choice: this.choice, type: 'reasoning', text: output.reasoning });
+    }
+    if (output.reasoning !== '' && output.content === '') {
+      this.reasoningTokens += 1;
+    } else if (output.content !== '' || logprobs !== undefined) {
+      chunks.push(this.content(output.content, logprobs));
+    }
+    chunks.push(...output.toolCalls.map((call) => this.toolCall(call)));
+    return chunks;
+  }
+
   private forcedCalls(): ParsedToolCall[] | undefined {
+    if (this.mode.kind === 'forced-tool-call' && this.mode.parse) {
+      const calls = this.mode.parse(this.forcedText);
+      return calls.length > 0 ? calls : undefined;
+    }
     try {
-      return parseForcedToolCalls(this.forcedJson);
+      return parseForcedToolCalls(this.forcedText);
     } catch {
       // Only a cut-off output fails here: the grammar admits nothing else.
       return undefined;
@@ -118,4 +176,9 @@ export class ChoiceOutput implements ChoiceOutputSink {
   private toolCall(call: ParsedToolCall): GenerationChunk {
     return { choice: this.choice, type: 'tool_call', index: this.callCount++, id: this.newCallId(), name: call.name, arguments: call.arguments };
   }
+}
+
+/** Whether a text-mode choice is gpt-oss harmony: the family says so, or the prompt leaves the model to write it. */
+export function usesHarmony(mode: Extract<OutputMode, { kind: 'text' }>): boolean {
+  return mode.toolCallFormat === 'harmony' || promptExpectsHarmony(mode.prompt);
 }

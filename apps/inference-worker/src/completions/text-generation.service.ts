@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { GenerationChunk, GenerationResult, StreamContext, TextGenerationParams } from '@mlx-omni/ipc';
-import { FairStepScheduler } from '@mlx-omni/mlx-native';
+import type { GenerationChunk, GenerationResult, StreamContext, TextGenerationParams, WirePromptLogprob } from '@mlx-omni/ipc';
+import { FairStepScheduler, scorePrompt } from '@mlx-omni/mlx-native';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
 import { assertFitsContext, badRequest, generateChoice, generationResult, type ChoiceOutcome, type ChoiceSettings } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
@@ -37,7 +37,7 @@ export class TextGenerationService {
         const choice = index * params.n + i;
         const output = new VerbatimOutput(choice);
         if (params.echo) {
-          await ctx.send(output.content(prompt.text, undefined));
+          await ctx.send(params.topLogprobs === undefined ? output.content(prompt.text, undefined) : await this.scoredEcho(pooled, choice, prompt, params.topLogprobs));
         }
         const settings: ChoiceSettings = {
           choice,
@@ -54,5 +54,22 @@ export class TextGenerationService {
       }
     }
     return generationResult(promptTokens, 0, outcomes);
+  }
+
+  /** The echoed prompt with each token's logprob given the ones before it (the first has none). */
+  private async scoredEcho(
+    { lm, tokenizer }: PooledChatModel,
+    choice: number,
+    prompt: { ids: number[]; text: string },
+    topLogprobs: number,
+  ): Promise<GenerationChunk> {
+    const scores = await scorePrompt(lm.model, prompt.ids, topLogprobs);
+    const alternative = ({ tokenId, logprob }: { tokenId: number; logprob: number }) => ({ token: tokenizer.tokenText(tokenId), logprob, bytes: Array.from(tokenizer.tokenBytes(tokenId)) });
+    const promptLogprobs: WirePromptLogprob[] = prompt.ids.map((id, i) =>
+      i === 0
+        ? { token: tokenizer.tokenText(id), logprob: null, top_logprobs: null }
+        : { token: tokenizer.tokenText(id), logprob: scores[i - 1].logprob, top_logprobs: scores[i - 1].top.map(alternative) },
+    );
+    return { choice, type: 'content', text: prompt.text, promptLogprobs };
   }
 }

@@ -1,11 +1,40 @@
-import { BullModule } from '@nestjs/bullmq';
-import { Module } from '@nestjs/common';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bullmq';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
-import { QUEUE_NAMES, consumerConnectionOptions } from '@mlx-omni/jobs';
+import { consumerConnectionOptions, QUEUE_NAMES, redactRedisUrl, RedisLinkMonitor } from '@mlx-omni/jobs';
 import { DiagnosticsProcessor } from './diagnostics.processor';
+import { JobCancellation } from './job-cancellation';
 import { ModelDownloadProcessor } from './model-download.processor';
 
-/** Consumes the long-job queues (BullMQ on Redis); each queue has one processor here. */
+/**
+ * Logs this worker's link to Redis once per change, through its BullMQ workers' connection events;
+ * the queue objects' own reports of the same outage are kept at debug.
+ */
+@Injectable()
+class JobsRedisLink implements OnApplicationBootstrap {
+  constructor(
+    private readonly link: RedisLinkMonitor,
+    private readonly moduleRef: ModuleRef,
+    private readonly diagnostics: DiagnosticsProcessor,
+    private readonly downloads: ModelDownloadProcessor,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const processor of [this.diagnostics, this.downloads]) {
+      this.link.watch(processor.worker);
+    }
+    for (const name of QUEUE_NAMES) {
+      this.link.absorb(this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    }
+  }
+}
+
+/**
+ * Consumes the long-job queues (BullMQ on Redis); each queue has one processor here. The queues are
+ * registered too: that is what makes @nestjs/bullmq start the processors.
+ */
 @Module({
   imports: [
     BullModule.forRootAsync({
@@ -14,6 +43,17 @@ import { ModelDownloadProcessor } from './model-download.processor';
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
   ],
-  providers: [DiagnosticsProcessor, ModelDownloadProcessor],
+  providers: [
+    DiagnosticsProcessor,
+    ModelDownloadProcessor,
+    JobCancellation,
+    JobsRedisLink,
+    {
+      provide: RedisLinkMonitor,
+      inject: [OMNI_CONFIG],
+      useFactory: (config: OmniConfig) => new RedisLinkMonitor(new Logger('Redis'), redactRedisUrl(requireRedisUrl(config))),
+    },
+  ],
+  exports: [JobCancellation],
 })
 export class JobsModule {}

@@ -3,7 +3,8 @@ import { Inject, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { processorOptions, type JobName, type JobPayload, type JobResult } from '@mlx-omni/jobs';
-import { downloadModel, HubRequestError, InvalidModelIdError, type DownloadProgress } from '@mlx-omni/model-hub';
+import { HubRequestError, InvalidModelIdError, pullModel, type DownloadProgress } from '@mlx-omni/model-hub';
+import { JobCancellation } from './job-cancellation';
 
 type ModelDownloadJob = JobName<'model-download'>;
 
@@ -14,7 +15,10 @@ const PROGRESS_INTERVAL_MS = 250;
 export class ModelDownloadProcessor extends WorkerHost {
   private readonly logger = new Logger(ModelDownloadProcessor.name);
 
-  constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {
+  constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    private readonly cancellation: JobCancellation,
+  ) {
     super();
   }
 
@@ -41,12 +45,14 @@ export class ModelDownloadProcessor extends WorkerHost {
         writes.push(job.updateProgress({ ...progress }));
       }
     };
+    const signal = this.cancellation.begin(job.id!);
     try {
-      const downloaded = await downloadModel(model, revision, {
+      const downloaded = await pullModel(model, revision, {
         hubCache: this.config.hfHubCache,
         endpoint: this.config.hfEndpoint,
         token: this.config.hfToken,
         onProgress,
+        signal,
       });
       await Promise.all(writes);
       await job.updateProgress({ ...latest! });
@@ -59,15 +65,22 @@ export class ModelDownloadProcessor extends WorkerHost {
         files: downloaded.files,
         bytes_total: downloaded.bytesTotal,
         bytes_downloaded: downloaded.bytesFetched,
+        companions: downloaded.companions.map((companion) => ({ model: companion.repoId, commit: companion.commit, files: companion.files })),
       };
     } catch (error) {
       await Promise.allSettled(writes);
+      if (signal.aborted) {
+        this.logger.log({ jobId: job.id, model, reason: (signal.reason as Error).message }, 'Model download cancelled');
+        throw new UnrecoverableError(`Download ${(signal.reason as Error).message}`);
+      }
       // A wrong id, revision or token stays wrong: fail the job now instead of retrying it four more times.
       if ((error instanceof HubRequestError && error.permanent) || error instanceof InvalidModelIdError) {
         throw new UnrecoverableError(error.message);
       }
       this.logger.warn({ jobId: job.id, model, attempt: job.attemptsMade + 1, err: error }, 'Model download interrupted; it resumes on the next try');
       throw error;
+    } finally {
+      this.cancellation.end(job.id!);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
-import { familyLoader, UnsupportedFamilyError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { familyLoader, UnsupportedFamilyError, WhisperTokenizerNotFoundError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import { describeModelDir, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
@@ -40,7 +40,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
       if (model.kind !== kind) {
         throw notSupported(`The model ${id} is of kind ${model.kind} and cannot serve ${kind} requests`);
       }
-      return work(model as Pooled<K>);
+      return work(model as unknown as Pooled<K>);
     });
   }
 
@@ -83,7 +83,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private get loadOptions() {
-    return { weights: this.config.quantizedWeights };
+    return { weights: this.config.quantizedWeights, hubCache: this.config.hfHubCache };
   }
 
   /** The folder's family (model-families' table) and the engine's loader for it; 400 when the engine runs no such family. */
@@ -109,7 +109,16 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
   private async loadModel(id: string, path: string): Promise<Pooled> {
     const started = performance.now();
     const { family, loader } = await this.familyAt(path);
-    const model: LoadedModel = await loader.load(path, this.loadOptions);
+    let model: LoadedModel;
+    try {
+      model = await loader.load(path, this.loadOptions);
+    } catch (error) {
+      // A model whose companion files are missing is the caller's to fix (pull them), not a server fault.
+      if (error instanceof WhisperTokenizerNotFoundError) {
+        throw new IpcHandlerError({ message: error.message, code: 'model_incomplete', status: 400, param: 'model' });
+      }
+      throw error;
+    }
     this.logger.log({ model: id, path, family, kind: model.kind, seconds: (performance.now() - started) / 1000 }, 'Model loaded');
     return { ...model, id, path, family };
   }

@@ -4,3 +4,5 @@ export * from './quantization';
 export * from './safetensors';
 export * from './weight-store';
 export * from './load-weights';
+export * from './npz';
+export * from './host-arrays';

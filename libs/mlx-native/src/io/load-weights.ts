@@ -1,11 +1,14 @@
 import { core as mx } from '@frost-beta/mlx';
-import { access, readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuantizedTensor } from '../nn/layers';
 import { InvalidModelConfigError, MissingTensorError, ModelFileMissingError, ModelLoadError, TensorShapeMismatchError } from './errors';
 import { isJsonObject, type JsonObject } from './model-config';
 import { quantizationFor, type QuantizationConfig } from './quantization';
-import { dtypeBytes, FLOAT_DTYPES, readSafetensorsHeader } from './safetensors';
+import { npzToSafetensors, readNpzHeader } from './npz';
+import { dtypeBytes, FLOAT_DTYPES, readSafetensorsHeader, type TensorInfo } from './safetensors';
 import { WeightStore } from './weight-store';
 
 /**
@@ -17,6 +20,11 @@ export type WeightsMode = 'auto' | 'quantized' | 'dequantized';
 
 export interface LoadOptions {
   weights?: WeightsMode;
+  /**
+   * The Hugging Face cache, where files a checkpoint does not carry are looked up (mlx-community's
+   * Whisper conversions leave the tokenizer to the matching openai/whisper-* repo).
+   */
+  hubCache?: string;
 }
 
 /** Whether quantized modules stay quantized under `mode` on this machine. */
@@ -92,7 +100,40 @@ export interface WeightLoadPlan {
   keep: (name: string) => boolean;
 }
 
-const QUANTIZED_PARTS = ['weight', 'scales', 'biases'] as const;
+const AFFINE_PARTS = ['weight', 'scales', 'biases'] as const;
+const MXFP4_PARTS = ['weight', 'scales'] as const;
+
+function isMxfp4(quantization: QuantizationConfig | undefined, module: string): boolean {
+  const params = quantization ? quantizationFor(quantization, module) : false;
+  return params !== false && params.mode === 'mxfp4';
+}
+
+/** The tensors a quantized module is stored as: MXFP4 has no biases. */
+function quantizedParts(quantization: QuantizationConfig | undefined, module: string): readonly string[] {
+  return isMxfp4(quantization, module) ? MXFP4_PARTS : AFFINE_PARTS;
+}
+
+/** FP4 E2M1: sign bit, two exponent bits, one mantissa bit; codes 8-15 are the negatives of 0-7. */
+const E2M1_VALUES = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6];
+
+/**
+ * MXFP4 to float32: eight E2M1 codes per uint32 word (lowest bits first, as MLX packs them), each
+ * group of 32 values multiplied by 2^(scale − 127). This binding predates MLX's MXFP4 kernels, so
+ * MXFP4 modules are expanded at load on every backend. Codes are taken apart by division because
+ * the binding's rightShift crashes.
+ */
+export function dequantizeMxfp4(weight: mx.array, scales: mx.array): mx.array {
+  const lead = weight.shape.slice(0, -1);
+  const words = weight.shape[weight.ndim - 1];
+  const codes = Array.from({ length: 8 }, (_, j) =>
+    mx.remainder(mx.floorDivide(weight, mx.array(16 ** j, mx.uint32)), mx.array(16, mx.uint32)),
+  );
+  const values = mx.take(mx.array(E2M1_VALUES, mx.float32), mx.stack(codes, -1).astype(mx.int32));
+  const groups = scales.shape[scales.ndim - 1];
+  const grouped = values.reshape([...lead, groups, (words * 8) / groups]);
+  const scale = mx.power(mx.array(2, mx.float32), mx.subtract(scales.astype(mx.float32), 127));
+  return mx.multiply(grouped, mx.expandDims(scale, -1)).reshape([...lead, words * 8]);
+}
 
 /**
  * Reads the weights shard by shard: each tensor is converted (cast, dequantized) and evaluated
@@ -105,7 +146,7 @@ const QUANTIZED_PARTS = ['weight', 'scales', 'biases'] as const;
  * checkpoint's dtype is kept.
  */
 export async function loadWeights(files: string[], plan: WeightLoadPlan): Promise<WeightStore> {
-  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat();
+  const headers = await weightHeaders(files);
   const computeDtype = mx.metal.isAvailable() ? undefined : mx.float32;
   const toCompute = (a: mx.array): mx.array =>
     computeDtype && mx.issubdtype(a.dtype, mx.floating) ? a.astype(computeDtype) : a;
@@ -119,11 +160,11 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
     const dot = name.lastIndexOf('.');
     const module = name.slice(0, dot);
     const part = name.slice(dot + 1);
-    return quantizedModules.has(module) && (QUANTIZED_PARTS as readonly string[]).includes(part) ? module : undefined;
+    return quantizedModules.has(module) && quantizedParts(plan.quantization, module).includes(part) ? module : undefined;
   };
 
   for (const module of quantizedModules) {
-    const absent = QUANTIZED_PARTS.map((part) => `${module}.${part}`).find((name) => !names.has(name));
+    const absent = quantizedParts(plan.quantization, module).map((part) => `${module}.${part}`).find((name) => !names.has(name));
     if (absent) {
       throw new MissingTensorError(absent, plan.modelDir);
     }
@@ -134,6 +175,27 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
   const pending = new Map<string, mx.array>();
 
   for (const file of files) {
+    const converted = file.endsWith('.npz') ? join(tmpdir(), `mlx-omni-npz-${process.pid}-${randomBytes(6).toString('hex')}.safetensors`) : undefined;
+    if (converted) {
+      await npzToSafetensors(file, converted);
+    }
+    try {
+      loadShard(converted ?? file);
+      if (converted) {
+        // A part waiting for the rest of its module must not outlive the temporary file it reads from.
+        mx.eval(...pending.values());
+      }
+    } finally {
+      if (converted) {
+        await rm(converted, { force: true });
+      }
+    }
+    // Let the finalizers of this shard's arrays run before the next shard is read.
+    await new Promise(setImmediate);
+  }
+  return new WeightStore(dense, quantized, plan.modelDir);
+
+  function loadShard(file: string): void {
     const arrays = mx.load(file) as unknown as Record<string, mx.array>;
     for (const [name, array] of Object.entries(arrays)) {
       if (!names.has(name)) {
@@ -147,25 +209,49 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
         continue;
       }
       pending.set(name, array);
-      const parts = QUANTIZED_PARTS.map((part) => pending.get(`${module}.${part}`));
-      if (parts.every((p): p is mx.array => p !== undefined)) {
-        QUANTIZED_PARTS.forEach((part) => pending.delete(`${module}.${part}`));
-        const [weight, scales, biases] = parts;
-        const q = quantizedTensor(module, weight, toCompute(scales), toCompute(biases), plan);
-        if (plan.keepQuantized) {
-          mx.eval(q.weight, q.scales, q.biases);
-          quantized.set(module, q);
-        } else {
-          const full = mx.dequantize(q.weight, q.scales, q.biases, q.groupSize, q.bits);
-          mx.eval(full);
-          dense.set(`${module}.weight`, full);
-        }
+      const partNames = quantizedParts(plan.quantization, module);
+      const parts = partNames.map((part) => pending.get(`${module}.${part}`));
+      if (!parts.every((p): p is mx.array => p !== undefined)) {
+        continue;
+      }
+      partNames.forEach((part) => pending.delete(`${module}.${part}`));
+      if (isMxfp4(plan.quantization, module)) {
+        const [weight, scales] = parts;
+        const full = dequantizeMxfp4(checkedMxfp4(module, weight, scales), scales);
+        mx.eval(full);
+        dense.set(`${module}.weight`, full);
+        continue;
+      }
+      const [weight, scales, biases] = parts;
+      const q = quantizedTensor(module, weight, toCompute(scales), toCompute(biases), plan);
+      if (plan.keepQuantized) {
+        mx.eval(q.weight, q.scales, q.biases);
+        quantized.set(module, q);
+      } else {
+        const full = mx.dequantize(q.weight, q.scales, q.biases, q.groupSize, q.bits);
+        mx.eval(full);
+        dense.set(`${module}.weight`, full);
       }
     }
-    // Let the finalizers of this shard's arrays run before the next shard is read.
-    await new Promise(setImmediate);
   }
-  return new WeightStore(dense, quantized, plan.modelDir);
+}
+
+/** The tensors of weight files, from their headers alone: safetensors, or numpy .npz (older mlx-community repos). */
+export async function weightHeaders(files: string[]): Promise<TensorInfo[]> {
+  return (await Promise.all(files.map((file) => (file.endsWith('.npz') ? readNpzHeader(file) : readSafetensorsHeader(file))))).flat();
+}
+
+function checkedMxfp4(module: string, weight: mx.array, scales: mx.array): mx.array {
+  const expected = [...weight.shape.slice(0, -1), weight.shape[weight.ndim - 1] / 4];
+  if (String(weight.dtype) !== 'uint32' || String(scales.dtype) !== 'uint8') {
+    throw new ModelLoadError(
+      `Module "${module}" is declared mxfp4, but its tensors are ${String(weight.dtype)} weight and ${String(scales.dtype)} scales (expected uint32 and uint8)`,
+    );
+  }
+  if (scales.shape.length !== expected.length || scales.shape.some((d, i) => d !== expected[i])) {
+    throw new TensorShapeMismatchError(`${module}.scales`, expected, scales.shape);
+  }
+  return weight;
 }
 
 function quantizedTensor(module: string, weight: mx.array, scales: mx.array, biases: mx.array, plan: WeightLoadPlan): QuantizedTensor {
@@ -201,7 +287,7 @@ function quantizedTensor(module: string, weight: mx.array, scales: mx.array, bia
  */
 export async function loadedWeightBytes(files: string[], plan: Pick<WeightLoadPlan, 'keepQuantized' | 'keep' | 'quantization'>): Promise<number> {
   const onCpu = !mx.metal.isAvailable();
-  const headers = (await Promise.all(files.map(readSafetensorsHeader))).flat().filter((tensor) => plan.keep(tensor.name));
+  const headers = (await weightHeaders(files)).filter((tensor) => plan.keep(tensor.name));
   const quantizedModules = new Set(headers.filter((t) => t.name.endsWith('.scales')).map((t) => t.name.slice(0, -'.scales'.length)));
   const elements = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
   let total = 0;
@@ -211,12 +297,14 @@ export async function loadedWeightBytes(files: string[], plan: Pick<WeightLoadPl
     const dot = tensor.name.lastIndexOf('.');
     const module = tensor.name.slice(0, dot);
     const part = tensor.name.slice(dot + 1);
-    if (quantizedModules.has(module) && part === 'weight' && !plan.keepQuantized) {
+    // MXFP4 modules are expanded whatever the mode: the binding has no kernels for them.
+    const expanded = !plan.keepQuantized || isMxfp4(plan.quantization, module);
+    if (quantizedModules.has(module) && part === 'weight' && expanded) {
       const params = plan.quantization ? quantizationFor(plan.quantization, module) : false;
       const bits = params === false ? 32 : params.bits;
       // Packed uint32 words of `bits`-bit values become one float each.
-      total += elements(tensor.shape) * (32 / bits) * (onCpu ? 4 : 2);
-    } else if (quantizedModules.has(module) && (part === 'scales' || part === 'biases') && !plan.keepQuantized) {
+      total += elements(tensor.shape) * (32 / bits) * (onCpu || isMxfp4(plan.quantization, module) ? 4 : 2);
+    } else if (quantizedModules.has(module) && (part === 'scales' || part === 'biases') && expanded) {
       continue;
     } else {
       total += isFloat && onCpu ? elements(tensor.shape) * 4 : stored;

@@ -1,9 +1,17 @@
 import { InvalidModelConfigError } from './errors';
 import { isJsonObject, ModelConfig } from './model-config';
 
+/**
+ * `affine`: MLX's integer codes with a float scale and bias per group. `mxfp4`: OCP microscaling
+ * FP4 (E2M1 codes, one power-of-two E8M0 scale per 32 values, no bias), which gpt-oss ships its
+ * experts in and mlx-community keeps.
+ */
+export type QuantizationMode = 'affine' | 'mxfp4';
+
 export interface QuantizationParams {
   groupSize: number;
   bits: number;
+  mode: QuantizationMode;
 }
 
 /**
@@ -23,16 +31,22 @@ export function parseQuantization(config: ModelConfig): QuantizationConfig | und
   if (!block) {
     return undefined;
   }
-  const mode = block.raw['mode'];
-  if (mode !== undefined && mode !== 'affine') {
-    throw new InvalidModelConfigError(config.source, `quantization mode "${String(mode)}" is not supported (only affine)`);
-  }
   const params = (source: ModelConfig): QuantizationParams => {
+    const mode = source.string('mode', 'affine');
+    if (mode === 'mxfp4') {
+      if (source.int('bits', 4) !== 4 || source.int('group_size', 32) !== 32) {
+        throw source.invalid('bits', 'mxfp4 with bits 4 and group_size 32');
+      }
+      return { groupSize: 32, bits: 4, mode };
+    }
+    if (mode !== 'affine') {
+      throw new InvalidModelConfigError(source.source, `quantization mode "${mode}" is not supported (supported: affine, mxfp4)`);
+    }
     const bits = source.int('bits');
     if (!SUPPORTED_BITS.includes(bits)) {
       throw source.invalid('bits', `one of ${SUPPORTED_BITS.join(', ')}`);
     }
-    return { groupSize: source.int('group_size'), bits };
+    return { groupSize: source.int('group_size'), bits, mode };
   };
   const overrides: Record<string, QuantizationParams | false> = {};
   for (const [key, value] of Object.entries(block.raw)) {
@@ -47,5 +61,5 @@ export function parseQuantization(config: ModelConfig): QuantizationConfig | und
 
 /** Parameters for one module: its override if any, else the defaults. */
 export function quantizationFor(quantization: QuantizationConfig, module: string): QuantizationParams | false {
-  return quantization.overrides[module] ?? { groupSize: quantization.groupSize, bits: quantization.bits };
+  return quantization.overrides[module] ?? { groupSize: quantization.groupSize, bits: quantization.bits, mode: quantization.mode };
 }

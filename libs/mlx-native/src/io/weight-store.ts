@@ -1,4 +1,6 @@
 import type { core as mx } from '@frost-beta/mlx';
+import { Conv1d } from '../nn/conv';
+import { LayerNorm } from '../nn/norms';
 import {
   DenseEmbedding,
   DenseLinear,
@@ -66,6 +68,11 @@ export class WeightStore {
     return found;
   }
 
+  /** A tensor whose shape is data rather than implied by the config (Whisper's `alignment_heads`); undefined when absent. */
+  optionalTensor(name: string): mx.array | undefined {
+    return this.dense.get(this.prefix + name);
+  }
+
   /** `<module>.weight` [out, in] (+ `<module>.bias` [out]). */
   linear(module: string, inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}): Linear {
     const bias = options.bias ? this.tensor(`${module}.bias`, [outFeatures]) : undefined;
@@ -83,26 +90,49 @@ export class WeightStore {
     return new RMSNorm(transform ? transform(weight) : weight, eps);
   }
 
+  /** `<module>.weight` and `<module>.bias`, both [dim]. */
+  layerNorm(module: string, dim: number, eps?: number): LayerNorm {
+    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), this.tensor(`${module}.bias`, [dim]), eps);
+  }
+
+  /** `<module>.weight` [out, kernel, in] (MLX's layout) and `<module>.bias` [out]. */
+  conv1d(module: string, inChannels: number, outChannels: number, kernel: number, options: { stride?: number; padding?: number } = {}): Conv1d {
+    return new Conv1d(this.tensor(`${module}.weight`, [outChannels, kernel, inChannels]), this.tensor(`${module}.bias`, [outChannels]), options);
+  }
+
   /**
    * Expert `index` of a mixture-of-experts projection, from either layout: Hugging Face keeps one
-   * module per expert (`experts.<i>.<proj>`), mlx-lm stacks them (`switch_mlp.<proj>`, [experts, out, in]).
-   * A stacked expert is a slice, which shares the stacked buffer rather than copying it.
+   * module per expert (`experts.<i>.<proj>`), mlx-lm stacks them (`switch_mlp.<proj>`, [experts, out, in];
+   * gpt-oss checkpoints stack them under `experts.<proj>`, with a bias [experts, out]). A stacked
+   * expert is a slice, which shares the stacked buffer rather than copying it.
    */
-  expertLinear(block: string, projection: string, index: number, experts: number, inFeatures: number, outFeatures: number): Linear {
-    const stacked = `${block}.switch_mlp.${projection}`;
-    if (!this.hasModule(stacked)) {
-      return this.linear(`${block}.experts.${index}.${projection}`, inFeatures, outFeatures);
+  expertLinear(
+    block: string,
+    projection: string,
+    index: number,
+    experts: number,
+    inFeatures: number,
+    outFeatures: number,
+    options: { bias?: boolean } = {},
+  ): Linear {
+    const stacked = [`${block}.switch_mlp.${projection}`, `${block}.experts.${projection}`].find((module) => this.hasModule(module));
+    if (stacked === undefined) {
+      return this.linear(`${block}.experts.${index}.${projection}`, inFeatures, outFeatures, options);
     }
+    const bias = options.bias ? this.tensor(`${stacked}.bias`, [experts, outFeatures]).index(index) : undefined;
     const q = this.quantizedModule(stacked, [experts, outFeatures, inFeatures]);
     if (q) {
-      return new QuantizedLinear({
-        ...q,
-        weight: q.weight.index(index),
-        scales: q.scales.index(index),
-        biases: q.biases.index(index),
-      });
+      return new QuantizedLinear(
+        {
+          ...q,
+          weight: q.weight.index(index),
+          scales: q.scales.index(index),
+          biases: q.biases.index(index),
+        },
+        bias,
+      );
     }
-    return new DenseLinear(this.tensor(`${stacked}.weight`, [experts, outFeatures, inFeatures]).index(index));
+    return new DenseLinear(this.tensor(`${stacked}.weight`, [experts, outFeatures, inFeatures]).index(index), bias);
   }
 
   /** The quantized module at `module`, checked against the logical (unpacked) shape; undefined when dense. */

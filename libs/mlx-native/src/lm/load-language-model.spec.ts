@@ -165,8 +165,8 @@ describe('loadLanguageModel', () => {
 
     it('when rope_scaling names a type the engine does not implement', async () => {
       const dir = await copyOf(SMALL);
-      await editConfig(dir, (c) => (c['rope_scaling'] = { rope_type: 'yarn', factor: 4 }));
-      await expect(loadLanguageModel(dir)).rejects.toThrow('rope_scaling type "yarn" is not supported (supported: default, linear, dynamic, llama3)');
+      await editConfig(dir, (c) => (c['rope_scaling'] = { rope_type: 'longrope', factor: 4 }));
+      await expect(loadLanguageModel(dir)).rejects.toThrow('rope_scaling type "longrope" is not supported (supported: default, linear, dynamic, llama3, yarn)');
     });
 
     it('when packed tensors come without a quantization block', async () => {

@@ -38,7 +38,7 @@ export async function loadLanguageModel(modelDir: string, options: LoadOptions =
     modelDir,
     quantization,
     keepQuantized,
-    keep: architecture.usesTensor ?? (() => true),
+    keep: (name) => architecture.usesTensor?.(name, config) ?? true,
   });
   const model = architecture.build(config, store);
 

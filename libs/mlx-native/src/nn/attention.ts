@@ -31,6 +31,12 @@ export interface AttentionParts {
   /** Per-head RMSNorm of queries and keys before rotation (Qwen3, Gemma 3). */
   queryNorm?: RMSNorm;
   keyNorm?: RMSNorm;
+  /**
+   * Per-head learned logits [heads] that join every softmax as one more key with no value
+   * (gpt-oss's attention sinks): a head can then attend to "nothing" instead of being forced
+   * to spread its weight over the keys it sees.
+   */
+  sinks?: mx.array;
 }
 
 /** Multi-head scaled dot-product attention with rotary positions and a KV cache. */
@@ -49,9 +55,42 @@ export class Attention {
     const queries = rope.apply(toHeads(q, heads, queryNorm), offset);
     const keys = rope.apply(toHeads(k, kvHeads, keyNorm), offset);
     const context = cache.update(keys, toHeads(v, kvHeads));
-    const attended = context.mask
-      ? mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale, context.mask)
-      : mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale);
+    let attended: mx.array;
+    if (this.p.sinks) {
+      attended = attendWithSinks(queries, context.keys, context.values, scale, context.mask, this.p.sinks);
+    } else if (context.mask) {
+      attended = mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale, context.mask);
+    } else {
+      attended = mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale);
+    }
     return out.forward(attended.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim));
   }
+}
+
+/**
+ * Softmax attention with a sink logit per head appended to every row of scores and dropped
+ * after the softmax. The fused kernel of this binding takes no sinks, so the scores are formed
+ * explicitly; grouped-query heads are matched by viewing the queries as [kvHeads, group] rather
+ * than by copying keys and values per query head.
+ */
+function attendWithSinks(
+  queries: mx.array,
+  keys: mx.array,
+  values: mx.array,
+  scale: number,
+  mask: mx.array | undefined,
+  sinks: mx.array,
+): mx.array {
+  const [batch, heads, length, headDim] = queries.shape;
+  const kvHeads = keys.shape[1];
+  const group = heads / kvHeads;
+  const keyLength = keys.shape[2];
+  const q = queries.reshape(batch, kvHeads, group, length, headDim);
+  let scores = mx.multiply(mx.matmul(q, mx.expandDims(keys.transpose(0, 1, 3, 2), 2)), mx.array(scale, queries.dtype));
+  if (mask) {
+    scores = mx.add(scores, mask);
+  }
+  const sinkColumn = mx.broadcastTo(sinks.astype(scores.dtype).reshape(1, kvHeads, group, 1, 1), [batch, kvHeads, group, length, 1]);
+  const weights = mx.softmax(mx.concatenate([scores, sinkColumn], -1), -1, true).index('...', mx.Slice(0, keyLength));
+  return mx.matmul(weights, mx.expandDims(values, 2)).reshape(batch, heads, length, headDim);
 }

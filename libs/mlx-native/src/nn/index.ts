@@ -4,3 +4,7 @@ export * from './rope';
 export * from './attention';
 export * from './feed-forward';
 export * from './sparse-moe';
+export * from './norms';
+export * from './activations';
+export * from './conv';
+export * from './multi-head-attention';

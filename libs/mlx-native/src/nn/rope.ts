@@ -15,6 +15,16 @@ export type RopeScaling =
       lowFreqFactor: number;
       highFreqFactor: number;
       originalMaxPositionEmbeddings: number;
+    }
+  | {
+      /** YaRN (gpt-oss, DeepSeek-V3): NTK-by-parts interpolation and a scaled attention temperature. */
+      type: 'yarn';
+      factor: number;
+      originalMaxPositionEmbeddings: number;
+      betaFast: number;
+      betaSlow: number;
+      /** Round the correction range to whole dimensions (Hugging Face's default; gpt-oss says false). */
+      truncate: boolean;
     };
 
 export interface RopeSpec {
@@ -41,7 +51,44 @@ export function createRope(spec: RopeSpec): Rope {
         throw new Error('llama3 rope scaling is defined for rotate-half rotary embeddings only');
       }
       return new FrequencyTableRope(dims, llama3Frequencies(dims, base, scaling));
+    case 'yarn':
+      if (traditional) {
+        throw new Error('yarn rope scaling is implemented for rotate-half rotary embeddings only');
+      }
+      return new FrequencyTableRope(dims, yarnFrequencies(dims, base, scaling), yarnAttentionFactor(scaling.factor));
   }
+}
+
+/**
+ * YaRN's inverse frequencies (Hugging Face `_compute_yarn_parameters`): dimensions that turn
+ * fewer than `betaSlow` times over the original context are interpolated (divided by `factor`),
+ * those that turn more than `betaFast` times are kept, with a linear ramp between.
+ */
+export function yarnFrequencies(dims: number, base: number, scaling: Extract<RopeScaling, { type: 'yarn' }>): Float32Array {
+  const { factor, originalMaxPositionEmbeddings: context, betaFast, betaSlow, truncate } = scaling;
+  const correctionDim = (rotations: number) => (dims * Math.log(context / (rotations * 2 * Math.PI))) / (2 * Math.log(base));
+  let low = correctionDim(betaFast);
+  let high = correctionDim(betaSlow);
+  if (truncate) {
+    low = Math.floor(low);
+    high = Math.ceil(high);
+  }
+  low = Math.max(low, 0);
+  high = Math.min(high, dims - 1);
+  const span = low === high ? 0.001 : high - low;
+  const freqs = new Float32Array(dims / 2);
+  for (let i = 0; i < freqs.length; i++) {
+    const extrapolated = 1 / base ** ((2 * i) / dims);
+    const ramp = Math.min(Math.max((i - low) / span, 0), 1);
+    const keep = 1 - ramp;
+    freqs[i] = (extrapolated / factor) * (1 - keep) + extrapolated * keep;
+  }
+  return freqs;
+}
+
+/** YaRN's attention temperature: cos and sin (so queries and keys) scaled by 0.1·ln(factor) + 1. */
+function yarnAttentionFactor(factor: number): number {
+  return factor <= 1 ? 1 : 0.1 * Math.log(factor) + 1;
 }
 
 /** The binding's fused kernel: frequencies base^(-2i/dims), positions multiplied by `scale`. */
@@ -103,6 +150,8 @@ class FrequencyTableRope implements Rope {
   constructor(
     private readonly dims: number,
     freqs: Float32Array,
+    /** Multiplies cos and sin (YaRN's attention factor). */
+    private readonly magnitude = 1,
   ) {
     this.freqs = mx.array(Array.from(freqs), mx.float32);
   }
@@ -113,8 +162,8 @@ class FrequencyTableRope implements Rope {
     const half = this.dims / 2;
     const positions = mx.arange(offset, offset + length, 1, mx.float32);
     const angles = mx.outer(positions, this.freqs);
-    const cos = mx.cos(angles).astype(x.dtype);
-    const sin = mx.sin(angles).astype(x.dtype);
+    const cos = mx.multiply(mx.cos(angles), this.magnitude).astype(x.dtype);
+    const sin = mx.multiply(mx.sin(angles), this.magnitude).astype(x.dtype);
     const part = (start: number, stop: number): mx.array => x.index('...', mx.Slice(start, stop));
     const x1 = part(0, half);
     const x2 = part(half, this.dims);

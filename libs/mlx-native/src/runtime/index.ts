@@ -1,2 +1,3 @@
 export * from './device';
 export * from './matmul-self-test';
+export * from './step-gate';

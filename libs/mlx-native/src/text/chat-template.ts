@@ -38,6 +38,27 @@ export interface ChatTemplateOptions {
   templateKwargs?: Record<string, unknown>;
 }
 
+/**
+ * `for x in xs | reject("in", ys)` → `for x in xs if x not in ys`: the same loop in the loop-filter
+ * form @huggingface/jinja knows (it has no select/reject filters). Qwen3-Coder's template needs it.
+ */
+const REJECT_IN_LOOP = /\{%(-?)\s*for\s+(\w+)\s+in\s+([^%]+?)\s*\|\s*reject\(\s*(["'])in\4\s*,\s*([^)]+?)\s*\)\s*(-?)%\}/g;
+
+/**
+ * `x | trim` on an undefined `x` is '' in Python's jinja2 but an error here; templates rely on it
+ * (Qwen3-Coder trims `tool.description`, which OpenAI clients often leave out).
+ */
+const TRIM_FILTER = /\|\s*trim\b/g;
+
+/** Rewrites constructs the renderer lacks or treats differently into equivalent ones, so published templates render as in Python. */
+function withCompatibleSyntax(template: string): string {
+  return template
+    .replace(REJECT_IN_LOOP, (_match, open: string, item: string, items: string, _quote: string, excluded: string, close: string) =>
+      `{%${open} for ${item} in ${items} if ${item} not in ${excluded} ${close}%}`,
+    )
+    .replace(TRIM_FILTER, '| default("") | trim');
+}
+
 /** A model's chat templates, parsed once: either one template or several by name (`default`, `tool_use`, …). */
 export class ChatTemplates {
   private constructor(private readonly byName: ReadonlyMap<string, Template>) {}
@@ -48,7 +69,7 @@ export class ChatTemplates {
     const byName = new Map<string, Template>();
     for (const { name, template } of entries) {
       try {
-        byName.set(name, new Template(template));
+        byName.set(name, new Template(withCompatibleSyntax(template)));
       } catch (error) {
         throw new TokenizerLoadError(`chat template '${name}' does not parse: ${(error as Error).message}`);
       }

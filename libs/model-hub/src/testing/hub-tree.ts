@@ -117,9 +117,12 @@ export const MODEL_FILES: Readonly<Record<ModelKind, FileTree>> = {
     'tokenizer.json': tokenizer,
     'model.safetensors': weights(300),
   },
-  // mlx-whisper: no model_type, no tokenizer, weights.npz.
+  // mlx-whisper: its ten dimensions and no model_type (older conversions), no tokenizer, weights.npz.
   'speech-to-text': {
-    'config.json': json({ n_mels: 80, n_audio_ctx: 1500, n_vocab: 51865 }),
+    'config.json': json({
+      n_mels: 80, n_audio_ctx: 1500, n_audio_state: 384, n_audio_head: 6, n_audio_layer: 4,
+      n_vocab: 51865, n_text_ctx: 448, n_text_state: 384, n_text_head: 6, n_text_layer: 4,
+    }),
     'weights.npz': weights(400),
   },
   'text-to-speech': {

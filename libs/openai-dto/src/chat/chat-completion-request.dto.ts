@@ -26,10 +26,10 @@ export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] a
 export type ChatRole = (typeof CHAT_ROLES)[number];
 
 export class ChatContentPartDto {
-  @ApiProperty({ enum: ['text'], description: 'Only text parts are accepted until vision models are served' })
+  /** Only text parts are accepted until vision models are served. */
+  @ApiProperty({ enum: ['text'] })
   type!: 'text';
 
-  @ApiProperty()
   text!: string;
 }
 
@@ -58,18 +58,16 @@ function IsMessageContent(): PropertyDecorator {
 }
 
 export class ToolCallFunctionDto {
-  @ApiProperty()
   @IsString()
   @IsNotEmpty()
   name!: string;
 
-  @ApiProperty({ description: 'JSON text of the arguments, as OpenAI sends it' })
+  /** JSON text of the arguments, as OpenAI sends it. */
   @IsString()
   arguments!: string;
 }
 
 export class ToolCallDto {
-  @ApiProperty()
   @IsString()
   @IsNotEmpty()
   id!: string;
@@ -78,14 +76,12 @@ export class ToolCallDto {
   @Equals('function')
   type!: 'function';
 
-  @ApiProperty({ type: ToolCallFunctionDto })
   @ValidateNested()
   @Type(() => ToolCallFunctionDto)
   function!: ToolCallFunctionDto;
 }
 
 export class ChatMessageDto {
-  @ApiProperty({ enum: CHAT_ROLES })
   @IsIn(CHAT_ROLES)
   role!: ChatRole;
 
@@ -98,19 +94,17 @@ export class ChatMessageDto {
   @IsMessageContent()
   content?: string | ChatContentPartDto[] | null;
 
-  @ApiPropertyOptional()
   @IsOptional()
   @IsString()
   name?: string;
 
-  @ApiPropertyOptional({ type: [ToolCallDto] })
   @IsOptional()
   @IsArray()
   @ValidateNested({ each: true })
   @Type(() => ToolCallDto)
   tool_calls?: ToolCallDto[];
 
-  @ApiPropertyOptional({ description: 'Required for role "tool": the id of the call this answers' })
+  /** Required for role "tool": the id of the call this answers. */
   @ValidateIf((message: ChatMessageDto) => message.role === 'tool')
   @IsString()
   @IsNotEmpty()
@@ -123,17 +117,15 @@ export class FunctionDefinitionDto {
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: '$property must be 1-64 letters, digits, underscores or dashes' })
   name!: string;
 
-  @ApiPropertyOptional()
   @IsOptional()
   @IsString()
   description?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'JSON Schema of the arguments' })
+  /** JSON Schema of the arguments. */
   @IsOptional()
   @IsPlainObject()
   parameters?: Record<string, unknown>;
 
-  @ApiPropertyOptional()
   @IsOptional()
   @IsBoolean()
   strict?: boolean;
@@ -144,7 +136,6 @@ export class ToolDto {
   @Equals('function')
   type!: 'function';
 
-  @ApiProperty({ type: FunctionDefinitionDto })
   @ValidateNested()
   @Type(() => FunctionDefinitionDto)
   function!: FunctionDefinitionDto;
@@ -171,41 +162,46 @@ function IsToolChoice(): PropertyDecorator {
 export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 export class JsonSchemaFormatDto {
-  @ApiProperty()
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: '$property must be 1-64 letters, digits, underscores or dashes' })
   name!: string;
 
-  @ApiPropertyOptional()
   @IsOptional()
   @IsString()
   description?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  /** The JSON Schema the output is held to while decoding. */
   @IsOptional()
   @IsPlainObject()
   schema?: Record<string, unknown>;
 
-  @ApiPropertyOptional()
   @IsOptional()
   @IsBoolean()
   strict?: boolean;
 }
 
 export class ResponseFormatDto {
-  @ApiProperty({ enum: ['text', 'json_object', 'json_schema'] })
   @IsIn(['text', 'json_object', 'json_schema'])
   type!: 'text' | 'json_object' | 'json_schema';
 
-  @ApiPropertyOptional({ type: JsonSchemaFormatDto })
+  /** Required for type "json_schema". */
   @ValidateIf((format: ResponseFormatDto) => format.type === 'json_schema')
   @ValidateNested()
   @Type(() => JsonSchemaFormatDto)
   json_schema?: JsonSchemaFormatDto;
+
+  /**
+   * The original MLX Omni Server's documented form, `{"type": "json_object", "schema": {...}}`:
+   * a schema given with json_object is enforced exactly like json_schema's.
+   */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'With type json_object: a JSON schema the object must match (enforced like json_schema)' })
+  @IsOptional()
+  @IsPlainObject()
+  schema?: Record<string, unknown>;
 }
 
 export class StreamOptionsDto {
-  @ApiPropertyOptional()
+  /** Send a last chunk with the usage and no choices. */
   @IsOptional()
   @IsBoolean()
   include_usage?: boolean;
@@ -213,21 +209,21 @@ export class StreamOptionsDto {
 
 /** Fields shared by chat and legacy completions: sampling, stopping, and the local-server extensions. */
 export class SamplingParametersDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 2, default: 1 })
+  @ApiPropertyOptional({ default: 1 })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(2)
   temperature?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1, default: 1 })
+  @ApiPropertyOptional({ default: 1 })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(1)
   top_p?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 16, default: 1 })
+  @ApiPropertyOptional({ type: 'integer', default: 1 })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -239,7 +235,6 @@ export class SamplingParametersDto {
   @IsBoolean()
   stream?: boolean;
 
-  @ApiPropertyOptional({ type: StreamOptionsDto })
   @IsOptional()
   @ValidateNested()
   @Type(() => StreamOptionsDto)
@@ -250,20 +245,21 @@ export class SamplingParametersDto {
   @IsStopSequences(4)
   stop?: string | string[];
 
-  @ApiPropertyOptional({ minimum: 1 })
+  /** The most tokens to generate; chat completions default to the server's MLX_OMNI_DEFAULT_MAX_TOKENS, legacy completions to 16. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
   max_tokens?: number;
 
-  @ApiPropertyOptional({ minimum: -2, maximum: 2, default: 0 })
+  @ApiPropertyOptional({ default: 0 })
   @IsOptional()
   @IsNumber()
   @Min(-2)
   @Max(2)
   presence_penalty?: number;
 
-  @ApiPropertyOptional({ minimum: -2, maximum: 2, default: 0 })
+  @ApiPropertyOptional({ default: 0 })
   @IsOptional()
   @IsNumber()
   @Min(-2)
@@ -275,31 +271,32 @@ export class SamplingParametersDto {
   @IsLogitBias()
   logit_bias?: Record<string, number>;
 
-  @ApiPropertyOptional({ description: 'Makes sampling reproducible' })
+  /** Makes sampling reproducible. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   seed?: number;
 
-  @ApiPropertyOptional()
   @IsOptional()
   @IsString()
   @MaxLength(256)
   user?: string;
 
-  @ApiPropertyOptional({ minimum: 0, description: 'Extension: sample from the k most likely tokens (0 = off)' })
+  /** Extension: sample from the k most likely tokens (0 = off). */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(0)
   top_k?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1, description: 'Extension: drop tokens below min_p × the top probability' })
+  /** Extension: drop tokens below min_p × the top probability. */
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(1)
   min_p?: number;
 
-  @ApiPropertyOptional({ exclusiveMinimum: true, minimum: 0, description: 'Extension: mlx-lm style repetition penalty (1 = off)' })
+  /** Extension: mlx-lm style repetition penalty (1 = off). */
   @IsOptional()
   @IsNumber()
   @Min(0.01)
@@ -313,7 +310,6 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   @IsNotEmpty()
   model!: string;
 
-  @ApiProperty({ type: [ChatMessageDto] })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(4096)
@@ -321,7 +317,8 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   @Type(() => ChatMessageDto)
   messages!: ChatMessageDto[];
 
-  @ApiPropertyOptional({ minimum: 1, description: 'Preferred over max_tokens' })
+  /** Preferred over max_tokens. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -332,14 +329,14 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   @IsBoolean()
   logprobs?: boolean;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 20 })
+  /** Alternatives to report per token; needs logprobs. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(20)
   top_logprobs?: number;
 
-  @ApiPropertyOptional({ type: [ToolDto] })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(128)
@@ -362,14 +359,22 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   @IsBoolean()
   parallel_tool_calls?: boolean;
 
-  @ApiPropertyOptional({ type: ResponseFormatDto })
+  /** json_object and json_schema are enforced while decoding: the output always parses (and matches the schema). */
   @IsOptional()
   @ValidateNested()
   @Type(() => ResponseFormatDto)
   response_format?: ResponseFormatDto;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Extension: variables for the chat template, e.g. {"enable_thinking": false}' })
+  /** Extension: variables for the chat template, e.g. {"enable_thinking": false}. */
   @IsOptional()
   @IsPlainObject()
   chat_template_kwargs?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    enum: ['minimal', 'low', 'medium', 'high'],
+    description: 'For reasoning models whose chat template reads it (gpt-oss): how much to think. Passed to the template as reasoning_effort.',
+  })
+  @IsOptional()
+  @IsIn(['minimal', 'low', 'medium', 'high'])
+  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high';
 }

@@ -38,24 +38,27 @@ export class CompletionRequestDto extends SamplingParametersDto {
   @IsPrompt()
   prompt!: CompletionPrompt;
 
-  @ApiPropertyOptional({ description: 'Not supported: fill-in-the-middle needs model-specific tokens; a non-empty suffix answers 400' })
+  /** Not supported: fill-in-the-middle needs model-specific tokens; a non-empty suffix answers 400. */
   @IsOptional()
   @IsString()
   suffix?: string;
 
-  @ApiPropertyOptional({ default: false, description: 'Return the prompt before the completion' })
+  /** Return the prompt before the completion. */
+  @ApiPropertyOptional({ default: false })
   @IsOptional()
   @IsBoolean()
   echo?: boolean;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 5, description: 'Alternatives per token to report with the chosen token’s logprob' })
+  /** Alternatives per token to report with the chosen token’s logprob. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(5)
   logprobs?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 16, description: 'Only best_of equal to n (or 1) is accepted: ranking candidates is not supported' })
+  /** Only best_of equal to n (or 1) is accepted: ranking candidates is not supported. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)

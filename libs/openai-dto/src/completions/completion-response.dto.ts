@@ -5,11 +5,12 @@ export class CompletionLogprobsDto {
   @ApiProperty({ type: [String] })
   tokens!: string[];
 
-  @ApiProperty({ type: [Number] })
-  token_logprobs!: number[];
+  /** With echo, the first prompt token has no logprob: null, as OpenAI's API sends it. */
+  @ApiProperty({ type: 'array', items: { type: 'number', nullable: true } })
+  token_logprobs!: Array<number | null>;
 
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: { type: 'number' } } })
-  top_logprobs!: Array<Record<string, number>>;
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: { type: 'number' }, nullable: true } })
+  top_logprobs!: Array<Record<string, number> | null>;
 
   @ApiProperty({ type: [Number], description: 'Character offset of each token in the returned text' })
   text_offset!: number[];

@@ -59,6 +59,14 @@ export class ModelDto {
   @ApiProperty({ type: Number, nullable: true, example: 40960, description: 'Trained context length from config.json' })
   context_length!: number | null;
 
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 4096,
+    description: 'Chat models: the most tokens a chat completion generates when the request sets no max_tokens (MLX_OMNI_DEFAULT_MAX_TOKENS)',
+  })
+  default_max_tokens!: number | null;
+
   @ApiProperty({ type: String, nullable: true, description: 'The snapshot commit, for models from the Hugging Face cache' })
   revision!: string | null;
 

@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { ChatCompletionChunkDto, ChatCompletionRequestDto, ChatCompletionResponseDto, ChatContentPartDto } from '@mlx-omni/openai-dto';
 import { clientGone } from '../../common/http/client-gone';
 import { requestContext } from '../../common/http/request-context';
 import { ApiErrorResponses } from '../../common/openapi/api-error-responses.decorator';
+import { EXAMPLE_CHAT_MODEL } from '../../common/openapi/openapi-document';
 import { sseResponse } from '../../inference/sse/relay';
 import { ChatService } from './chat.service';
 
@@ -29,6 +30,12 @@ export class ChatController {
     },
   })
   @ApiExtraModels(ChatCompletionResponseDto)
+  @ApiBody({
+    type: ChatCompletionRequestDto,
+    examples: {
+      minimal: { summary: 'One user message', value: { model: EXAMPLE_CHAT_MODEL, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 32 } },
+    },
+  })
   @ApiErrorResponses(400, 404, 503)
   async create(
     @Body() body: ChatCompletionRequestDto,

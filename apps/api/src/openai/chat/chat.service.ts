@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type { ChatCompletionRequestDto, ChatCompletionResponseDto } from '@mlx-omni/openai-dto';
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../common/http/request-context';
@@ -13,14 +14,17 @@ import { toGenerationParams } from './generation-params';
 export class ChatService {
   private readonly logger = new Logger(ChatService.name);
 
-  constructor(private readonly gateway: InferenceGateway) {}
+  constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    private readonly gateway: InferenceGateway,
+  ) {}
 
   /** Everything that can fail with a 4xx happens here, before any byte of a stream is sent. */
   private async start(request: ChatCompletionRequestDto, context: RequestContext, signal: AbortSignal) {
     const { params, stream } = await this.gateway.generateFor(
       'chat.generate',
       { endpoint: 'chat', model: request.model, kind: 'chat', context, signal, stream: request.stream === true },
-      (model) => toGenerationParams(request, model.path, context.keyName ?? ''),
+      (model) => toGenerationParams(request, model.path, context.keyName ?? '', this.config.defaultMaxTokens),
     );
     return { identity: newCompletionIdentity('chatcmpl', request.model), params, stream };
   }

@@ -1,5 +1,5 @@
 import type { GenerationChunk, GenerationResult } from '@mlx-omni/ipc';
-import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
+import { expectOpenAiSchema, itMatchesOpenAiContract } from '@mlx-omni/openai-dto/testing';
 import { ChatCompletionAssembler, ChatCompletionChunker } from './completion-assembler';
 
 const identity = { id: 'chatcmpl-test', created: 1_700_000_000, model: 'org/model' };
@@ -22,12 +22,20 @@ const chunks: GenerationChunk[] = [
   { choice: 1, type: 'finish', reason: 'tool_calls' },
 ];
 
+const assemble = () => {
+  const assembler = new ChatCompletionAssembler(2, true);
+  chunks.forEach((chunk) => assembler.add(chunk));
+  return assembler.build(identity, result);
+};
+
+const stream = (includeUsage: boolean) => {
+  const chunker = new ChatCompletionChunker(identity, includeUsage);
+  return { streamed: chunks.flatMap((chunk) => chunker.map(chunk)), usage: chunker.usageChunk(result) };
+};
+
 describe('ChatCompletionAssembler', () => {
-  it('builds a chat.completion that matches OpenAI’s schema, with reasoning, tool calls and logprobs', () => {
-    const assembler = new ChatCompletionAssembler(2, true);
-    chunks.forEach((chunk) => assembler.add(chunk));
-    const completion = assembler.build(identity, result);
-    expectOpenAiSchema('CreateChatCompletionResponse', completion);
+  it('builds a chat.completion with reasoning, tool calls and logprobs', () => {
+    const completion = assemble();
     expect(completion.choices[0].message).toMatchObject({ role: 'assistant', content: 'Hi there', reasoning_content: 'think', reasoning: 'think' });
     expect(completion.choices[0].logprobs?.content?.map((entry) => entry.token)).toEqual(['Hi', ' there']);
     expect(completion.choices[1]).toMatchObject({
@@ -42,16 +50,15 @@ describe('ChatCompletionAssembler', () => {
       completion_tokens_details: { reasoning_tokens: 3 },
     });
   });
+
+  itMatchesOpenAiContract('builds a chat.completion that matches OpenAI’s CreateChatCompletionResponse', () => {
+    expectOpenAiSchema('CreateChatCompletionResponse', assemble());
+  });
 });
 
 describe('ChatCompletionChunker', () => {
-  it('emits a role chunk first, deltas after, and a usage chunk with no choices, all valid stream chunks', () => {
-    const chunker = new ChatCompletionChunker(identity, true);
-    const streamed = chunks.flatMap((chunk) => chunker.map(chunk));
-    const usage = chunker.usageChunk(result);
-    for (const chunk of [...streamed, usage]) {
-      expectOpenAiSchema('CreateChatCompletionStreamResponse', chunk);
-    }
+  it('emits a role chunk first, deltas after, and a usage chunk with no choices', () => {
+    const { streamed, usage } = stream(true);
     expect(streamed[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
     expect(streamed.every((chunk) => chunk.usage === null)).toBe(true);
     expect(usage.choices).toEqual([]);
@@ -66,6 +73,13 @@ describe('ChatCompletionChunker', () => {
     expect(finishes).toEqual(['stop', 'tool_calls']);
   });
 
+  itMatchesOpenAiContract('emits chunks that each match OpenAI’s CreateChatCompletionStreamResponse', () => {
+    const { streamed, usage } = stream(true);
+    for (const chunk of [...streamed, usage]) {
+      expectOpenAiSchema('CreateChatCompletionStreamResponse', chunk);
+    }
+  });
+
   it('leaves usage out of every chunk when include_usage is off', () => {
     const chunker = new ChatCompletionChunker(identity, false);
     expect(chunks.flatMap((chunk) => chunker.map(chunk)).every((chunk) => !('usage' in chunk))).toBe(true);
@@ -73,7 +87,7 @@ describe('ChatCompletionChunker', () => {
 });
 
 describe('the OpenAI schema check itself', () => {
-  it('rejects a chunk OpenAI clients would not accept', () => {
+  itMatchesOpenAiContract('rejects a chunk OpenAI clients would not accept', () => {
     const chunk = new ChatCompletionChunker(identity, false).map({ choice: 0, type: 'finish', reason: 'stop' })[1];
     expect(() => expectOpenAiSchema('CreateChatCompletionStreamResponse', { ...chunk, choices: [{ ...chunk.choices[0], finish_reason: 'done' }] })).toThrow(/finish_reason/);
     expect(() => expectOpenAiSchema('CreateChatCompletionStreamResponse', { ...chunk, object: 'chat.completion' })).toThrow(/object/);

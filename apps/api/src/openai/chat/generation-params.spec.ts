@@ -19,7 +19,7 @@ function paramOf(fn: () => unknown): unknown {
 
 describe('toGenerationParams', () => {
   it('applies OpenAI’s defaults', () => {
-    const params = toGenerationParams(request({}), '/models/x', 'alice');
+    const params = toGenerationParams(request({}), '/models/x', 'alice', 4096);
     expect(params).toMatchObject({
       modelPath: '/models/x',
       caller: 'alice',
@@ -33,11 +33,17 @@ describe('toGenerationParams', () => {
     expect(params.sampling.seed).toBeUndefined();
   });
 
+  it('caps a request that names no limit at the configured default, and honours one that does', () => {
+    expect(toGenerationParams(request({}), '/m', 'alice', 4096).maxTokens).toBe(4096);
+    expect(toGenerationParams(request({ max_tokens: 20_000 }), '/m', 'alice', 4096).maxTokens).toBe(20_000);
+  });
+
   it('flattens text parts, prefers max_completion_tokens, and turns logit_bias keys into ids', () => {
     const params = toGenerationParams(
       request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }], max_tokens: 5, max_completion_tokens: 9, logit_bias: { '42': -100 }, stop: 'END' }),
       '/m',
       'alice',
+      4096,
     );
     expect(params.messages[0].content).toBe('a\nb');
     expect(params.maxTokens).toBe(9);
@@ -46,7 +52,7 @@ describe('toGenerationParams', () => {
   });
 
   it('defaults tool_choice to auto when tools are given', () => {
-    expect(toGenerationParams(request({ tools: [weatherTool] }), '/m', 'alice').toolChoice).toBe('auto');
+    expect(toGenerationParams(request({ tools: [weatherTool] }), '/m', 'alice', 4096).toolChoice).toBe('auto');
   });
 
   it.each([
@@ -55,6 +61,6 @@ describe('toGenerationParams', () => {
     [{ top_logprobs: 3 }, 'top_logprobs'],
     [{ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format.json_schema.schema'],
   ])('rejects %p naming %s', (fields, param) => {
-    expect(paramOf(() => toGenerationParams(request(fields), '/m', 'alice'))).toBe(param);
+    expect(paramOf(() => toGenerationParams(request(fields), '/m', 'alice', 4096))).toBe(param);
   });
 });

@@ -46,7 +46,7 @@ function resolveResponseFormat(request: ChatCompletionRequestDto): ChatWireRespo
     return { type: 'text' };
   }
   if (format.type === 'json_object') {
-    return { type: 'json_object' };
+    return format.schema === undefined ? { type: 'json_object' } : { type: 'json_schema', name: 'json_object', schema: format.schema, strict: true };
   }
   const schema = format.json_schema?.schema;
   if (format.json_schema === undefined || schema === undefined) {
@@ -57,9 +57,10 @@ function resolveResponseFormat(request: ChatCompletionRequestDto): ChatWireRespo
 
 /**
  * Turns a validated request into what the worker runs, applying OpenAI's defaults and the
- * cross-field rules class-validator cannot express. `modelPath` is the resolved model directory.
+ * cross-field rules class-validator cannot express. `modelPath` is the resolved model directory;
+ * `defaultMaxTokens` (MLX_OMNI_DEFAULT_MAX_TOKENS) caps a request that names no limit.
  */
-export function toGenerationParams(request: ChatCompletionRequestDto, modelPath: string, caller: string): ChatGenerationParams {
+export function toGenerationParams(request: ChatCompletionRequestDto, modelPath: string, caller: string, defaultMaxTokens: number): ChatGenerationParams {
   if (request.top_logprobs !== undefined && request.top_logprobs > 0 && request.logprobs !== true) {
     throw invalid('top_logprobs', 'top_logprobs requires logprobs to be true');
   }
@@ -72,9 +73,10 @@ export function toGenerationParams(request: ChatCompletionRequestDto, modelPath:
     toolChoice: resolveToolChoice(request),
     parallelToolCalls: request.parallel_tool_calls ?? true,
     responseFormat: resolveResponseFormat(request),
-    templateKwargs: request.chat_template_kwargs ?? {},
+    // chat_template_kwargs, the more specific, wins over the standard field.
+    templateKwargs: { ...(request.reasoning_effort === undefined ? {} : { reasoning_effort: request.reasoning_effort }), ...request.chat_template_kwargs },
     n: request.n ?? 1,
-    maxTokens: request.max_completion_tokens ?? request.max_tokens,
+    maxTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens,
     stop: toStopSequences(request),
     sampling: toSamplingOptions(request),
     logprobs: request.logprobs ?? false,

@@ -1,12 +1,13 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { CompletionRequestDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
 import { clientGone } from '../../common/http/client-gone';
 import { requestContext } from '../../common/http/request-context';
-import { sseResponse } from '../../inference/sse/relay';
 import { ApiErrorResponses } from '../../common/openapi/api-error-responses.decorator';
+import { EXAMPLE_CHAT_MODEL } from '../../common/openapi/openapi-document';
+import { sseResponse } from '../../inference/sse/relay';
 import { CompletionsService } from './completions.service';
 
 @ApiTags('completions')
@@ -21,6 +22,10 @@ export class CompletionsController {
     description: 'The prompt goes to the model without a chat template. With `stream: true`: `text/event-stream` of text_completion objects, then `data: [DONE]`.',
   })
   @ApiOkResponse({ type: CompletionResponseDto })
+  @ApiBody({
+    type: CompletionRequestDto,
+    examples: { minimal: { summary: 'A text prompt', value: { model: EXAMPLE_CHAT_MODEL, prompt: 'Once upon a time', max_tokens: 16 } } },
+  })
   @ApiErrorResponses(400, 404, 503)
   async create(
     @Body() body: CompletionRequestDto,

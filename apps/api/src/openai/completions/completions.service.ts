@@ -28,10 +28,6 @@ export class CompletionsService {
     if (request.suffix !== undefined && request.suffix !== '') {
       throw invalid('suffix', 'suffix (fill-in-the-middle) is not supported by this server');
     }
-    if (request.echo === true && request.logprobs !== undefined) {
-      // Clients that ask for both want the prompt's own logprobs (scoring), which are not computed; half an answer would mislead.
-      throw invalid('echo', 'echo together with logprobs is not supported: prompt-token logprobs are not computed');
-    }
     const n = request.n ?? 1;
     if (request.best_of !== undefined && request.best_of !== 1 && request.best_of !== n) {
       throw invalid('best_of', 'best_of other than n is not supported: candidates are not ranked');

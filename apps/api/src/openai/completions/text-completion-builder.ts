@@ -1,4 +1,4 @@
-import type { GenerationChunk, GenerationResult, WireTokenLogprob } from '@mlx-omni/ipc';
+import type { GenerationChunk, GenerationResult, WirePromptLogprob, WireTokenLogprob } from '@mlx-omni/ipc';
 import type { CompletionChoiceDto, CompletionLogprobsDto, CompletionResponseDto } from '@mlx-omni/openai-dto';
 import { SYSTEM_FINGERPRINT, toUsage, type CompletionIdentity } from '../shared/completion-object';
 
@@ -6,14 +6,19 @@ import { SYSTEM_FINGERPRINT, toUsage, type CompletionIdentity } from '../shared/
 class LegacyLogprobs {
   private offset = 0;
 
-  /** Converts the worker's logprobs into the legacy columns, advancing past `text`. */
-  take(text: string, entries: WireTokenLogprob[]): CompletionLogprobsDto {
+  /**
+   * Converts the worker's logprobs into the legacy columns, advancing past `text`. Several entries
+   * in one piece (an echoed prompt) get offsets advancing by each token's text.
+   */
+  take(text: string, entries: ReadonlyArray<WireTokenLogprob | WirePromptLogprob>): CompletionLogprobsDto {
     const columns: CompletionLogprobsDto = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+    let offset = this.offset;
     for (const entry of entries) {
       columns.tokens.push(entry.token);
       columns.token_logprobs.push(entry.logprob);
-      columns.top_logprobs.push(Object.fromEntries(entry.top_logprobs.map((alternative) => [alternative.token, alternative.logprob])));
-      columns.text_offset.push(this.offset);
+      columns.top_logprobs.push(entry.top_logprobs === null ? null : Object.fromEntries(entry.top_logprobs.map((alternative) => [alternative.token, alternative.logprob])));
+      columns.text_offset.push(Math.min(offset, this.offset + text.length));
+      offset += entry.token.length;
     }
     this.offset += text.length;
     return columns;
@@ -53,8 +58,9 @@ export class TextCompletionBuilder {
       throw new Error(`A text completion received a ${chunk.type} chunk`);
     }
     let logprobs: CompletionLogprobsDto | null = null;
-    if (chunk.logprobs !== undefined) {
-      logprobs = offsets.take(chunk.text, chunk.logprobs);
+    const entries = chunk.promptLogprobs ?? chunk.logprobs;
+    if (entries !== undefined) {
+      logprobs = offsets.take(chunk.text, entries);
     } else {
       offsets.skip(chunk.text);
       logprobs = this.wantLogprobs ? { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] } : null;

@@ -24,6 +24,7 @@ describe('toGenerationParams (Responses)', () => {
       conversation,
       '/models/q',
       'alice',
+      4096,
     );
     expect(params).toMatchObject({
       messages: [{ role: 'system', content: 'Be brief.' }, ...conversation],
@@ -39,12 +40,12 @@ describe('toGenerationParams (Responses)', () => {
   });
 
   it('leaves the template its own default without reasoning.effort, and turns thinking off for effort none', () => {
-    expect(toGenerationParams(request({}), conversation, '/m', 'a').templateKwargs).toEqual({});
-    expect(toGenerationParams(request({ reasoning: { effort: 'none' } }), conversation, '/m', 'a').templateKwargs).toEqual({ reasoning_effort: 'none', enable_thinking: false });
+    expect(toGenerationParams(request({}), conversation, '/m', 'a', 4096).templateKwargs).toEqual({});
+    expect(toGenerationParams(request({ reasoning: { effort: 'none' } }), conversation, '/m', 'a', 4096).templateKwargs).toEqual({ reasoning_effort: 'none', enable_thinking: false });
   });
 
   it('treats top_p 0 as greedy and defaults tool_choice to auto with tools', () => {
-    const params = toGenerationParams(request({ top_p: 0, temperature: 1.2, tools: [tool] }), conversation, '/m', 'a');
+    const params = toGenerationParams(request({ top_p: 0, temperature: 1.2, tools: [tool] }), conversation, '/m', 'a', 4096);
     expect(params.sampling).toMatchObject({ temperature: 0, topP: 1 });
     expect(params.toolChoice).toBe('auto');
   });
@@ -53,7 +54,7 @@ describe('toGenerationParams (Responses)', () => {
     [{ tool_choice: 'required' }, /needs a non-empty tools list/],
     [{ tools: [tool], tool_choice: { type: 'function', name: 'other' } }, /not in tools/],
   ])('refuses %j', (fields, message) => {
-    expect(() => toGenerationParams(request(fields), conversation, '/m', 'a')).toThrow(ApiError);
-    expect(() => toGenerationParams(request(fields), conversation, '/m', 'a')).toThrow(message);
+    expect(() => toGenerationParams(request(fields), conversation, '/m', 'a', 4096)).toThrow(ApiError);
+    expect(() => toGenerationParams(request(fields), conversation, '/m', 'a', 4096)).toThrow(message);
   });
 });

@@ -44,9 +44,16 @@ function templateKwargsOf(request: CreateResponseRequestDto): Record<string, unk
 /**
  * Maps a Responses request to the worker's chat parameters. `conversation` is the whole
  * conversation as chat messages (the previous responses' items, then this input); `instructions`
- * go first, for this response only.
+ * go first, for this response only. `defaultMaxTokens` (MLX_OMNI_DEFAULT_MAX_TOKENS) caps a
+ * request without max_output_tokens.
  */
-export function toGenerationParams(request: CreateResponseRequestDto, conversation: ChatWireMessage[], modelPath: string, caller: string): ChatGenerationParams {
+export function toGenerationParams(
+  request: CreateResponseRequestDto,
+  conversation: ChatWireMessage[],
+  modelPath: string,
+  caller: string,
+  defaultMaxTokens: number,
+): ChatGenerationParams {
   const tools: ChatWireTool[] = (request.tools ?? []).map((tool) => ({
     type: 'function',
     function: {
@@ -69,7 +76,7 @@ export function toGenerationParams(request: CreateResponseRequestDto, conversati
     responseFormat: formatOf(request),
     templateKwargs: templateKwargsOf(request),
     n: 1,
-    maxTokens: request.max_output_tokens ?? undefined,
+    maxTokens: request.max_output_tokens ?? defaultMaxTokens,
     stop: [],
     sampling: {
       temperature: greedy ? 0 : (request.temperature ?? 1),

@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Caller } from '@mlx-omni/api-keys';
+import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type { CreateResponseRequestDto, ResponseDeletedDto, ResponseItemListDto, ResponseObject } from '@mlx-omni/openai-dto';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../../common/errors/api-error';
@@ -21,6 +22,7 @@ export class ResponsesService {
   private readonly logger = new Logger(ResponsesService.name);
 
   constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
     private readonly gateway: InferenceGateway,
     private readonly store: ResponsesStore,
   ) {}
@@ -34,7 +36,7 @@ export class ResponsesService {
     const { stream } = await this.gateway.generateFor(
       'chat.generate',
       { endpoint: 'responses', model: request.model, kind: 'chat', context, signal, stream: request.stream === true },
-      (model) => toGenerationParams(request, toChatMessages(conversation), model.path, context.keyName ?? ''),
+      (model) => toGenerationParams(request, toChatMessages(conversation), model.path, context.keyName ?? '', this.config.defaultMaxTokens),
     );
     const mapper = new ResponseEventMapper(newResponse(request, responsesId('resp'), previousId), request.include?.includes('reasoning.encrypted_content') === true);
     const store = this.store;

@@ -3,6 +3,8 @@ import { GEMMA } from './gemma';
 import { HERMES } from './hermes';
 import { LLAMA3 } from './llama3';
 import { MISTRAL } from './mistral';
+import { QWEN3_CODER } from './qwen3-coder';
+import { GLM45 } from './glm45';
 import { createToolCallParser, TOOL_CALL_FAMILIES, toolCallFamilyFor } from './registry';
 
 describe('tool-call format registry', () => {
@@ -12,6 +14,7 @@ describe('tool-call format registry', () => {
     ['mistral', MISTRAL],
     ['gemma3_text', GEMMA],
     ['causal-lm', HERMES],
+    ['glm4_moe', GLM45],
   ])('chooses by the format model-families declares for %s', (family, parser) => {
     expect(toolCallFamilyFor({ declaredFormat: familyById(family)?.toolCallFormat })).toBe(parser);
   });
@@ -26,9 +29,12 @@ describe('tool-call format registry', () => {
     expect(toolCallFamilyFor({ declaredFormat: 'llama3', chatTemplate: '{{ "[AVAILABLE_TOOLS]" }}' })).toBe(MISTRAL);
     expect(toolCallFamilyFor({ chatTemplate: "{{ '<start_of_turn>model\\n' }}" })).toBe(GEMMA);
     expect(toolCallFamilyFor({ chatTemplate: "{{ '<|python_tag|>' }}" })).toBe(LLAMA3);
+    // Qwen3-Coder's prompt teaches <function=...> inside <tool_call>: not Hermes, although it is a qwen3_moe.
+    const coder = '<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n</parameter>';
+    expect(toolCallFamilyFor({ declaredFormat: 'hermes', chatTemplate: coder })).toBe(QWEN3_CODER);
   });
 
   it('gives each family a parser that knows its name', () => {
-    expect(TOOL_CALL_FAMILIES.map((f) => createToolCallParser(f).family)).toEqual(['hermes', 'mistral', 'llama3', 'gemma']);
+    expect(TOOL_CALL_FAMILIES.map((f) => createToolCallParser(f).family)).toEqual(['qwen3_coder', 'glm45', 'hermes', 'mistral', 'llama3', 'gemma']);
   });
 });

@@ -2,6 +2,9 @@ import { GEMMA } from './gemma';
 import { HERMES } from './hermes';
 import { LLAMA3 } from './llama3';
 import { MISTRAL } from './mistral';
+import { QWEN3_CODER } from './qwen3-coder';
+import { GLM45 } from './glm45';
+import { HarmonyStream, type HarmonyOutput } from './harmony';
 import { createToolCallParser } from './registry';
 import { ParsedOutput, ToolCallFamily, ToolCallParserOptions } from './tool-call-parser';
 
@@ -195,5 +198,128 @@ describe('Gemma parser', () => {
   ])('leaves %s as content', (_label, text) => {
     expect(parse(GEMMA, text)).toEqual({ content: text, toolCalls: [] });
     expectStreamingAgrees(GEMMA, text);
+  });
+});
+
+describe('Qwen3-Coder XML parser', () => {
+  const parameters = {
+    type: 'object',
+    properties: {
+      city: { type: 'string' },
+      days: { type: 'integer' },
+      ratio: { type: 'number' },
+      metric: { type: 'boolean' },
+      tags: { type: 'array', items: { type: 'string' } },
+      opts: { type: 'object' },
+      unit: { enum: ['c', 'f'] },
+      note: { type: ['string', 'null'] },
+    },
+  };
+  const options = { toolNames: ['get_weather', 'write_file'], toolParameters: new Map([['get_weather', parameters]]) };
+  const weather =
+    'Let me look.\n<tool_call>\n<function=get_weather>\n<parameter=city>\nNew York\n</parameter>\n<parameter=days>\n3\n</parameter>\n' +
+    '<parameter=ratio>\n0.5\n</parameter>\n<parameter=metric>\nTrue\n</parameter>\n<parameter=tags>\n["a", "b"]\n</parameter>\n' +
+    '<parameter=opts>\n{"x": 1}\n</parameter>\n<parameter=unit>\n123\n</parameter>\n<parameter=note>\n42\n</parameter>\n</function>\n</tool_call>';
+
+  it('types each bare-text value by the tool schema (strings stay text, even when they look like numbers)', () => {
+    expect(parse(QWEN3_CODER, weather, options)).toEqual({
+      content: 'Let me look.',
+      toolCalls: [call('get_weather', { city: 'New York', days: 3, ratio: 0.5, metric: true, tags: ['a', 'b'], opts: { x: 1 }, unit: '123', note: '42' })],
+    });
+    expectStreamingAgrees(QWEN3_CODER, weather, options);
+  });
+
+  it('keeps multi-line text values whole and reads several calls in a row', () => {
+    const text =
+      '<tool_call>\n<function=write_file>\n<parameter=path>\n/tmp/a.py\n</parameter>\n<parameter=content>\ndef f():\n    return 1\n</parameter>\n</function>\n</tool_call>\n' +
+      '<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</parameter>\n</function>\n</tool_call>';
+    expect(parse(QWEN3_CODER, text, options).toolCalls).toEqual([
+      call('write_file', { path: '/tmp/a.py', content: 'def f():\n    return 1' }),
+      call('get_weather', { city: 'Oslo' }),
+    ]);
+    expectStreamingAgrees(QWEN3_CODER, text, options);
+  });
+
+  it('settles a call cut off before its closing tags, and reads a function block without its wrapper', () => {
+    expect(parse(QWEN3_CODER, '<tool_call>\n<function=get_weather>\n<parameter=city>\nRome', options).toolCalls).toEqual([call('get_weather', { city: 'Rome' })]);
+    expect(parse(QWEN3_CODER, '<function=get_weather>\n<parameter=days>\n2\n</parameter>\n</function>', options).toolCalls).toEqual([call('get_weather', { days: 2 })]);
+  });
+
+  it.each([
+    ['an undeclared tool', '<tool_call>\n<function=rm>\n</function>\n</tool_call>'],
+    ['a Hermes JSON call', '<tool_call>\n{"name": "get_weather", "arguments": {}}\n</tool_call>'],
+    ['prose after the function', '<tool_call>\n<function=get_weather>\n</function> and more\n</tool_call>'],
+  ])('leaves %s as content', (_label, text) => {
+    expect(parse(QWEN3_CODER, text, options)).toEqual({ content: text, toolCalls: [] });
+    expectStreamingAgrees(QWEN3_CODER, text, options);
+  });
+});
+
+describe('GLM-4.5 <arg_key> parser', () => {
+  const parameters = { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' }, tags: { type: 'array' } } };
+  const options = { toolNames: ['get_weather'], toolParameters: new Map([['get_weather', parameters]]) };
+
+  it('reads the name and typed key/value pairs, with or without newlines between them', () => {
+    const text =
+      'Checking.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>2024</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>' +
+      '<tool_call>get_weather<arg_key>tags</arg_key><arg_value>["a"]</arg_value></tool_call>';
+    expect(parse(GLM45, text, options)).toEqual({
+      content: 'Checking.',
+      toolCalls: [call('get_weather', { city: '2024', days: 3 }), call('get_weather', { tags: ['a'] })],
+    });
+    expectStreamingAgrees(GLM45, text, options);
+  });
+
+  it('reads a call without arguments', () => {
+    expect(parse(GLM45, '<tool_call>get_weather\n</tool_call>', options).toolCalls).toEqual([call('get_weather', {})]);
+  });
+
+  it.each([
+    ['a Hermes JSON call', '<tool_call>{"name": "get_weather", "arguments": {}}</tool_call>'],
+    ['stray text between pairs', '<tool_call>get_weather<arg_key>city</arg_key><arg_value>x</arg_value> junk</tool_call>'],
+  ])('leaves %s as content', (_label, text) => {
+    expect(parse(GLM45, text, options)).toEqual({ content: text, toolCalls: [] });
+  });
+});
+
+describe('harmony channels (gpt-oss)', () => {
+  function harmony(chunks: string[], tools: string[] = ['get_weather']) {
+    const stream = new HarmonyStream(new Set(tools));
+    const total: HarmonyOutput = { reasoning: '', content: '', toolCalls: [] };
+    const deltas: HarmonyOutput[] = [];
+    for (const piece of [...chunks.map((c) => stream.push(c)), stream.end()]) {
+      deltas.push(piece);
+      total.reasoning += piece.reasoning;
+      total.content += piece.content;
+      total.toolCalls.push(...piece.toolCalls);
+    }
+    return { total, deltas };
+  }
+  const cutEverywhere = (text: string) => [[...text], ...Array.from({ length: text.length - 1 }, (_, i) => [text.slice(0, i + 1), text.slice(i + 1)])];
+
+  it('sends analysis to reasoning and final to content, however the text is cut', () => {
+    const text = '<|channel|>analysis<|message|>User wants colours.<|end|><|start|>assistant<|channel|>final<|message|>Red, green, blue.';
+    const expected = { reasoning: 'User wants colours.', content: 'Red, green, blue.', toolCalls: [] };
+    for (const chunks of [[text], ...cutEverywhere(text)]) {
+      expect(harmony(chunks).total).toEqual(expected);
+    }
+  });
+
+  it('reads a commentary message to functions.NAME as a call, both header orders, and holds terminators back', () => {
+    const afterChannel = '<|channel|>analysis<|message|>Need weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city": "Paris"}<|call|>';
+    const beforeChannel = ' to=functions.get_weather<|channel|>commentary json<|message|>{"city":"Oslo"}';
+    expect(harmony([afterChannel]).total).toEqual({ reasoning: 'Need weather.', content: '', toolCalls: [call('get_weather', { city: 'Paris' })] });
+    expect(harmony([beforeChannel]).total.toolCalls).toEqual([call('get_weather', { city: 'Oslo' })]);
+    for (const chunks of cutEverywhere(afterChannel)) {
+      const { total, deltas } = harmony(chunks);
+      expect(total.toolCalls).toEqual([call('get_weather', { city: 'Paris' })]);
+      expect(deltas.map((d) => d.reasoning).join('')).not.toContain('<|');
+    }
+  });
+
+  it('keeps calls to undeclared tools and non-object arguments as visible text, and plain output as content', () => {
+    expect(harmony(['<|channel|>commentary to=functions.rm <|constrain|>json<|message|>{}<|call|>']).total).toEqual({ reasoning: '', content: '{}', toolCalls: [] });
+    expect(harmony(['<|channel|>commentary to=functions.get_weather<|message|>not json']).total.content).toBe('not json');
+    expect(harmony(['Just', ' words.']).total).toEqual({ reasoning: '', content: 'Just words.', toolCalls: [] });
   });
 });

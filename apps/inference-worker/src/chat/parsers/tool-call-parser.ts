@@ -1,4 +1,5 @@
 import type { ToolCallFormat } from '@mlx-omni/model-families';
+import { typedArguments, type ParameterSchema } from './text-arguments';
 /** One call recovered from generated text; `arguments` is JSON text of an object, as OpenAI sends it. */
 export interface ParsedToolCall {
   readonly name: string;
@@ -36,17 +37,21 @@ export interface ToolCallParserOptions {
    * without a dedicated token (bare JSON, Python calls) can otherwise be ordinary prose.
    */
   readonly toolNames?: readonly string[];
+  /** Each tool's parameters schema, by name: formats that write arguments as bare text are typed by it. */
+  readonly toolParameters?: ReadonlyMap<string, ParameterSchema>;
 }
 
 /** A call as a format spells it, before its arguments are normalised to JSON text. */
 export interface RawToolCall {
   readonly name: unknown;
   readonly arguments: unknown;
+  /** Formats that write each argument as bare text (XML-style): name and text, typed later by the tool's schema. */
+  readonly textArguments?: ReadonlyArray<readonly [string, string]>;
 }
 
 /** A tool-call format and how to recognise a model that uses it. */
 export interface ToolCallFamily {
-  readonly name: ToolCallFormat;
+  readonly name: Exclude<ToolCallFormat, 'harmony'>;
   /** Text whose presence in the chat template identifies the format; checked before the model family's declared format. */
   readonly templateMarkers: readonly string[];
   readonly sections: readonly SectionSpec[];
@@ -152,7 +157,7 @@ export class MarkupToolCallParser implements ToolCallParser {
   }
 
   stream(): ToolCallStream {
-    return new MarkupStream(this.sections, this.options.toolNames ? new Set(this.options.toolNames) : null);
+    return new MarkupStream(this.sections, this.options.toolNames ? new Set(this.options.toolNames) : null, this.options.toolParameters ?? new Map());
   }
 }
 
@@ -169,6 +174,7 @@ class MarkupStream implements ToolCallStream {
   constructor(
     private readonly sections: readonly SectionSpec[],
     private readonly toolNames: ReadonlySet<string> | null,
+    private readonly toolParameters: ReadonlyMap<string, ParameterSchema>,
   ) {}
 
   push(delta: string): ParsedOutput {
@@ -284,7 +290,10 @@ class MarkupStream implements ToolCallStream {
     }
     const calls: ParsedToolCall[] = [];
     for (const call of raw) {
-      const args = argumentsText(call.arguments);
+      const args =
+        call.textArguments === undefined
+          ? argumentsText(call.arguments)
+          : JSON.stringify(typedArguments(call.textArguments, typeof call.name === 'string' ? this.toolParameters.get(call.name) : undefined));
       if (typeof call.name !== 'string' || call.name === '' || args === null) {
         return null;
       }

@@ -5,6 +5,6 @@ import type { LanguageModel } from '../language-model';
 /** One model family: how to build it from config.json and the loaded weights. */
 export interface Architecture {
   build(config: ModelConfig, weights: WeightStore): LanguageModel;
-  /** Which checkpoint tensors the text model reads; the rest (a vision tower) is never loaded. */
-  usesTensor?(name: string): boolean;
+  /** Which checkpoint tensors the text model reads; the rest (a vision tower, a multi-token-prediction layer) is never loaded. */
+  usesTensor?(name: string, config: ModelConfig): boolean;
 }

@@ -43,7 +43,7 @@ export function readDecoderConfig(config: ModelConfig, defaults: { tieWordEmbedd
   };
 }
 
-const ROPE_TYPES = ['default', 'linear', 'dynamic', 'llama3'];
+const ROPE_TYPES = ['default', 'linear', 'dynamic', 'llama3', 'yarn'];
 
 /** `rope_scaling` of config.json (older checkpoints say `type`, newer `rope_type`). */
 export function readRopeScaling(config: ModelConfig): RopeScaling | undefined {
@@ -65,6 +65,15 @@ export function readRopeScaling(config: ModelConfig): RopeScaling | undefined {
         lowFreqFactor: scaling.number('low_freq_factor', 1),
         highFreqFactor: scaling.number('high_freq_factor', 4),
         originalMaxPositionEmbeddings: scaling.int('original_max_position_embeddings', 8192),
+      };
+    case 'yarn':
+      return {
+        type,
+        factor: scaling.number('factor'),
+        originalMaxPositionEmbeddings: scaling.int('original_max_position_embeddings', 4096),
+        betaFast: scaling.number('beta_fast', 32),
+        betaSlow: scaling.number('beta_slow', 1),
+        truncate: scaling.bool('truncate', true),
       };
     default:
       throw new InvalidModelConfigError(
@@ -93,6 +102,8 @@ export interface AttentionOptions {
   /** Default 1/√headDim. */
   scale?: number;
   qkv?: QkvProjection;
+  /** Attention sinks [heads] at `<path>.sinks` (gpt-oss). */
+  sinks?: boolean;
 }
 
 /** `self_attn` with q_proj/k_proj/v_proj/o_proj, as Llama and most of its descendants name them. */
@@ -116,6 +127,7 @@ export function attention(w: WeightStore, path: string, c: DecoderConfig, option
     rope: options.rope,
     queryNorm: options.qkNorm?.(`${path}.q_norm`),
     keyNorm: options.qkNorm?.(`${path}.k_norm`),
+    sinks: options.sinks ? w.tensor(`${path}.sinks`, [c.heads]) : undefined,
   });
 }
 

@@ -1,6 +1,6 @@
 import { GatedMlp, separateGateUp } from '../../nn/feed-forward';
 import { swiGlu } from '../../nn/layers';
-import { SparseMoe } from '../../nn/sparse-moe';
+import { softmaxTopK, SparseMoe } from '../../nn/sparse-moe';
 import type { Architecture } from './architecture';
 import { buildDecoder, gatedMlp, preNorms, readDecoderConfig } from './common';
 import { qwen3Attention } from './qwen3';
@@ -33,7 +33,7 @@ export const qwen3Moe: Architecture = {
         );
       };
       const router = w.linear(`${path}.gate`, c.hidden, experts);
-      return new SparseMoe(router, Array.from({ length: experts }, (_, e) => expert(e)), topK, normTopKProb);
+      return new SparseMoe(softmaxTopK(router, topK, normTopKProb), Array.from({ length: experts }, (_, e) => expert(e)), topK);
     };
 
     return buildDecoder(w, c, (i, path) => ({

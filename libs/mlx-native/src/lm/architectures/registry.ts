@@ -2,6 +2,8 @@ import type { ImplementedFamilyId } from '@mlx-omni/model-families';
 import { UnsupportedModelTypeError } from '../../io/errors';
 import type { Architecture } from './architecture';
 import { gemma3, gemma3Text } from './gemma3';
+import { glm4Moe } from './glm4-moe';
+import { gptOss } from './gpt-oss';
 import { llama } from './llama';
 import { phi3 } from './phi3';
 import { qwen2 } from './qwen2';
@@ -23,6 +25,8 @@ const ARCHITECTURES: Readonly<Record<ImplementedFamilyId<'chat'>, Architecture>>
   gemma3_text: gemma3Text,
   gemma3,
   phi3,
+  gpt_oss: gptOss,
+  glm4_moe: glm4Moe,
 };
 
 export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(ARCHITECTURES);

@@ -1,11 +1,6 @@
-/**
- * Turn-taking around one forward step. A generation loop acquires before its step and releases
- * after it, so a scheduler decides which of the concurrent requests computes next.
- */
-export interface StepGate {
-  acquire(): Promise<void>;
-  release(): void;
-}
+import type { StepGate } from '../../runtime/step-gate';
+
+export type { StepGate } from '../../runtime/step-gate';
 
 /**
  * Shares a worker's compute fairly between callers (API keys), not between requests: each step goes

@@ -6,3 +6,4 @@ export * from './generate-tokens';
 export * from './logits-processing';
 export * from './sampling';
 export * from './stop-sequences';
+export * from './score-prompt';

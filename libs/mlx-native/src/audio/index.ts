@@ -1,0 +1,3 @@
+export * from './constants';
+export * from './decode-audio';
+export * from './log-mel';

@@ -1,0 +1,2 @@
+export * from './transcription-request.dto';
+export * from './transcription-response.dto';
