@@ -266,17 +266,19 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
     expect(['end_turn', 'max_tokens', 'tool_use']).toContain(final.stop_reason);
     expect(final.usage.input_tokens).toBeGreaterThan(20);
 
+    // Greedy and one call, so the forced call always fits in max_tokens whatever the random weights pick.
     const background = await client.beta.messages.create({
       model: 'claude-haiku-4-5-20251001',
-      max_tokens: 200,
+      max_tokens: 300,
       system,
       tools,
       messages,
       betas,
-      tool_choice: { type: 'any' },
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      ...GREEDY,
     });
+    expect(background.stop_reason).toBe('tool_use');
     const call = background.content.find((block) => block.type === 'tool_use') as Anthropic.Beta.BetaToolUseBlock;
-    expect(call).toBeDefined();
     const schema = tools.find((tool) => tool.name === call.name)!.input_schema;
     expect(new Ajv({ strict: false }).compile(schema)(call.input)).toBe(true);
   });
