@@ -1,6 +1,7 @@
 import Anthropic, { AuthenticationError, BadRequestError, NotFoundError } from '@anthropic-ai/sdk';
 import Ajv from 'ajv';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
+import { hostileVariants, sendHostile } from './support/hostile-variants';
 import { postDeclaringLength } from './support/raw-post';
 import { postJson, readNamedEvents } from './support/sse';
 import { startStack, type RunningStack } from './support/stack';
@@ -300,6 +301,29 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
     expect([tooLarge.status, tooLarge.body]).toEqual([413, envelope('request_too_large')]);
     const deep = await stack.request('/anthropic/v1/messages', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '['.repeat(100) + ']'.repeat(100) });
     expect([deep.status, deep.body]).toEqual([400, envelope('invalid_request_error')]);
+  });
+
+  it('answers every hostile variation of a Claude Code-shaped request without a 5xx, each 4xx in Anthropic’s envelope', async () => {
+    const valid = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1,
+      system: [{ type: 'text', text: 'You are Claude Code.', cache_control: { type: 'ephemeral' } }],
+      tools: [{ name: 'get_time', input_schema: { type: 'object', properties: { zone: { type: 'string', enum: ['UTC'] } } } }],
+      tool_choice: { type: 'auto' },
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+      stop_sequences: ['END'],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Time?' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_time', input: { zone: 'UTC' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: '12:00' }] }] },
+      ],
+    };
+    const variants = hostileVariants(valid);
+    expect(variants.length).toBeGreaterThan(300);
+    const isAnthropicEnvelope = (body: any) => body?.type === 'error' && typeof body.error?.type === 'string' && typeof body.error.message === 'string';
+    // One at a time: this stack's only worker takes two requests (MLX_OMNI_WORKER_MAX_PENDING), heartbeats included.
+    expect(await sendHostile(`${stack.baseUrl}/anthropic/v1/messages`, headers, variants, isAnthropicEnvelope, 1)).toEqual([]);
+    expect(await sendHostile(`${stack.baseUrl}/anthropic/v1/messages/count_tokens`, headers, variants.slice(0, 120), isAnthropicEnvelope, 1)).toEqual([]);
   });
 
   it('answers 529 overloaded_error when every worker is full', async () => {

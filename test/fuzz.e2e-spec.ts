@@ -144,7 +144,16 @@ describe('hostile and malformed bodies to every route (real stack)', () => {
         }
         const seed: Record<string, unknown> = {};
         for (const name of bodySchema.required ?? []) {
-          seed[name] = name === 'model' ? MISSING_MODEL : name === 'messages' ? [{ role: 'user', content: 'hi' }] : name === 'prompt' ? 'hi' : undefined;
+          seed[name] =
+            name === 'model'
+              ? MISSING_MODEL
+              : name === 'messages'
+                ? [{ role: 'user', content: 'hi' }]
+                : name === 'prompt' || name === 'input'
+                  ? 'hi'
+                  : name === 'max_tokens'
+                    ? 1
+                    : undefined;
         }
         for (const [name, property] of Object.entries<Schema>(bodySchema.properties ?? {})) {
           const declared = resolve(property);

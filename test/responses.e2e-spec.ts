@@ -2,6 +2,7 @@ import Ajv from 'ajv';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { expectOpenAiEvent, expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
+import { hostileVariants, sendHostile } from './support/hostile-variants';
 import { postJson, readNamedEvents } from './support/sse';
 import { startStack, type RunningStack } from './support/stack';
 
@@ -250,6 +251,30 @@ describe('OpenAI Responses through the official client (API → gateway → IPC 
     const forced = await client.responses.create({ ...base, model: QWEN, input: history(opaque), tool_choice: 'required', max_output_tokens: 200 });
     const shellCall = forced.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
     expect(new Ajv({ strict: false }).compile(shell.parameters!)(JSON.parse(shellCall.arguments))).toBe(true);
+  });
+
+  it('answers every hostile variation of a Codex-shaped request without a 5xx, each 4xx in OpenAI’s envelope', async () => {
+    const valid = {
+      model: QWEN,
+      instructions: 'You are Codex.',
+      max_output_tokens: 1,
+      store: false,
+      include: ['reasoning.encrypted_content'],
+      reasoning: { effort: 'low' },
+      tools: [{ type: 'function', name: 'shell', strict: false, parameters: { type: 'object', properties: { command: { type: 'string' } } } }],
+      tool_choice: 'auto',
+      text: { format: { type: 'text' } },
+      input: [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'ls' }] },
+        { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Run it.' }] },
+        { type: 'function_call', call_id: 'call_1', name: 'shell', arguments: '{"command":"ls"}' },
+        { type: 'function_call_output', call_id: 'call_1', output: 'README.md' },
+      ],
+    };
+    const variants = hostileVariants(valid);
+    expect(variants.length).toBeGreaterThan(300);
+    const isOpenAiEnvelope = (body: any) => typeof body?.error?.message === 'string' && typeof body.error.type === 'string' && 'param' in body.error;
+    expect(await sendHostile(`${stack.baseUrl}/v1/responses`, {}, variants, isOpenAiEnvelope, 4)).toEqual([]);
   });
 
   it.each([

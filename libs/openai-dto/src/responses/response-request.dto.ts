@@ -18,7 +18,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsPlainObject } from '../common/union-validators';
+import { IsObjectArray, IsPlainObject } from '../common/union-validators';
 
 export const RESPONSE_CONTENT_TYPES = ['input_text', 'output_text', 'refusal', 'input_image', 'input_file', 'reasoning_text', 'summary_text'] as const;
 export type ResponseContentType = (typeof RESPONSE_CONTENT_TYPES)[number];
@@ -73,6 +73,7 @@ export class ResponseInputItemDto {
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { $ref: getSchemaPath(ResponseContentPartDto) } }], description: 'message: text or parts; reasoning: reasoning_text parts' })
   @ValidateIf((item: ResponseInputItemDto) => (isMessage(item) && typeof item.content !== 'string') || (isReasoning(item) && item.content !== undefined && item.content !== null))
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => ResponseContentPartDto)
   content?: string | ResponseContentPartDto[] | null;
@@ -97,6 +98,7 @@ export class ResponseInputItemDto {
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { $ref: getSchemaPath(ResponseContentPartDto) } }], description: 'function_call_output' })
   @ValidateIf((item: ResponseInputItemDto) => isCallOutput(item) && typeof item.output !== 'string')
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => ResponseContentPartDto)
   output?: string | ResponseContentPartDto[];
@@ -104,6 +106,7 @@ export class ResponseInputItemDto {
   @ApiPropertyOptional({ type: [ResponseContentPartDto], description: 'reasoning: summary_text parts' })
   @ValidateIf(isReasoning)
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => ResponseContentPartDto)
   summary?: ResponseContentPartDto[];
@@ -254,6 +257,7 @@ export class CreateResponseRequestDto {
   @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { $ref: getSchemaPath(ResponseInputItemDto) } }] })
   @ValidateIf((request: CreateResponseRequestDto) => typeof request.input !== 'string')
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => ResponseInputItemDto)
   input!: string | ResponseInputItemDto[];
@@ -278,6 +282,7 @@ export class CreateResponseRequestDto {
   @ApiPropertyOptional({ type: [ResponseFunctionToolDto] })
   @IsOptional()
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => ResponseFunctionToolDto)
   tools?: ResponseFunctionToolDto[];

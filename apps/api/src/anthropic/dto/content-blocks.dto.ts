@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { plainToInstance, Transform, Type } from 'class-transformer';
 import { IsArray, IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, Matches, ValidateIf, ValidateNested } from 'class-validator';
-import { IsPlainObject } from '@mlx-omni/openai-dto';
+import { IsObjectArray, IsPlainObject } from '@mlx-omni/openai-dto';
 
 /** Prompt caching hints: accepted and left to the worker's own prompt cache, which needs none. */
 export class AnthropicCacheControlDto {
@@ -90,6 +90,7 @@ export class AnthropicToolResultBlockDto extends AnthropicContentBlockDto {
   @IsOptional()
   @ValidateIf((block: AnthropicToolResultBlockDto) => typeof block.content !== 'string')
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => AnthropicToolResultContentBlockDto)
   content?: string | AnthropicToolResultContentBlockDto[];
@@ -122,21 +123,33 @@ export class AnthropicRedactedThinkingBlockDto extends AnthropicContentBlockDto 
 
 export type RequestContentBlock = AnthropicTextBlockDto | AnthropicMediaBlockDto | AnthropicToolUseBlockDto | AnthropicToolResultBlockDto | AnthropicThinkingBlockDto | AnthropicRedactedThinkingBlockDto;
 
-/** `@Type` of a list of content blocks: the class comes from each block's `type`; unknown types get the base class, which names the known ones. */
+const BLOCK_CLASSES: Record<BlockType, new () => AnthropicContentBlockDto> = {
+  text: AnthropicTextBlockDto,
+  image: AnthropicMediaBlockDto,
+  document: AnthropicMediaBlockDto,
+  tool_use: AnthropicToolUseBlockDto,
+  tool_result: AnthropicToolResultBlockDto,
+  thinking: AnthropicThinkingBlockDto,
+  redacted_thinking: AnthropicRedactedThinkingBlockDto,
+};
+
+/**
+ * Turns a list of content blocks into their classes by each block's `type` (an unknown type gets the
+ * base class, which names the known ones). Not class-transformer's discriminator: it reads `type` of
+ * every element unchecked and throws on a null one; here anything but an object is left as it is,
+ * for IsObjectArray to refuse.
+ */
 export function ContentBlocksType(): PropertyDecorator {
-  return Type(() => AnthropicContentBlockDto, {
-    discriminator: {
-      property: 'type',
-      subTypes: [
-        { name: 'text', value: AnthropicTextBlockDto },
-        { name: 'image', value: AnthropicMediaBlockDto },
-        { name: 'document', value: AnthropicMediaBlockDto },
-        { name: 'tool_use', value: AnthropicToolUseBlockDto },
-        { name: 'tool_result', value: AnthropicToolResultBlockDto },
-        { name: 'thinking', value: AnthropicThinkingBlockDto },
-        { name: 'redacted_thinking', value: AnthropicRedactedThinkingBlockDto },
-      ],
-    },
-    keepDiscriminatorProperty: true,
-  });
+  return Transform(({ value }: { value: unknown }) =>
+    Array.isArray(value)
+      ? value.map((block: unknown) => {
+          if (typeof block !== 'object' || block === null || Array.isArray(block)) {
+            return block;
+          }
+          const type = (block as { type?: unknown }).type;
+          const target = typeof type === 'string' && Object.hasOwn(BLOCK_CLASSES, type) ? BLOCK_CLASSES[type as BlockType] : AnthropicContentBlockDto;
+          return plainToInstance(target, block);
+        })
+      : value,
+  );
 }

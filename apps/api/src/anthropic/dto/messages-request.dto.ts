@@ -17,7 +17,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsPlainObject } from '@mlx-omni/openai-dto';
+import { IsObjectArray, IsPlainObject } from '@mlx-omni/openai-dto';
 import { AnthropicCacheControlDto, AnthropicContentBlockDto, ContentBlocksType, AnthropicTextBlockDto, type RequestContentBlock } from './content-blocks.dto';
 
 export class AnthropicMessageParamDto {
@@ -28,6 +28,7 @@ export class AnthropicMessageParamDto {
   @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { $ref: getSchemaPath(AnthropicContentBlockDto) } }] })
   @ValidateIf((message: AnthropicMessageParamDto) => typeof message.content !== 'string')
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @ContentBlocksType()
   content!: string | RequestContentBlock[];
@@ -106,6 +107,7 @@ export class AnthropicMessagesPromptDto {
 
   @ApiProperty({ type: [AnthropicMessageParamDto] })
   @IsArray()
+  @IsObjectArray()
   @ArrayMinSize(1)
   @ValidateNested({ each: true })
   @Type(() => AnthropicMessageParamDto)
@@ -115,6 +117,7 @@ export class AnthropicMessagesPromptDto {
   @IsOptional()
   @ValidateIf((request: AnthropicMessagesPromptDto) => typeof request.system !== 'string')
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => AnthropicTextBlockDto)
   system?: string | AnthropicTextBlockDto[];
@@ -122,6 +125,7 @@ export class AnthropicMessagesPromptDto {
   @ApiPropertyOptional({ type: [AnthropicToolDto] })
   @IsOptional()
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => AnthropicToolDto)
   tools?: AnthropicToolDto[];

@@ -76,6 +76,12 @@ describe('toGenerationParams (Anthropic)', () => {
     expect(params.templateKwargs).toEqual({ enable_thinking: thinking });
   });
 
+  it('takes null optional fields as absent', () => {
+    const params = toGenerationParams(request({ system: null, thinking: null, tools: null, tool_choice: null, stop_sequences: null, temperature: null, top_p: null, top_k: null }), '/m', 'alice');
+    expect(params).toMatchObject({ toolChoice: 'none', stop: [], templateKwargs: { enable_thinking: false }, sampling: { temperature: 1, topP: 1, topK: 0 } });
+    expect(params.messages).toEqual([{ role: 'user', content: 'hi' }]);
+  });
+
   it('treats top_p 0 as greedy', () => {
     expect(toGenerationParams(request({ top_p: 0, temperature: 0.7 }), '/m', 'alice').sampling).toMatchObject({ temperature: 0, topP: 1 });
     expect(toGenerationParams(request({ top_p: 0.5 }), '/m', 'alice').sampling).toMatchObject({ temperature: 1, topP: 0.5 });

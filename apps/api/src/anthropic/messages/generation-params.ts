@@ -85,7 +85,7 @@ function toWireMessages(request: AnthropicMessagesPromptDto): ChatWireMessage[] 
   if (last.role === 'assistant') {
     throw invalid(`messages[${request.messages.length - 1}]`, 'the last message must be the user\'s: continuing a final assistant message (prefill) is not supported');
   }
-  const system = request.system === undefined ? '' : typeof request.system === 'string' ? request.system : request.system.map((block) => block.text).join('\n');
+  const system = typeof request.system === 'string' ? request.system : (request.system ?? []).map((block) => block.text).join('\n');
   return [
     ...(system === '' ? [] : [{ role: 'system' as const, content: system }]),
     ...request.messages.flatMap((message, index) =>
@@ -95,7 +95,7 @@ function toWireMessages(request: AnthropicMessagesPromptDto): ChatWireMessage[] 
 }
 
 function toolChoiceOf(request: AnthropicMessagesPromptDto, tools: ChatWireTool[]): { toolChoice: ChatWireToolChoice; parallelToolCalls: boolean } {
-  const choice = request.tool_choice;
+  const choice = request.tool_choice ?? undefined;
   const parallelToolCalls = choice?.disable_parallel_tool_use !== true;
   if (tools.length === 0) {
     if (choice !== undefined && choice.type !== 'none' && choice.type !== 'auto') {
@@ -124,7 +124,7 @@ function toolChoiceOf(request: AnthropicMessagesPromptDto, tools: ChatWireTool[]
 function samplingOf(request: Partial<AnthropicMessagesRequestDto>): SamplingWireOptions {
   return {
     temperature: request.top_p === 0 ? 0 : (request.temperature ?? 1),
-    topP: request.top_p === undefined || request.top_p === 0 ? 1 : request.top_p,
+    topP: request.top_p === 0 ? 1 : (request.top_p ?? 1),
     topK: request.top_k ?? 0,
     minP: 0,
     repetitionPenalty: 1,
@@ -135,7 +135,8 @@ function samplingOf(request: Partial<AnthropicMessagesRequestDto>): SamplingWire
 }
 
 /** Whether the request asked for thinking blocks (the template then renders with thinking on). */
-export const wantsThinking = (request: AnthropicMessagesPromptDto): boolean => request.thinking !== undefined && request.thinking.type !== 'disabled';
+// Optional fields may arrive as null as well as absent (IsOptional lets both through).
+export const wantsThinking = (request: AnthropicMessagesPromptDto): boolean => request.thinking !== undefined && request.thinking !== null && request.thinking.type !== 'disabled';
 
 /**
  * Maps a Messages request (or a count_tokens one, which has no sampling fields) to the worker's chat
