@@ -278,7 +278,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   it('charges generated tokens to the key that made the request, and refuses it once over the limit', async () => {
     const admission = await limits.admit(caller('writer'));
     expect(admission.headers['x-ratelimit-remaining-tokens']).toBe('10');
-    callers.run({ name: 'writer', role: 'user' }, () => limits.chargeTokens(Promise.resolve(12)));
+    callers.run({ name: 'writer', role: 'user' }, () => limits.chargeTokens(Promise.resolve(12), (count) => count));
     admission.release();
     await waitFor('the tokens to be charged', async () => (await refusal('writer'))?.status === 429, 5_000);
     const refused = await refusal('writer');

@@ -114,7 +114,7 @@ describe('the running service (supervisor, API, worker, private Redis)', () => {
     const { status, body } = await stack.request('/docs/json');
     expect(status).toBe(200);
     expect(Object.keys(body.paths)).toEqual(
-      expect.arrayContaining(['/health', '/health/ready', '/metrics', '/v1/chat/completions', '/v1/completions', '/v1/jobs/{id}', '/v1/self-test', '/v1/workers', '/anthropic/v1/messages', '/anthropic/v1/messages/count_tokens', '/anthropic/v1/models']),
+      expect.arrayContaining(['/health', '/health/ready', '/metrics', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/rerank', '/v1/jobs/{id}', '/v1/self-test', '/v1/workers', '/anthropic/v1/messages', '/anthropic/v1/messages/count_tokens', '/anthropic/v1/models']),
     );
     // Every operation is tagged, says what it returns, and documents the error envelope.
     for (const [path, operations] of Object.entries<Record<string, any>>(body.paths)) {

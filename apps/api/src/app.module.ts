@@ -4,6 +4,8 @@ import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
 import { AnthropicModule } from './anthropic/anthropic.module';
 import { AudioModule } from './audio/audio.module';
 import { AuthModule } from './auth/auth.module';
+import { EmbeddingsModule } from './embeddings/embeddings.module';
+import { RerankModule } from './rerank/rerank.module';
 import { createValidationPipe } from './common/errors/validation';
 import { FilesModule } from './files/files.module';
 import { HealthModule } from './health/health.module';
@@ -17,6 +19,7 @@ import { SelfTestModule } from './self-test/self-test.module';
 import { ChatModule } from './openai/chat/chat.module';
 import { CompletionsModule } from './openai/completions/completions.module';
 import { ResponsesModule } from './openai/responses/responses.module';
+import { SpeechModule } from './speech/speech.module';
 import { SurfaceExceptionFilter } from './surface-errors';
 import { WorkersModule } from './workers/workers.module';
 
@@ -41,7 +44,10 @@ export class AppModule {
         ChatModule,
         CompletionsModule,
         ResponsesModule,
+        EmbeddingsModule,
+        RerankModule,
         AudioModule,
+        SpeechModule,
         AnthropicModule,
       ],
       providers: [

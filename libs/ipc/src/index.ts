@@ -1,3 +1,4 @@
+export * from './embedding-protocol';
 export * from './generation-protocol';
 export * from './client';
 export * from './errors';

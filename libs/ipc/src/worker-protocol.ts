@@ -1,3 +1,4 @@
+import type { EmbeddingsCreateMethod, RerankMethod } from './embedding-protocol';
 import type { ChatCountTokensMethod, ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
 import type { TranscribeMethod } from './transcription-protocol';
@@ -62,6 +63,9 @@ export interface WorkerProtocol extends IpcProtocol {
     /** Unloads every model loaded under this id or folder; 409 model_in_use while requests use it. */
     'model.unload': UnaryMethod<{ id: string }, { unloaded: boolean }>;
     'chat.count_tokens': ChatCountTokensMethod;
+    /** Short work, answered whole: one vector per input. */
+    'embeddings.create': EmbeddingsCreateMethod;
+    rerank: RerankMethod;
     /** Stops a long job this worker is running (its processor sees an aborted signal); false when it runs none by that id. */
     'job.cancel': UnaryMethod<{ jobId: string; reason: string }, { cancelled: boolean }>;
   };

@@ -49,20 +49,23 @@ function toRef({ id, filename, content_type, bytes, created_at, expires_at }: Ar
 export class ArtifactStore {
   constructor(private readonly dir: string) {}
 
-  /** Writes `content` (or lets `write` produce the file at the path it is given) and returns its ref. */
-  async create(artifact: NewArtifact, content: Buffer | ((path: string) => Promise<void>)): Promise<ArtifactRef> {
+  /**
+   * Writes `content` (or lets `write` produce the file at the path it is given, with the id the file will
+   * have) and returns its ref.
+   */
+  async create(artifact: NewArtifact, content: Buffer | ((path: string, id: string) => Promise<void>)): Promise<ArtifactRef> {
     if (artifact.filename.includes('/') || artifact.filename === META) {
       throw new RangeError(`invalid artifact file name "${artifact.filename}"`);
     }
     const id = `file-${randomBytes(12).toString('hex')}`;
-    const staging = join(this.dir, `.${id}.incomplete`);
+    const staging = this.stagingDir(id);
     await mkdir(staging, { recursive: true });
     try {
       const path = join(staging, artifact.filename);
       if (Buffer.isBuffer(content)) {
         await writeFile(path, content);
       } else {
-        await content(path);
+        await content(path, id);
       }
       const now = Date.now();
       const meta: ArtifactMeta = {
@@ -93,6 +96,23 @@ export class ArtifactStore {
       return undefined;
     }
     return { ref: toRef(meta), owner: meta.owner, path: join(this.dir, id, meta.filename) };
+  }
+
+  /**
+   * The paths of an artifact's file while it is being written and once complete, for a reader that sends
+   * it as it grows: open the first, or the second when the first is gone (a descriptor opened on the
+   * first survives the rename). Undefined for a malformed id or name.
+   */
+  filePaths(id: string, filename: string): { writing: string; complete: string } | undefined {
+    if (!ID_PATTERN.test(id) || filename.includes('/') || filename === META) {
+      return undefined;
+    }
+    return { writing: join(this.stagingDir(id), filename), complete: join(this.dir, id, filename) };
+  }
+
+  /** Where an artifact is written until it is complete; renamed to `<dir>/<id>` then. */
+  private stagingDir(id: string): string {
+    return join(this.dir, `.${id}.incomplete`);
   }
 
   async remove(id: string): Promise<void> {

@@ -1,3 +1,5 @@
+import type { SpeechPayload, SpeechResult } from './speech';
+
 /**
  * The one declaration of every long-job queue: queue name → job name → payload and result.
  * The API's producer and the worker's processors import these types, so they cannot disagree.
@@ -14,6 +16,12 @@ export interface JobContract {
     pull: {
       payload: ModelPullPayload;
       result: ModelPullResult;
+    };
+  };
+  speech: {
+    synthesize: {
+      payload: SpeechPayload;
+      result: SpeechResult;
     };
   };
 }
@@ -36,6 +44,8 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
   diagnostics: { attempts: 3, backoffMs: 1_000, concurrency: 1 },
   // Network faults are common on multi-gigabyte pulls; each retry resumes the partial file.
   'model-download': { attempts: 5, backoffMs: 2_000, concurrency: 2 },
+  // One synthesis per worker at a time: it takes turns on the device with chat, and a second would only queue there.
+  speech: { attempts: 2, backoffMs: 1_000, concurrency: 1 },
 };
 
 export const QUEUE_NAMES = Object.keys(QUEUE_SETTINGS) as QueueName[];

@@ -4,3 +4,4 @@ export * from './processor-options';
 export * from './redis-link';
 export * from './artifacts';
 export * from './job-errors';
+export * from './speech';

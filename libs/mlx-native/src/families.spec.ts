@@ -1,20 +1,38 @@
-import { ensureFixtures, FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
-import { MODEL_FAMILIES, type FamilyDeclaration } from '@mlx-omni/model-families';
+import { EMBEDDING_FIXTURE_SPECS, ensureFixtures, ensureKokoroFixtures, FIXTURE_SPECS, KOKORO_FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
+import { classifyModel, MODEL_FAMILIES, type FamilyDeclaration } from '@mlx-omni/model-families';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { WeightsMode } from './io/load-weights';
-import { familyLoader, UnsupportedFamilyError } from './families';
+import { familyLoader, UnsupportedFamilyError, type LoadedModel } from './families';
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
+const SPECS = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS];
 let dirs: Map<string, string>;
 
 beforeAll(async () => {
-  dirs = await ensureFixtures(testHubDir());
+  dirs = new Map([...(await ensureFixtures(testHubDir(), SPECS.map((spec) => spec.id))), ...(await ensureKokoroFixtures(testHubDir()))]);
 });
 
 afterEach(async () => {
   // Native arrays are freed by finalizers, which run only when the event loop turns.
   await new Promise(setImmediate);
 });
+
+/** The family model-families gives the folder, from its config.json and file list as the hub sees them. */
+async function familyOf(dir: string): Promise<string> {
+  const files = (await readdir(dir, { recursive: true })).map((path) => path.split('\\').join('/'));
+  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const found = classifyModel({ config, files: new Set(files), weightsComplete: true });
+  if (found === undefined || !found.complete) {
+    throw new Error(`${dir} is not classified as a complete model`);
+  }
+  return found.family.id;
+}
+
+function residentBytes(model: LoadedModel): number {
+  return model.kind === 'chat' ? model.lm.weightBytes : model.weightBytes;
+}
 
 describe('familyLoader', () => {
   it('has a loader for every family declared engine: true, and refuses the others', () => {
@@ -28,16 +46,45 @@ describe('familyLoader', () => {
     expect(() => familyLoader('no-such-family')).toThrow(UnsupportedFamilyError);
   });
 
+  it('classifies every fixture into the family of its kind', async () => {
+    const families = await Promise.all(EMBEDDING_FIXTURE_SPECS.map(async (spec) => [spec.id, await familyOf(dirs.get(spec.id) as string)]));
+    expect(Object.fromEntries(families)).toEqual({
+      'mlx-omni-test/tiny-minilm-fp32': 'bert',
+      'mlx-omni-test/tiny-minilm-4bit': 'bert',
+      'mlx-omni-test/tiny-bge-m3-fp32': 'xlm-roberta',
+      'mlx-omni-test/tiny-multilingual-e5-4bit': 'xlm-roberta',
+      'mlx-omni-test/tiny-modernbert-embed-fp32': 'modernbert',
+      'mlx-omni-test/tiny-modernbert-embed-4bit': 'modernbert',
+      'mlx-omni-test/tiny-qwen3-embedding-fp32': 'qwen3-embedding',
+      'mlx-omni-test/tiny-qwen3-embedding-4bit': 'qwen3-embedding',
+      'mlx-omni-test/tiny-ms-marco-minilm-fp32': 'cross-encoder',
+      'mlx-omni-test/tiny-bge-reranker-4bit': 'cross-encoder',
+      'mlx-omni-test/tiny-qwen3-reranker-fp32': 'qwen3-reranker',
+      'mlx-omni-test/tiny-qwen3-reranker-4bit': 'qwen3-reranker',
+    });
+  });
+
   // The pool makes room before loading by this prediction; it must be what the weights then occupy
   // (on the CPU backend a bf16 or 4-bit checkpoint widens to float32, several times its file size).
   it.each<WeightsMode>(['dequantized', 'quantized'])('predicts the bytes the loaded weights occupy (%s)', async (weights) => {
-    for (const spec of FIXTURE_SPECS) {
+    for (const spec of SPECS) {
       const dir = dirs.get(spec.id) as string;
-      const loader = familyLoader(String(spec.config['model_type']));
+      const loader = familyLoader(await familyOf(dir));
       const options = { weights, hubCache: testHubDir() };
       const predicted = await loader.weightBytes(dir, options);
       const loaded = await loader.load(dir, options);
-      expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'chat' ? loaded.lm.weightBytes : loaded.weightBytes]);
+      expect([spec.id, predicted]).toEqual([spec.id, residentBytes(loaded)]);
+      await new Promise(setImmediate);
+    }
+  });
+
+  it.each<WeightsMode>(['dequantized', 'quantized'])('predicts the bytes a loaded Kokoro model occupies (%s)', async (weights) => {
+    for (const spec of KOKORO_FIXTURE_SPECS) {
+      const dir = dirs.get(spec.id) as string;
+      const loader = familyLoader('kokoro');
+      const predicted = await loader.weightBytes(dir, { weights });
+      const loaded = await loader.load(dir, { weights });
+      expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'text-to-speech' ? loaded.weightBytes : -1]);
       await new Promise(setImmediate);
     }
   });

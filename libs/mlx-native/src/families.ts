@@ -7,8 +7,20 @@ import { parseQuantization } from './io/quantization';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
+import {
+  embeddingWeightBytes,
+  loadEmbeddingModel,
+  loadRerankModel,
+  type EmbeddingFamilyId,
+  type LoadedEmbeddingModel,
+  type LoadedRerankModel,
+  type RerankFamilyId,
+} from './embeddings/load';
 import { loadWhisper, whisperWeightBytes } from './whisper/load';
 import type { LoadedWhisper } from './whisper/transcribe';
+import { kokoroWeightBytes, loadKokoroModel } from './tts/kokoro/load';
+import { KokoroSynthesizer } from './tts/kokoro/synthesizer';
+import type { SpeechSynthesizer } from './tts/speech-synthesizer';
 
 /** A chat model ready to generate: its weights and facts (eos ids, config) and its tokenizer. */
 export interface LoadedChatModel {
@@ -30,7 +42,17 @@ export interface LoadedSpeechToTextModel {
 
 export interface LoadedModels {
   chat: LoadedChatModel;
+  embedding: LoadedEmbeddingModel;
+  rerank: LoadedRerankModel;
   'speech-to-text': LoadedSpeechToTextModel;
+  'text-to-speech': LoadedSpeechModel;
+}
+
+/** A text-to-speech model ready to speak, and what its weights occupy. */
+export interface LoadedSpeechModel {
+  kind: 'text-to-speech';
+  synthesizer: SpeechSynthesizer;
+  weightBytes: number;
 }
 
 export type LoadedModel = LoadedModels[keyof LoadedModels];
@@ -58,12 +80,27 @@ const chatLoader: FamilyLoader<'chat'> = {
   },
 };
 
+function embeddingLoader(family: EmbeddingFamilyId): FamilyLoader<'embedding'> {
+  return { load: (dir, options) => loadEmbeddingModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
+
+function rerankLoader(family: RerankFamilyId): FamilyLoader<'rerank'> {
+  return { load: (dir, options) => loadRerankModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
+}
 const whisperLoader: FamilyLoader<'speech-to-text'> = {
   async load(dir, options) {
     const { weightBytes, ...whisper } = await loadWhisper(dir, options);
     return { kind: 'speech-to-text', whisper, weightBytes };
   },
   weightBytes: whisperWeightBytes,
+};
+
+const kokoroLoader: FamilyLoader<'text-to-speech'> = {
+  async load(dir, options) {
+    const model = await loadKokoroModel(dir, options);
+    return { kind: 'text-to-speech', synthesizer: new KokoroSynthesizer(model, dir), weightBytes: model.weightBytes };
+  },
+  weightBytes: kokoroWeightBytes,
 };
 
 /**
@@ -80,9 +117,16 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gemma3_text: chatLoader,
   gemma3: chatLoader,
   phi3: chatLoader,
+  bert: embeddingLoader('bert'),
+  'xlm-roberta': embeddingLoader('xlm-roberta'),
+  modernbert: embeddingLoader('modernbert'),
+  'qwen3-embedding': embeddingLoader('qwen3-embedding'),
+  'cross-encoder': rerankLoader('cross-encoder'),
+  'qwen3-reranker': rerankLoader('qwen3-reranker'),
   gpt_oss: chatLoader,
   glm4_moe: chatLoader,
   whisper: whisperLoader,
+  kokoro: kokoroLoader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

@@ -22,7 +22,19 @@ describe('classifyModel', () => {
     ['a multimodal model with a text tower', { model_type: 'gemma3', architectures: ['Gemma3ForConditionalGeneration'], text_config: {} }, LM_FILES, 'chat/gemma3'],
     ['an architecture the engine does not run', { model_type: 'starcoder2', architectures: ['Starcoder2ForCausalLM'] }, LM_FILES, 'chat/starcoder2'],
     ['a seq2seq model without a text tower', { model_type: 't5', architectures: ['T5ForConditionalGeneration'] }, LM_FILES, 'none'],
-    ['a sentence-transformers BERT', { model_type: 'bert', architectures: ['BertModel'] }, [...LM_FILES, 'modules.json'], 'embedding/encoder-embedding'],
+    ['a sentence-transformers BERT', { model_type: 'bert', architectures: ['BertModel'] }, [...LM_FILES, 'modules.json'], 'embedding/bert'],
+    ['a headless BERT (mlx-community conversion without modules.json)', { model_type: 'bert', architectures: ['BertModel'] }, LM_FILES, 'embedding/bert'],
+    ['an XLM-RoBERTa embedder (bge-m3)', { model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'] }, [...LM_FILES, 'modules.json'], 'embedding/xlm-roberta'],
+    ['a ModernBERT embedder', { model_type: 'modernbert', architectures: ['ModernBertModel'] }, [...LM_FILES, 'modules.json'], 'embedding/modernbert'],
+    ['a sentence-transformers MPNet, which the engine does not run', { model_type: 'mpnet', architectures: ['MPNetModel'] }, [...LM_FILES, 'modules.json'], 'embedding/encoder-embedding'],
+    ['an XLM-RoBERTa cross-encoder (bge-reranker-v2-m3)', { model_type: 'xlm-roberta', architectures: ['XLMRobertaForSequenceClassification'] }, LM_FILES, 'rerank/cross-encoder'],
+    [
+      'Qwen3-Reranker packaged with a LogitScore module',
+      { model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'] },
+      [...LM_FILES, 'modules.json', 'config_sentence_transformers.json', '1_LogitScore/config.json'],
+      'rerank/qwen3-reranker',
+    ],
+    ['a Qwen3-Reranker seq-cls conversion', { model_type: 'qwen3', architectures: ['Qwen3ForSequenceClassification'] }, LM_FILES, 'rerank/qwen3-reranker'],
     ['a headless nomic_bert encoder', { model_type: 'nomic_bert', architectures: ['NomicBertModel'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'embedding/encoder-embedding'],
     ['a BERT cross-encoder', { model_type: 'bert', architectures: ['BertForSequenceClassification'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'rerank/cross-encoder'],
     ['a BERT with a masked-LM head', { model_type: 'bert', architectures: ['BertForMaskedLM'] }, ['config.json', 'vocab.txt', 'model.safetensors'], 'none'],
@@ -32,8 +44,12 @@ describe('classifyModel', () => {
     ['an mlx-whisper folder with weights.safetensors and model_type', { ...WHISPER_DIMS, model_type: 'whisper' }, ['config.json', 'weights.safetensors'], 'speech-to-text/whisper'],
     ['an mlx-whisper folder with model.safetensors', { ...WHISPER_DIMS, model_type: 'whisper', quantization: { bits: 4, group_size: 64 } }, ['config.json', 'model.safetensors'], 'speech-to-text/whisper'],
     ['n_mels alone is no mlx-whisper config', { n_mels: 80 }, ['config.json', 'weights.npz'], 'none'],
-    ['a Kokoro voice model by model_type', { model_type: 'kokoro' }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
-    ['Kokoro-82M, whose config has no model_type', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors'], 'text-to-speech/kokoro'],
+    ['a Kokoro voice model by model_type', { model_type: 'kokoro' }, ['config.json', 'model.safetensors', 'voices/af_heart.safetensors'], 'text-to-speech/kokoro'],
+    ['Kokoro-82M, whose config has no model_type', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors', 'voices/af_heart.safetensors'], 'text-to-speech/kokoro'],
+    ['Kokoro-82M without its voices', { istftnet: {}, plbert: {}, vocab: {} }, ['config.json', 'kokoro-v1_0.safetensors'], 'incomplete text-to-speech/kokoro'],
+    ['a vocab and an istftnet section alone (not Kokoro)', { istftnet: {}, vocab: {} }, ['config.json', 'model.safetensors'], 'none'],
+    ['F5-TTS as lucasnewman/f5-tts-mlx ships it (no config.json)', undefined, ['model_v1.safetensors', 'vocab.txt', 'duration_v2.safetensors'], 'text-to-speech/f5-tts'],
+    ['a quantized F5-TTS conversion', undefined, ['model_v1_8b.safetensors', 'vocab.txt'], 'text-to-speech/f5-tts'],
     ['a diffusers pipeline', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/flux'],
     ['mflux transformer/ and vae/ folders', undefined, ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors'], 'image/flux'],
     ['no config at all', undefined, ['model.safetensors'], 'none'],
@@ -79,5 +95,7 @@ describe('MODEL_FAMILIES', () => {
 
   it('lists the chat architectures the engine runs, for error messages', () => {
     expect(supportedFamilies('chat' satisfies ModelKind)).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'qwen3_moe', 'gemma3_text', 'gemma3', 'phi3', 'gpt_oss', 'glm4_moe']);
+    expect(supportedFamilies('embedding')).toEqual(['qwen3-embedding', 'bert', 'xlm-roberta', 'modernbert']);
+    expect(supportedFamilies('rerank')).toEqual(['cross-encoder', 'qwen3-reranker']);
   });
 });

@@ -1,4 +1,5 @@
-import { architecturesOf, hasFolder, hasTokenizer, isSentenceTransformer, modelTypeOf, objectAt, type JsonObject, type ModelSignals } from './signals';
+import { architecturesOf, hasFolder, hasModuleFolder, hasTokenizer, isF5Checkpoint, isSentenceTransformer, modelTypeOf, objectAt, type JsonObject, type ModelSignals } from './signals';
+import { voiceNames } from './voices';
 import { isMlxWhisperConfig, whisperTokenizerRepo, WHISPER_TOKENIZER_FILES } from './whisper';
 
 /** What the server can do with a model; each kind is served by its own routes. */
@@ -10,7 +11,7 @@ export const TOOL_CALL_FORMATS = ['hermes', 'llama3', 'mistral', 'gemma', 'qwen3
 export type ToolCallFormat = (typeof TOOL_CALL_FORMATS)[number];
 
 /** What a model folder must also hold to be usable; without it the model is incomplete and not listed. */
-export type FamilyNeed = 'weights' | 'tokenizer';
+export type FamilyNeed = 'weights' | 'tokenizer' | 'voices';
 
 export interface FamilyDeclaration {
   /** Stable name: the `model_type` for chat architectures, else the family's usual name. */
@@ -37,7 +38,9 @@ export interface CompanionFiles {
   readonly files: readonly string[];
 }
 
-const ENCODER_TYPES = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'mpnet', 'nomic_bert', 'modernbert'];
+/** Encoders with BERT's layers (RoBERTa and XLM-RoBERTa differ only in how they number positions). */
+const BERT_TYPES = ['bert', 'roberta', 'xlm-roberta'];
+const OTHER_ENCODER_TYPES = ['distilbert', 'mpnet', 'nomic_bert'];
 const OTHER_TTS_TYPES = ['csm', 'sesame', 'outetts', 'spark', 'dia'];
 
 /** A config-less or task-head-less encoder: every architecture a bare `*Model`. */
@@ -47,6 +50,18 @@ const headless = (s: ModelSignals): boolean => architecturesOf(s).every((name) =
 function isCausalLm(s: ModelSignals): boolean {
   const hasTextTower = objectAt(s.config, 'text_config') !== undefined;
   return architecturesOf(s).some((name) => name.endsWith('ForCausalLM') || (hasTextTower && name.endsWith('ForConditionalGeneration')));
+}
+
+/** An embedding encoder told by `model_type`: packaged by sentence-transformers, or a bare `*Model` without a task head. */
+function encoderEmbedding<const Id extends string>(id: Id, modelTypes: readonly string[]): FamilyDeclaration & { id: Id; kind: 'embedding'; engine: true } {
+  return {
+    id,
+    kind: 'embedding',
+    engine: true,
+    when: `model_type ${modelTypes.join(' or ')}, packaged by sentence-transformers or without a task head`,
+    matches: (s) => modelTypes.includes(modelTypeOf(s) ?? '') && (isSentenceTransformer(s) || headless(s)),
+    needs: ['weights', 'tokenizer'],
+  };
 }
 
 /**
@@ -75,8 +90,9 @@ function causalLm<const Id extends string, const Engine extends boolean>(
  * `engine: true`, so a missing or extra loader does not compile) and `/v1/models` derive from it.
  *
  * The first family whose rule matches decides. Order matters where layouts overlap: Whisper is a
- * *ForConditionalGeneration, sentence-transformers ship decoder LMs (Qwen3-Embedding is a
- * Qwen3ForCausalLM) as embedding models, and cross-encoders are BERTs with a classification head.
+ * *ForConditionalGeneration, sentence-transformers ship decoder LMs (Qwen3-Embedding and
+ * Qwen3-Reranker are Qwen3ForCausalLMs) as embedding models and rerankers, and cross-encoders are
+ * BERTs with a classification head.
  */
 export const MODEL_FAMILIES = [
   {
@@ -90,9 +106,19 @@ export const MODEL_FAMILIES = [
   {
     id: 'kokoro',
     kind: 'text-to-speech',
+    engine: true,
+    when: 'a config.json with istftnet, plbert and vocab sections (Kokoro-82M and its mlx-community copies have no model_type), or model_type kokoro (newer mlx-audio conversions); voices in voices/*.safetensors',
+    matches: (s) =>
+      modelTypeOf(s) === 'kokoro' ||
+      (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined && objectAt(s.config, 'vocab') !== undefined),
+    needs: ['weights', 'voices'],
+  },
+  {
+    id: 'f5-tts',
+    kind: 'text-to-speech',
     engine: false,
-    when: 'model_type kokoro, or a config.json with istftnet and plbert sections (Kokoro-82M has no model_type)',
-    matches: (s) => modelTypeOf(s) === 'kokoro' || (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined),
+    when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt",
+    matches: (s) => s.config === undefined && s.files.has('vocab.txt') && [...s.files].some(isF5Checkpoint),
     needs: ['weights'],
   },
   {
@@ -128,25 +154,38 @@ export const MODEL_FAMILIES = [
   {
     id: 'cross-encoder',
     kind: 'rerank',
-    engine: false,
-    when: 'a BERT or (XLM-)RoBERTa with a sequence-classification head (sentence-transformers CrossEncoder, bge-reranker)',
-    matches: (s) => ['bert', 'roberta', 'xlm-roberta'].includes(modelTypeOf(s) ?? '') && architecturesOf(s).some((name) => name.endsWith('ForSequenceClassification')),
+    engine: true,
+    when: 'a BERT or (XLM-)RoBERTa with a sequence-classification head (sentence-transformers CrossEncoder, ms-marco-MiniLM, bge-reranker)',
+    matches: (s) => BERT_TYPES.includes(modelTypeOf(s) ?? '') && architecturesOf(s).some((name) => name.endsWith('ForSequenceClassification')),
+    needs: ['weights', 'tokenizer'],
+  },
+  {
+    id: 'qwen3-reranker',
+    kind: 'rerank',
+    engine: true,
+    when: 'model_type qwen3 packaged as a sentence-transformers generative reranker (a *_LogitScore module folder: Qwen3-Reranker), or a Qwen3ForSequenceClassification',
+    matches: (s) =>
+      modelTypeOf(s) === 'qwen3' &&
+      (hasModuleFolder(s, 'LogitScore') || architecturesOf(s).includes('Qwen3ForSequenceClassification')),
     needs: ['weights', 'tokenizer'],
   },
   {
     id: 'qwen3-embedding',
     kind: 'embedding',
-    engine: false,
+    engine: true,
     when: 'model_type qwen3 packaged by sentence-transformers (modules.json or config_sentence_transformers.json)',
     matches: (s) => modelTypeOf(s) === 'qwen3' && isSentenceTransformer(s),
     needs: ['weights', 'tokenizer'],
   },
+  encoderEmbedding('bert', ['bert']),
+  encoderEmbedding('xlm-roberta', ['xlm-roberta', 'roberta']),
+  encoderEmbedding('modernbert', ['modernbert']),
   {
     id: 'encoder-embedding',
     kind: 'embedding',
     engine: false,
-    when: `sentence-transformers files (modules.json, config_sentence_transformers.json), or an encoder (${ENCODER_TYPES.join(', ')}) whose architectures have no task head`,
-    matches: (s) => isSentenceTransformer(s) || (ENCODER_TYPES.includes(modelTypeOf(s) ?? '') && headless(s)),
+    when: `sentence-transformers files (modules.json, config_sentence_transformers.json), or another encoder (${OTHER_ENCODER_TYPES.join(', ')}) whose architectures have no task head`,
+    matches: (s) => isSentenceTransformer(s) || (OTHER_ENCODER_TYPES.includes(modelTypeOf(s) ?? '') && headless(s)),
     needs: ['weights', 'tokenizer'],
   },
   causalLm('llama', true, 'llama3'),
@@ -204,6 +243,8 @@ function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
       return signals.weightsComplete;
     case 'tokenizer':
       return hasTokenizer(signals.files);
+    case 'voices':
+      return voiceNames(signals.files).length > 0;
   }
 }
 

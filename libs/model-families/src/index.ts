@@ -1,3 +1,4 @@
 export * from './families';
 export * from './signals';
+export * from './voices';
 export * from './whisper';

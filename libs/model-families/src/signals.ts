@@ -44,3 +44,17 @@ export function hasTokenizer(files: ReadonlySet<string>): boolean {
 export function isSentenceTransformer(signals: ModelSignals): boolean {
   return signals.files.has('modules.json') || signals.files.has('config_sentence_transformers.json');
 }
+
+/** lucasnewman/f5-tts-mlx's checkpoint names: `model_v1.safetensors` and its 4/8-bit conversions (`model_v1_8b.safetensors`). */
+export function isF5Checkpoint(path: string): boolean {
+  return /^model_v\d+(_\d+b)?\.safetensors$/.test(path);
+}
+
+/**
+ * A sentence-transformers module folder of the given class (`1_Pooling/`, `1_LogitScore/`): saved as
+ * `<index>_<Class>/config.json`, so the file list tells a module without reading modules.json.
+ */
+export function hasModuleFolder(signals: ModelSignals, moduleClass: string): boolean {
+  const pattern = new RegExp(`^\\d+_${moduleClass}/config\\.json$`);
+  return [...signals.files].some((path) => pattern.test(path));
+}

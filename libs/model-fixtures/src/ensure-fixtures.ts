@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { exists, repoFolderName, snapshotDir, writeRef, writeSnapshot, type SnapshotFile } from './hub-cache';
 import { ALL_FIXTURE_SPECS, FIXTURE_SPECS, type FixtureSpec } from './specs';
-import { tensorLayout, type PlannedTensor } from './tensor-layout';
+import { tensorLayout, textConfigOf, type PlannedTensor } from './tensor-layout';
 import { packedQuantizedTensor, randomWords, tensorSeed, uniform } from './random-tensors';
 import { tokenizerFiles } from './tokenizer-files';
 
 /** Bump when the generator's output changes for the same spec: revisions (and so caches) change with it. */
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 
 /** The snapshot revision: a hash of the spec, so a changed spec is a new revision and an unchanged one is reused. */
 export function fixtureRevision(spec: FixtureSpec): string {
@@ -21,15 +21,27 @@ export function fixtureRevision(spec: FixtureSpec): string {
  * `ids` defaults to the tiny set (FIXTURE_SPECS); the bench fixture must be asked for by id.
  */
 export async function ensureFixtures(hubCacheDir: string, ids?: string[]): Promise<Map<string, string>> {
-  const specs = ids ? ids.map(findSpec) : [...FIXTURE_SPECS];
+  return ensureSnapshots(hubCacheDir, ids ? ids.map(findSpec) : [...FIXTURE_SPECS], fixtureRevision, writeFixture);
+}
+
+/**
+ * Each spec's snapshot in the hub cache, by id: a complete one (it has config.json) is kept and `refs/main`
+ * pointed back at it; a missing one is written by `write`.
+ */
+export async function ensureSnapshots<S extends { id: string }>(
+  hubCacheDir: string,
+  specs: readonly S[],
+  revisionOf: (spec: S) => string,
+  write: (hubCacheDir: string, spec: S, revision: string) => Promise<void>,
+): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
   for (const spec of specs) {
-    const revision = fixtureRevision(spec);
+    const revision = revisionOf(spec);
     const dir = snapshotDir(hubCacheDir, spec.id, revision);
     if (await exists(join(dir, 'config.json'))) {
       await writeRef(join(hubCacheDir, repoFolderName(spec.id)), revision);
     } else {
-      await writeFixture(hubCacheDir, spec, revision);
+      await write(hubCacheDir, spec, revision);
     }
     dirs.set(spec.id, dir);
   }
@@ -55,11 +67,59 @@ async function writeFixture(hubCacheDir: string, spec: FixtureSpec, revision: st
   }
   const files: SnapshotFile[] = [
     { name: 'config.json', content: json(config) },
-    { name: 'generation_config.json', content: json(spec.generationConfig) },
+    ...(spec.generationConfig ? [{ name: 'generation_config.json', content: json(spec.generationConfig) }] : []),
     ...Object.entries(await tokenizerFiles(spec)).map(([name, content]) => ({ name, content })),
+    ...Object.entries(sentenceTransformersFiles(spec)).map(([name, value]) => ({ name, content: json(value) })),
     ...weightFiles(spec),
   ];
   await writeSnapshot(hubCacheDir, spec.id, revision, files);
+}
+
+const POOLING_FLAGS = {
+  cls: 'pooling_mode_cls_token',
+  mean: 'pooling_mode_mean_tokens',
+  max: 'pooling_mode_max_tokens',
+  mean_sqrt_len: 'pooling_mode_mean_sqrt_len_tokens',
+  weightedmean: 'pooling_mode_weightedmean_tokens',
+  lasttoken: 'pooling_mode_lasttoken',
+};
+
+/** modules.json and the module files as sentence-transformers saves them (Normalize has no config, so no folder). */
+function sentenceTransformersFiles(spec: FixtureSpec): Record<string, unknown> {
+  const packaging = spec.sentenceTransformers;
+  if (!packaging) {
+    return {};
+  }
+  const modules: Array<{ idx: number; name: string; path: string; type: string }> = [];
+  const add = (path: string, type: string) => modules.push({ idx: modules.length, name: String(modules.length), path, type });
+  const files: Record<string, unknown> = {};
+  add('', 'sentence_transformers.models.Transformer');
+  if (packaging.pooling) {
+    add(`${modules.length}_Pooling`, 'sentence_transformers.models.Pooling');
+    files[`${modules.length - 1}_Pooling/config.json`] = {
+      word_embedding_dimension: textConfigOf(spec)['hidden_size'],
+      ...Object.fromEntries(Object.entries(POOLING_FLAGS).map(([mode, flag]) => [flag, mode === packaging.pooling])),
+      include_prompt: true,
+    };
+  }
+  if (packaging.normalize) {
+    add(`${modules.length}_Normalize`, 'sentence_transformers.models.Normalize');
+  }
+  if (packaging.logitScore) {
+    add(`${modules.length}_LogitScore`, 'sentence_transformers.cross_encoder.modules.logit_score.LogitScore');
+    files[`${modules.length - 1}_LogitScore/config.json`] = { ...packaging.logitScore, module_input_name: 'causal_logits' };
+  }
+  files['modules.json'] = modules;
+  if (packaging.maxSeqLength !== undefined) {
+    files['sentence_bert_config.json'] = { max_seq_length: packaging.maxSeqLength, do_lower_case: false };
+  }
+  files['config_sentence_transformers.json'] = {
+    __version__: { sentence_transformers: '5.4.0', transformers: '4.56.0', pytorch: '2.8.0' },
+    ...(packaging.logitScore ? { model_type: 'CrossEncoder', activation_fn: 'torch.nn.modules.linear.Identity' } : { model_type: 'SentenceTransformer', similarity_fn_name: 'cosine' }),
+    prompts: packaging.prompts ?? {},
+    default_prompt_name: packaging.defaultPromptName ?? null,
+  };
+  return files;
 }
 
 /**
@@ -114,6 +174,9 @@ const DTYPE_BYTES = { float32: 4, bfloat16: 2, float16: 2 };
 /** Bytes a planned tensor takes on disk: packed words plus scales and biases when quantized. */
 function storedBytes(spec: FixtureSpec, tensor: PlannedTensor): number {
   const elements = tensor.shape.reduce((n, d) => n * d, 1);
+  if (tensor.role === 'position-ids') {
+    return elements * 8;
+  }
   const q = quantizationOf(spec, tensor);
   if (!q) {
     return elements * DTYPE_BYTES[spec.dtype];
@@ -152,6 +215,7 @@ function valueStd(tensor: PlannedTensor): number {
     case 'bias':
       return 0.1;
     case 'other':
+    case 'position-ids':
       return 0.02;
   }
 }
@@ -187,7 +251,10 @@ async function writeTensors(spec: FixtureSpec, tensors: PlannedTensor[], path: s
     }
     const q = quantizationOf(spec, tensor);
     const produced: Array<[string, mx.array]> = [];
-    if (!q) {
+    if (tensor.role === 'position-ids') {
+      // transformers' registered buffer: 0, 1, …, max_position_embeddings − 1 as int64.
+      produced.push([tensor.name, mx.arange(0, tensor.shape[1], 1, mx.int64).reshape(tensor.shape)]);
+    } else if (!q) {
       produced.push([tensor.name, floatTensor(spec, tensor).astype(dtype)]);
     } else if (q.mode === 'mxfp4') {
       const module = tensor.name.replace(/\.weight$/, '');

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** `models--<org>--<name>`, the folder Hugging Face's cache gives a model repo. */
 export function repoFolderName(repoId: string): string {
@@ -53,7 +53,7 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
   await mkdir(staging);
 
   for (const file of files) {
-    const incoming = join(blobs, `.incoming-${tag}-${file.name}`);
+    const incoming = join(blobs, `.incoming-${tag}-${file.name.replaceAll('/', '_')}`);
     let blobId: string;
     if ('content' in file) {
       await writeFile(incoming, file.content);
@@ -63,7 +63,12 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
       blobId = await sha256File(incoming);
     }
     await rename(incoming, join(blobs, blobId));
-    await symlink(join('..', '..', 'blobs', blobId), join(staging, file.name));
+    // Module folders (1_Pooling/config.json) sit one level deeper and link one level further up.
+    const depth = file.name.split('/').length - 1;
+    if (depth > 0) {
+      await mkdir(join(staging, dirname(file.name)), { recursive: true });
+    }
+    await symlink(join(...Array<string>(2 + depth).fill('..'), 'blobs', blobId), join(staging, file.name));
   }
 
   const target = join(snapshots, revision);

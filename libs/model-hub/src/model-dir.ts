@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { classifyModel, objectAt, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
+import { classifyModel, isF5Checkpoint, objectAt, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
 import { readContextLength, readQuantization } from './config-facts';
 
 /** A model folder's kind; 'unknown' when no family matches or the folder lacks what its family needs (left out of listings). */
@@ -95,15 +95,18 @@ export async function readJsonObject(path: string): Promise<JsonObject | undefin
 }
 
 /**
- * Whether the folder looks like a model at all: config.json, diffusers' model_index.json, or the
- * transformer/ and vae/ folders mflux saves without either. Checked before walking a folder, so a
- * path id of `/` costs a few stats.
+ * Whether the folder looks like a model at all: config.json, diffusers' model_index.json, the
+ * transformer/ and vae/ folders mflux saves without either, or F5-TTS's vocab.txt beside its checkpoint
+ * (which has no config.json). Checked before walking a folder, so a path id of `/` costs a few stats.
  */
 export async function isModelDir(dir: string): Promise<boolean> {
-  const [config, modelIndex, transformer, vae] = await Promise.all(
-    ['config.json', 'model_index.json', 'transformer', 'vae'].map((name) => statIfPresent(join(dir, name))),
+  const [config, modelIndex, transformer, vae, vocab] = await Promise.all(
+    ['config.json', 'model_index.json', 'transformer', 'vae', 'vocab.txt'].map((name) => statIfPresent(join(dir, name))),
   );
-  return config?.isFile() === true || modelIndex?.isFile() === true || (transformer?.isDirectory() === true && vae?.isDirectory() === true);
+  if (config?.isFile() === true || modelIndex?.isFile() === true || (transformer?.isDirectory() === true && vae?.isDirectory() === true)) {
+    return true;
+  }
+  return vocab?.isFile() === true && (await visibleEntries(dir)).some(isF5Checkpoint);
 }
 
 export interface FileScan {

@@ -83,7 +83,7 @@ export class InferenceGateway {
   async generate<M extends GenerationMethod>(method: M, params: StreamMethods[M]['params'], request: InferenceRequest): Promise<WorkerStream<GenerationChunk, StreamMethods[M]['result']>> {
     const { client } = this.workers.pick(request.model.id);
     const stream = this.metrics.trackGeneration(client.stream(method, params, { signal: request.signal }), this.observation(request));
-    this.rateLimits.chargeTokens(stream.result.then((result) => result.completionTokens));
+    this.rateLimits.chargeTokens(stream.result, (result) => result.completionTokens);
     return firstChunkArrived(stream);
   }
 
@@ -140,7 +140,7 @@ export class InferenceGateway {
 
   private charge<R>(result: Promise<R>, { tokensOf }: ChargeOptions<R>): void {
     if (tokensOf !== undefined) {
-      this.rateLimits.chargeTokens(result.then(tokensOf));
+      this.rateLimits.chargeTokens(result, tokensOf);
     }
   }
 

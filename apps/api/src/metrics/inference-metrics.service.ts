@@ -21,6 +21,15 @@ export interface InferenceObservation {
 
 type Outcome = 'finished' | 'error' | 'cancelled';
 
+/** A request answered whole by a worker (embeddings, rerank): how many inputs, and the tokens its result says were read. */
+export interface TrackedRequest<R> {
+  context: RequestContext;
+  model: string;
+  endpoint: 'embeddings' | 'rerank';
+  inputs: number;
+  tokensOf(result: R): number;
+}
+
 // vLLM's buckets, extended below 10 ms: a Mac decodes small models faster than vLLM's smallest bucket.
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
 const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
@@ -44,6 +53,10 @@ export class InferenceMetricsService {
   private readonly waiting: Gauge<'model'>;
   private readonly inferenceRequests: Counter<'endpoint' | 'model' | 'outcome'>;
   private readonly inferenceDuration: Histogram<'endpoint' | 'model'>;
+  private readonly unaryRequests: Counter<'model' | 'endpoint' | 'outcome'>;
+  private readonly unaryInputs: Counter<'model' | 'endpoint'>;
+  private readonly unaryTokens: Counter<'model' | 'endpoint'>;
+  private readonly unaryLatency: Histogram<'model' | 'endpoint'>;
 
   constructor(
     metrics: MetricsService,
@@ -114,6 +127,69 @@ export class InferenceMetricsService {
       buckets: E2E_BUCKETS,
       registers,
     });
+    this.unaryRequests = new Counter({
+      name: `${METRIC_PREFIX}embedding_requests_total`,
+      help: 'Embedding and rerank requests sent to a worker, by endpoint and outcome (finished, error)',
+      labelNames: ['model', 'endpoint', 'outcome'],
+      registers,
+    });
+    this.unaryInputs = new Counter({
+      name: `${METRIC_PREFIX}embedding_inputs_total`,
+      help: 'Inputs (embeddings) or documents (rerank) of finished requests',
+      labelNames: ['model', 'endpoint'],
+      registers,
+    });
+    this.unaryTokens = new Counter({
+      name: `${METRIC_PREFIX}embedding_tokens_total`,
+      help: 'Tokens the model read for finished embedding and rerank requests, special tokens included',
+      labelNames: ['model', 'endpoint'],
+      registers,
+    });
+    this.unaryLatency = new Histogram({
+      name: `${METRIC_PREFIX}embedding_request_latency_seconds`,
+      help: 'Time from dispatching an embedding or rerank request to a worker until its answer',
+      labelNames: ['model', 'endpoint'],
+      buckets: E2E_BUCKETS,
+      registers,
+    });
+  }
+
+  /** Records an embedding or rerank request answered whole by a worker, and logs one line for it. */
+  async trackRequest<R>(work: Promise<R>, request: TrackedRequest<R>): Promise<R> {
+    const labels = { model: request.model, endpoint: request.endpoint };
+    const startedAt = performance.now();
+    let result: R | undefined;
+    let failure: unknown;
+    try {
+      result = await work;
+      return result;
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      const seconds = (performance.now() - startedAt) / 1000;
+      const tokens = result === undefined ? null : request.tokensOf(result);
+      this.unaryRequests.inc({ ...labels, outcome: result === undefined ? 'error' : 'finished' });
+      if (tokens !== null) {
+        this.unaryLatency.observe(labels, seconds);
+        this.unaryInputs.inc(labels, request.inputs);
+        this.unaryTokens.inc(labels, tokens);
+      }
+      this.logger.log(
+        {
+          requestId: request.context.requestId,
+          key: request.context.keyName,
+          model: request.model,
+          endpoint: request.endpoint,
+          outcome: result === undefined ? 'error' : 'finished',
+          inputs: request.inputs,
+          promptTokens: tokens,
+          latencyMs: round(seconds * 1000),
+          ...(failure === undefined ? {} : { error: failure instanceof Error ? failure.message : String(failure) }),
+        },
+        'Request ended',
+      );
+    }
   }
 
   /**

@@ -104,21 +104,22 @@ export class RateLimitService {
   }
 
   /**
-   * Charges the current caller's key for the tokens a piece of work generated, once it has finished
-   * (only then is the count known). Failed work charges nothing; its error reaches the client elsewhere.
+   * Charges the current caller's key for the tokens `count` reads from a request's result once it is
+   * known (embeddings and rerank: the tokens the model read, which is their whole cost). A failed
+   * request charges nothing. Takes the result itself, not a derived promise, so a failure the
+   * caller handles leaves no unhandled rejection behind.
    */
-  chargeTokens(tokens: Promise<number>): void {
+  chargeTokens<R>(result: Promise<R>, count: (result: R) => number): void {
     const caller = this.callers.current();
-    // The rejection is always handled here, charged or not: the work's own failure reaches the client elsewhere.
-    tokens.then(
-      (count) => {
-        if (caller === undefined || this.limitsOf(caller).tokensPerMinute === 0) {
-          return;
-        }
+    if (caller === undefined || this.limitsOf(caller).tokensPerMinute === 0) {
+      return;
+    }
+    result.then(
+      (value) => {
         const key = redisKeys(caller.name, Date.now()).tokens;
         this.redis
           .multi()
-          .incrby(key, count)
+          .incrby(key, count(value))
           .pexpire(key, 2 * WINDOW_MS)
           .exec()
           .catch((error: unknown) => this.failOpen(error));

@@ -42,6 +42,8 @@ describe('WorkerRegistryService', () => {
           'model.load': neverGenerates,
           'model.unload': neverGenerates,
           'chat.count_tokens': neverGenerates,
+          'embeddings.create': neverGenerates,
+          rerank: neverGenerates,
           'job.cancel': neverGenerates,
         },
         stream: {

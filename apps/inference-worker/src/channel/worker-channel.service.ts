@@ -6,6 +6,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
 import { TextGenerationService } from '../completions/text-generation.service';
+import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { JobCancellation } from '../jobs/job-cancellation';
 import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
@@ -30,6 +31,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
+    embeddings: EmbeddingsService,
     transcription: TranscriptionService,
     pool: ModelPoolService,
     jobs: JobCancellation,
@@ -46,6 +48,14 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           'chat.count_tokens': async (params) => {
             this.admit();
             return chat.countTokens(params);
+          },
+          'embeddings.create': async (params, ctx) => {
+            this.admit();
+            return embeddings.create(params, ctx);
+          },
+          rerank: async (params, ctx) => {
+            this.admit();
+            return embeddings.rerank(params, ctx);
           },
           'job.cancel': async ({ jobId, reason }) => ({ cancelled: jobs.cancel(jobId, reason) }),
         },

@@ -4,9 +4,12 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import { OMNI_CONFIG, requireRedisUrl, type OmniConfig } from '@mlx-omni/config';
 import { consumerConnectionOptions, QUEUE_NAMES, redactRedisUrl, RedisLinkMonitor } from '@mlx-omni/jobs';
+import { GenerationModule } from '../generation/generation.module';
+import { ModelsModule } from '../models/models.module';
 import { DiagnosticsProcessor } from './diagnostics.processor';
 import { JobCancellation } from './job-cancellation';
 import { ModelDownloadProcessor } from './model-download.processor';
+import { SpeechProcessor } from './speech.processor';
 
 /**
  * Logs this worker's link to Redis once per change, through its BullMQ workers' connection events;
@@ -19,10 +22,11 @@ class JobsRedisLink implements OnApplicationBootstrap {
     private readonly moduleRef: ModuleRef,
     private readonly diagnostics: DiagnosticsProcessor,
     private readonly downloads: ModelDownloadProcessor,
+    private readonly speech: SpeechProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
-    for (const processor of [this.diagnostics, this.downloads]) {
+    for (const processor of [this.diagnostics, this.downloads, this.speech]) {
       this.link.watch(processor.worker);
     }
     for (const name of QUEUE_NAMES) {
@@ -42,10 +46,13 @@ class JobsRedisLink implements OnApplicationBootstrap {
       useFactory: (config: OmniConfig) => ({ connection: consumerConnectionOptions(requireRedisUrl(config)) }),
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+    ModelsModule,
+    GenerationModule,
   ],
   providers: [
     DiagnosticsProcessor,
     ModelDownloadProcessor,
+    SpeechProcessor,
     JobCancellation,
     JobsRedisLink,
     {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
-import { familyLoader, UnsupportedFamilyError, WhisperTokenizerNotFoundError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { familyLoader, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, WhisperTokenizerNotFoundError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import { describeModelDir, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
@@ -11,6 +11,26 @@ export type Pooled<K extends keyof LoadedModels = keyof LoadedModels> = LoadedMo
 export type PooledChatModel = Pooled<'chat'>;
 
 const notSupported = (message: string) => new IpcHandlerError({ message, code: 'model_not_supported', status: 400, param: 'model' });
+
+/**
+ * Why a listed model cannot load, as the 400 the caller can act on, never a 500: companion files
+ * missing (pull them: `model_incomplete`), or a packaging the engine does not run (a sentence-
+ * transformers module, a classifier with several labels) or files that do not match their config
+ * (`model_not_supported`, naming the reason). Anything else is a server fault and propagates.
+ */
+async function loadFailuresAsBadRequests<T>(model: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof WhisperTokenizerNotFoundError) {
+      throw new IpcHandlerError({ message: error.message, code: 'model_incomplete', status: 400, param: 'model' });
+    }
+    if (error instanceof ModelLoadError || error instanceof TokenizerLoadError) {
+      throw notSupported(`The model ${model} cannot be loaded: ${error.message}`);
+    }
+    throw error;
+  }
+}
 
 /**
  * The models of every kind this worker holds, within one memory budget (see ModelPool), loaded through
@@ -25,7 +45,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
     this.pool = new ModelPool({
       budgetBytes: config.memoryBudgetBytes,
       idleTtlMs: config.modelIdleTtlS * 1000,
-      sizeOf: async (path) => (await this.familyAt(path)).loader.weightBytes(path, this.loadOptions),
+      sizeOf: async (path) => loadFailuresAsBadRequests(path, async () => (await this.familyAt(path)).loader.weightBytes(path, this.loadOptions)),
       load: (id, path) => this.loadModel(id, path),
       onEvict: (id, reason) => this.logger.log({ model: id, reason }, 'Model unloaded'),
     });
@@ -40,6 +60,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
       if (model.kind !== kind) {
         throw notSupported(`The model ${id} is of kind ${model.kind} and cannot serve ${kind} requests`);
       }
+      // Checked just above; TypeScript cannot narrow a union by a generic key.
       return work(model as unknown as Pooled<K>);
     });
   }
@@ -109,16 +130,7 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
   private async loadModel(id: string, path: string): Promise<Pooled> {
     const started = performance.now();
     const { family, loader } = await this.familyAt(path);
-    let model: LoadedModel;
-    try {
-      model = await loader.load(path, this.loadOptions);
-    } catch (error) {
-      // A model whose companion files are missing is the caller's to fix (pull them), not a server fault.
-      if (error instanceof WhisperTokenizerNotFoundError) {
-        throw new IpcHandlerError({ message: error.message, code: 'model_incomplete', status: 400, param: 'model' });
-      }
-      throw error;
-    }
+    const model: LoadedModel = await loadFailuresAsBadRequests(id, () => loader.load(path, this.loadOptions));
     this.logger.log({ model: id, path, family, kind: model.kind, seconds: (performance.now() - started) / 1000 }, 'Model loaded');
     return { ...model, id, path, family };
   }

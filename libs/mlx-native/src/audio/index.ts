@@ -1,3 +1,4 @@
 export * from './constants';
 export * from './decode-audio';
 export * from './log-mel';
+export * from './stft';

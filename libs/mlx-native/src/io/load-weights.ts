@@ -36,23 +36,12 @@ export function keepsQuantized(mode: WeightsMode = 'auto'): boolean {
 export async function readModelJson(path: string, required: true): Promise<JsonObject>;
 export async function readModelJson(path: string, required: false): Promise<JsonObject | undefined>;
 export async function readModelJson(path: string, required: boolean): Promise<JsonObject | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (required) {
-        throw new ModelFileMissingError(path, 'not a model directory, or the download is incomplete');
-      }
-      return undefined;
+  const parsed = await readJsonFile(path);
+  if (parsed === undefined) {
+    if (required) {
+      throw new ModelFileMissingError(path, 'not a model directory, or the download is incomplete');
     }
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
+    return undefined;
   }
   if (!isJsonObject(parsed)) {
     throw new InvalidModelConfigError(path, 'the top level is not a JSON object');
@@ -60,6 +49,23 @@ export async function readModelJson(path: string, required: boolean): Promise<Js
   return parsed;
 }
 
+/** Any JSON value from a model folder (modules.json is a list); undefined when the file is absent, InvalidModelConfigError when malformed. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidModelConfigError(path, `not valid JSON (${(error as Error).message})`);
+  }
+}
 
 /** The shards named by model.safetensors.index.json, else model.safetensors, else every *.safetensors (older mlx-community names). */
 export async function safetensorsFiles(modelDir: string): Promise<string[]> {
@@ -98,6 +104,12 @@ export interface WeightLoadPlan {
   quantization: QuantizationConfig | undefined;
   keepQuantized: boolean;
   keep: (name: string) => boolean;
+  /**
+   * The name the model asks for a checkpoint tensor by, when the checkpoint spells it otherwise
+   * (Qwen3-Embedding saves its decoder without the `model.` prefix). Applied after quantization
+   * lookups, which use the checkpoint's own names as config.json does.
+   */
+  rename?: (name: string) => string;
 }
 
 const AFFINE_PARTS = ['weight', 'scales', 'biases'] as const;
@@ -170,6 +182,7 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
     }
   }
 
+  const rename = plan.rename ?? ((name: string) => name);
   const dense = new Map<string, mx.array>();
   const quantized = new Map<string, QuantizedTensor>();
   const pending = new Map<string, mx.array>();
@@ -205,7 +218,7 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
       if (!module) {
         const converted = toCompute(array);
         mx.eval(converted);
-        dense.set(name, converted);
+        dense.set(rename(name), converted);
         continue;
       }
       pending.set(name, array);
@@ -219,18 +232,18 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
         const [weight, scales] = parts;
         const full = dequantizeMxfp4(checkedMxfp4(module, weight, scales), scales);
         mx.eval(full);
-        dense.set(`${module}.weight`, full);
+        dense.set(rename(`${module}.weight`), full);
         continue;
       }
       const [weight, scales, biases] = parts;
       const q = quantizedTensor(module, weight, toCompute(scales), toCompute(biases), plan);
       if (plan.keepQuantized) {
         mx.eval(q.weight, q.scales, q.biases);
-        quantized.set(module, q);
+        quantized.set(rename(module), q);
       } else {
         const full = mx.dequantize(q.weight, q.scales, q.biases, q.groupSize, q.bits);
         mx.eval(full);
-        dense.set(`${module}.weight`, full);
+        dense.set(rename(`${module}.weight`), full);
       }
     }
   }

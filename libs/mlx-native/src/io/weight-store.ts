@@ -1,6 +1,5 @@
 import type { core as mx } from '@frost-beta/mlx';
 import { Conv1d } from '../nn/conv';
-import { LayerNorm } from '../nn/norms';
 import {
   DenseEmbedding,
   DenseLinear,
@@ -11,6 +10,7 @@ import {
   type Linear,
   type QuantizedTensor,
 } from '../nn/layers';
+import { LayerNorm } from '../nn/norms';
 import { MissingTensorError, TensorShapeMismatchError } from './errors';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -56,6 +56,20 @@ export class WeightStore {
     return this.quantized.has(path) || this.dense.has(`${path}.weight`);
   }
 
+  /** The shape of a dense tensor, for layers whose widths only the checkpoint states; undefined when absent. */
+  shapeOf(name: string): readonly number[] | undefined {
+    return this.dense.get(this.prefix + name)?.shape;
+  }
+
+  /** The arrays a module built by `linear` or `embedding` holds (packed parts when quantized, plus its bias). */
+  moduleArrays(module: string): mx.array[] {
+    const path = this.prefix + module;
+    const q = this.quantized.get(path);
+    const bias = this.dense.get(`${path}.bias`);
+    const parts = q ? [q.weight, q.scales, q.biases] : [this.dense.get(`${path}.weight`)];
+    return [...parts, bias].filter((array): array is mx.array => array !== undefined);
+  }
+
   tensor(name: string, shape: readonly number[]): mx.array {
     const path = this.prefix + name;
     const found = this.dense.get(path);
@@ -90,9 +104,10 @@ export class WeightStore {
     return new RMSNorm(transform ? transform(weight) : weight, eps);
   }
 
-  /** `<module>.weight` and `<module>.bias`, both [dim]. */
-  layerNorm(module: string, dim: number, eps?: number): LayerNorm {
-    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), this.tensor(`${module}.bias`, [dim]), eps);
+  /** `<module>.weight` [dim] and, unless `bias: false` (ModernBERT), `<module>.bias` [dim]. */
+  layerNorm(module: string, dim: number, eps?: number, options: { bias?: boolean } = {}): LayerNorm {
+    const bias = options.bias ?? true;
+    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), bias ? this.tensor(`${module}.bias`, [dim]) : undefined, eps);
   }
 
   /** `<module>.weight` [out, kernel, in] (MLX's layout) and `<module>.bias` [out]. */

@@ -3,7 +3,7 @@ import { RotatingKVCache, StandardKVCache } from './cache';
 import type { Attention } from '../nn/attention';
 import type { FeedForward } from '../nn/feed-forward';
 import type { KVCache } from '../nn/kv-cache';
-import type { ForwardOptions, LanguageModel } from './language-model';
+import type { DecoderLanguageModel, ForwardOptions } from './language-model';
 import type { Embedding, Linear, RMSNorm } from '../nn/layers';
 
 export interface DecoderLayerParts {
@@ -53,7 +53,7 @@ export interface DecoderParts {
 }
 
 /** Decoder-only language model: embed → layers → norm → vocabulary logits. */
-export class DecoderModel implements LanguageModel {
+export class DecoderModel implements DecoderLanguageModel {
   readonly modelType: string;
   readonly vocabSize: number;
   readonly contextLength: number;
@@ -65,7 +65,27 @@ export class DecoderModel implements LanguageModel {
   }
 
   forward(tokens: mx.array, cache: KVCache[] = this.createCache(), options: ForwardOptions = {}): mx.array {
-    const { embedding, embeddingScale, layers, norm, lmHead } = this.parts;
+    let h = this.layerOutputs(tokens, cache);
+    if (options.lastTokenOnly) {
+      const length = h.shape[1];
+      h = h.index(mx.Slice(), mx.Slice(length - 1, length), mx.Slice());
+    }
+    return this.logits(this.parts.norm.forward(h));
+  }
+
+  hiddenStates(tokens: mx.array, cache: KVCache[] = this.createCache()): mx.array {
+    return this.parts.norm.forward(this.layerOutputs(tokens, cache));
+  }
+
+  logits(hidden: mx.array): mx.array {
+    const { embedding, lmHead } = this.parts;
+    const logits = lmHead ? lmHead.forward(hidden) : embedding.asLinear(hidden);
+    return String(logits.dtype) === 'float32' ? logits : logits.astype(mx.float32);
+  }
+
+  /** Embedding and every layer, before the final norm (which `lastTokenOnly` applies to one position only). */
+  private layerOutputs(tokens: mx.array, cache: KVCache[]): mx.array {
+    const { embedding, embeddingScale, layers } = this.parts;
     if (cache.length !== layers.length) {
       throw new RangeError(`cache has ${cache.length} entries, the model has ${layers.length} layers`);
     }
@@ -76,13 +96,7 @@ export class DecoderModel implements LanguageModel {
     layers.forEach((layer, i) => {
       h = layer.forward(h, cache[i]);
     });
-    if (options.lastTokenOnly) {
-      const length = h.shape[1];
-      h = h.index(mx.Slice(), mx.Slice(length - 1, length), mx.Slice());
-    }
-    h = norm.forward(h);
-    const logits = lmHead ? lmHead.forward(h) : embedding.asLinear(h);
-    return String(logits.dtype) === 'float32' ? logits : logits.astype(mx.float32);
+    return h;
   }
 
   createCache(): KVCache[] {

@@ -27,3 +27,14 @@ export interface LanguageModel {
   /** A fresh cache with one entry per layer (rotating for sliding-window layers). */
   createCache(): KVCache[];
 }
+
+/** A language model whose hidden states can be read, as every architecture here builds one. */
+export interface DecoderLanguageModel extends LanguageModel {
+  /**
+   * The last layer's output after the final norm, [batch, length, hidden]: what `forward` feeds the
+   * output head. Decoder embedders pool it; rerankers take a few logits of one position from it.
+   */
+  hiddenStates(tokens: mx.array, cache?: KVCache[]): mx.array;
+  /** The output head: hidden states [..., hidden] → float32 vocabulary logits [..., vocab]. */
+  logits(hidden: mx.array): mx.array;
+}

@@ -67,6 +67,76 @@ export class Attention {
   }
 }
 
+export interface BidirectionalAttentionParts {
+  qkv: QkvProjection;
+  out: Linear;
+  heads: number;
+  headDim: number;
+  scale: number;
+  /** Rotary positions from 0 (ModernBERT); absent for encoders with absolute position embeddings (BERT). */
+  rope?: Rope;
+}
+
+/** Encoder self-attention: every query sees every key the mask lets through, before and after it; no cache. */
+export class BidirectionalAttention {
+  constructor(private readonly p: BidirectionalAttentionParts) {}
+
+  /** x [batch, length, hidden]; `mask` from {@link paddingMask} (undefined: every key visible). */
+  forward(x: mx.array, mask: mx.array | undefined): mx.array {
+    const { qkv, out, heads, headDim, scale, rope } = this.p;
+    const [batch, length] = x.shape;
+    const toHeads = (t: mx.array): mx.array => {
+      const split = t.reshape(batch, length, heads, headDim).transpose(0, 2, 1, 3);
+      return rope ? rope.apply(split, 0) : split;
+    };
+    const [q, k, v] = qkv(x);
+    const values = v.reshape(batch, length, heads, headDim).transpose(0, 2, 1, 3);
+    const attended = mask
+      ? mx.fast.scaledDotProductAttention(toHeads(q), toHeads(k), values, scale, mask)
+      : mx.fast.scaledDotProductAttention(toHeads(q), toHeads(k), values, scale);
+    return out.forward(attended.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim));
+  }
+}
+
+/**
+ * Large and negative but finite: a query that sees no key at all (a padding position outside
+ * every real token's local window) then averages harmlessly instead of turning into NaN, which
+ * the next layer would spread to every row through the masked keys (NaN · 0 is NaN). Real queries
+ * still give masked keys exactly zero weight (exp underflows). In float16 two of them must still
+ * add up to a finite value.
+ */
+function maskedValue(dtype: mx.Dtype): number {
+  return String(dtype) === 'float16' ? -3e4 : -1e30;
+}
+
+/**
+ * Additive attention mask for a right-padded batch: row b has `lengths[b]` real tokens, and its keys
+ * at or after that are hidden from every query. With `window`, query i sees only keys j with
+ * |i − j| ≤ window as well (ModernBERT's local layers). [batch, 1, 1, keys] without a window,
+ * [batch, 1, queries, keys] with one; undefined when nothing is hidden.
+ *
+ * Additive rather than boolean: the boolean-mask path of fast.scaledDotProductAttention in
+ * @frost-beta/mlx 0.0.7 gives wrong results (see lm/cache/mask.ts).
+ */
+export function paddingMask(lengths: readonly number[], paddedLength: number, dtype: mx.Dtype, window?: number): mx.array | undefined {
+  const padded = lengths.some((length) => length < paddedLength);
+  const windowed = window !== undefined && paddedLength > window + 1;
+  if (!padded && !windowed) {
+    return undefined;
+  }
+  const hidden = maskedValue(dtype);
+  const keyMask = lengths.map((length) => Array.from({ length: paddedLength }, (_, j) => (j < length ? 0 : hidden)));
+  const keys = mx.array(keyMask, mx.float32).reshape(lengths.length, 1, 1, paddedLength);
+  if (!windowed) {
+    return keys.astype(dtype);
+  }
+  const positions = mx.arange(0, paddedLength, 1, mx.int32);
+  const distance = mx.abs(mx.subtract(mx.expandDims(positions, 1), mx.expandDims(positions, 0)));
+  const local = mx.where(mx.lessEqual(distance, window), mx.array(0, mx.float32), mx.array(hidden, mx.float32));
+  // Both masks add; a sum of two hidden values stays finite and far below any real score.
+  return mx.add(keys, local).astype(dtype);
+}
+
 /**
  * Softmax attention with a sink logit per head appended to every row of scores and dropped
  * after the softmax. The fused kernel of this binding takes no sinks, so the scores are formed

@@ -1,18 +1,162 @@
 import { core as mx } from '@frost-beta/mlx';
 
 /**
- * 1-D convolution over [batch, length, channels] (MLX's channels-last layout), weight
- * [outChannels, kernel, inChannels] as MLX checkpoints store it (PyTorch's [out, in, kernel] swapped).
+ * PyTorch's weight normalisation folded into one weight: w = g · v / ‖v‖, the norm taken over every
+ * axis but the first (`weight_norm(dim=0)`: per output channel of a convolution, per input channel of a
+ * transposed one). Folding once at load leaves a plain convolution to run.
  */
+export function foldWeightNorm(g: mx.array, v: mx.array): mx.array {
+  // Reduced as [first, rest]: this binding's CPU reduction over several axes of a transposed view with
+  // a size-1 axis corrupts the heap (measured), and a 2-D reduction is as exact.
+  const rows = v.shape[0];
+  const norm = mx.sqrt(mx.sum(mx.square(v.reshape(rows, -1)), 1, true)).reshape([rows, ...Array<number>(v.ndim - 1).fill(1)]);
+  return mx.multiply(v, mx.divide(g, norm));
+}
+
+/** PyTorch's Conv1d weight [out, in/groups, kernel] in MLX's layout [out, kernel, in/groups]. */
+export function conv1dWeightFromTorch(weight: mx.array): mx.array {
+  return weight.transpose(0, 2, 1);
+}
+
+/**
+ * PyTorch's ConvTranspose1d weight [in, out/groups, kernel] as the kernel of the equivalent
+ * convolution in MLX's layout [out, kernel, in/groups] (see ConvTranspose1d: the kernel is flipped
+ * when applied, so the taps stay in PyTorch's order here).
+ */
+export function convTranspose1dWeightFromTorch(weight: mx.array, groups: number): mx.array {
+  const [inChannels, outPerGroup, kernel] = weight.shape;
+  const inPerGroup = inChannels / groups;
+  return weight
+    .reshape(groups, inPerGroup, outPerGroup, kernel)
+    .transpose(0, 2, 3, 1)
+    .reshape(groups * outPerGroup, kernel, inPerGroup);
+}
+
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+}
+
+/** Channels-last 1-D convolution: x [batch, length, in] → [batch, length', out]; weight [out, kernel, in/groups]. */
 export class Conv1d {
+  private readonly stride: number;
+  private readonly padding: number;
+  private readonly dilation: number;
+  private readonly groups: number;
+
   constructor(
-    private readonly weight: mx.array,
+    readonly weight: mx.array,
     private readonly bias: mx.array | undefined,
-    private readonly options: { stride?: number; padding?: number } = {},
-  ) {}
+    options: Conv1dOptions = {},
+  ) {
+    this.stride = options.stride ?? 1;
+    this.padding = options.padding ?? 0;
+    this.dilation = options.dilation ?? 1;
+    this.groups = options.groups ?? 1;
+  }
 
   forward(x: mx.array): mx.array {
-    const y = mx.conv1d(x, this.weight, this.options.stride ?? 1, this.options.padding ?? 0, 1, 1);
+    const y =
+      this.dilation > 1 && this.stride === 1 && this.groups === 1
+        ? dilatedConv(x, this.weight, this.padding, this.dilation)
+        : mx.conv1d(x, this.weight, this.stride, this.padding, this.dilation, this.groups);
     return this.bias ? mx.add(y, this.bias) : y;
   }
+}
+
+/** Floats of unfolded input per block of a dilated convolution: bounds its extra memory to ~64 MB. */
+const UNFOLD_BLOCK_FLOATS = 16 * 2 ** 20;
+
+/**
+ * A dilated convolution as matrix products over the unfolded input (im2col), block by block in time.
+ * This binding's CPU convolution takes a naive path when dilated: 0.3 GFLOP/s against 10-25 undilated
+ * (measured, 128 channels, kernel 3-11), which made iSTFTNet's dilated resblocks most of Kokoro's time.
+ */
+function dilatedConv(x: mx.array, weight: mx.array, padding: number, dilation: number): mx.array {
+  const [batch, length, inChannels] = x.shape;
+  const [outChannels, kernel] = weight.shape;
+  const span = (kernel - 1) * dilation;
+  const outLength = length + 2 * padding - span;
+  const padded = mx.pad(x, [[0, 0], [padding, padding], [0, 0]]);
+  // [kernel·in, out], rows ordered tap by tap as the unfolded columns are.
+  const matrix = weight.transpose(1, 2, 0).reshape(kernel * inChannels, outChannels);
+  const block = Math.max(256, Math.floor(UNFOLD_BLOCK_FLOATS / (batch * kernel * inChannels)));
+  const pieces: mx.array[] = [];
+  for (let start = 0; start < outLength; start += block) {
+    const end = Math.min(outLength, start + block);
+    const taps = Array.from({ length: kernel }, (_, k) => padded.index(mx.Slice(), mx.Slice(start + k * dilation, end + k * dilation)));
+    pieces.push(mx.matmul(mx.concatenate(taps, 2), matrix));
+  }
+  return pieces.length === 1 ? pieces[0] : mx.concatenate(pieces, 1);
+}
+
+export interface ConvTranspose1dOptions {
+  stride: number;
+  padding?: number;
+  outputPadding?: number;
+  groups?: number;
+}
+
+/**
+ * Channels-last transposed convolution with PyTorch's ConvTranspose1d semantics (output length
+ * (L − 1)·stride − 2·padding + kernel + outputPadding). This MLX binding has no conv_transpose1d, and
+ * the equivalent convolution of the stride-dilated input is 30-100× slower on its CPU backend than a
+ * matrix product (measured), so the common cases run as one: each input frame times the kernel gives
+ * its `kernel` output frames, overlap-added `stride` apart (groups 1, or depthwise as an elementwise
+ * product). Other groupings run the equivalent convolution.
+ */
+export class ConvTranspose1d {
+  private readonly kernel: number;
+
+  constructor(
+    readonly weight: mx.array,
+    private readonly bias: mx.array | undefined,
+    private readonly options: ConvTranspose1dOptions,
+  ) {
+    this.kernel = weight.shape[1];
+  }
+
+
+  forward(x: mx.array): mx.array {
+    const { stride, padding = 0, outputPadding = 0, groups = 1 } = this.options;
+    const [outChannels, kernel, inPerGroup] = this.weight.shape;
+    const [batch, length, inChannels] = x.shape;
+    let contributions: mx.array | undefined;
+    if (groups === 1) {
+      // w[o, k, i] → [in, kernel·out]: x · W gives every frame's taps at once.
+      contributions = mx.matmul(x, this.weight.transpose(2, 1, 0).reshape(inChannels, kernel * outChannels)).reshape(batch, length, kernel, outChannels);
+    } else if (groups === inChannels && inPerGroup === 1 && outChannels === inChannels) {
+      contributions = mx.multiply(x.reshape(batch, length, 1, inChannels), this.weight.reshape(outChannels, kernel).T);
+    }
+    let y: mx.array;
+    if (contributions === undefined) {
+      const edge = this.kernel - 1 - padding;
+      y = mx.convGeneral(x, this.weight, 1, [[edge], [edge + outputPadding]], 1, stride, groups, true);
+    } else {
+      y = overlapAdd(contributions, stride, padding, (length - 1) * stride - 2 * padding + kernel + outputPadding);
+    }
+    return this.bias ? mx.add(y, this.bias) : y;
+  }
+}
+
+/**
+ * Σ over frames j and taps k of contributions[j, k] placed at output j·stride + k − padding, for
+ * contributions [batch, frames, kernel, channels]: taps in groups of `stride`, each group one shifted add.
+ */
+function overlapAdd(contributions: mx.array, stride: number, padding: number, outLength: number): mx.array {
+  const [batch, frames, kernel, channels] = contributions.shape;
+  const groups = Math.ceil(kernel / stride);
+  const taps = groups * stride === kernel ? contributions : mx.pad(contributions, [[0, 0], [0, 0], [0, groups * stride - kernel], [0, 0]]);
+  const span = (frames + groups - 1) * stride;
+  let full: mx.array | undefined;
+  for (let g = 0; g < groups; g++) {
+    const phase = taps.index(mx.Slice(), mx.Slice(), mx.Slice(g * stride, (g + 1) * stride)).reshape(batch, frames * stride, channels);
+    const shifted = mx.pad(phase, [[0, 0], [g * stride, span - frames * stride - g * stride], [0, 0]]);
+    full = full ? mx.add(full, shifted) : shifted;
+  }
+  const needed = padding + outLength;
+  const extended = needed > span ? mx.pad(full!, [[0, 0], [0, needed - span], [0, 0]]) : full!;
+  return extended.index(mx.Slice(), mx.Slice(padding, padding + outLength));
 }

@@ -7,4 +7,5 @@ export * from './sparse-moe';
 export * from './norms';
 export * from './activations';
 export * from './conv';
+export * from './lstm';
 export * from './multi-head-attention';

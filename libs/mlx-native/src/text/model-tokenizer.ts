@@ -38,19 +38,18 @@ export class ModelTokenizer implements DetokenizerSource {
   readonly bosTokenId: number | undefined;
   /** The end-of-sequence token of tokenizer_config.json; config.json and generation_config.json may add more. */
   readonly eosTokenIds: readonly number[];
-  readonly pieceDecoding: PieceDecoding;
+  private decoding: PieceDecoding | undefined;
   private readonly addedTokenIds: ReadonlySet<number>;
   private readonly specialTokenIds: ReadonlySet<number>;
   private readonly bytesById = new Map<number, Uint8Array>();
 
   private constructor(
     private readonly tokenizer: Tokenizer,
-    tokenizerJson: TokenizerJson,
+    private readonly tokenizerJson: TokenizerJson,
     /** Template variables for the special tokens (`bos_token`, …), as transformers passes them. */
     private readonly specialTokens: Record<string, string>,
     private readonly chatTemplates: ChatTemplates | null,
   ) {
-    this.pieceDecoding = pieceDecodingFromConfig(tokenizerJson.decoder);
     let maxId = -1;
     for (const id of tokenizer.get_vocab(true).values()) {
       maxId = Math.max(maxId, id);
@@ -91,12 +90,31 @@ export class ModelTokenizer implements DetokenizerSource {
     return new ModelTokenizer(tokenizer, tokenizerJson, specialTokens, templateSource === null ? null : ChatTemplates.parse(templateSource));
   }
 
+  /**
+   * How pieces become bytes, for streaming and logprobs. Worked out on first use: only generated text
+   * needs it, and encoders' decoders (WordPiece) have no token-by-token form to refuse at load.
+   */
+  get pieceDecoding(): PieceDecoding {
+    this.decoding ??= pieceDecodingFromConfig(this.tokenizerJson.decoder);
+    return this.decoding;
+  }
+
   get hasChatTemplate(): boolean {
     return this.chatTemplates !== null;
   }
 
   encode(text: string, { addSpecialTokens = true }: { addSpecialTokens?: boolean } = {}): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  /**
+   * A text pair as cross-encoders read it: the post-processor's pair template (`[CLS] a [SEP] b [SEP]`,
+   * `<s> a </s></s> b </s>`) and the segment of every token (BERT's token types; 0 throughout where the
+   * template says so).
+   */
+  encodePair(text: string, pair: string): { ids: number[]; typeIds: number[] } {
+    const encoded = this.tokenizer.encode(text, { text_pair: pair, add_special_tokens: true, return_token_type_ids: true });
+    return { ids: encoded.ids, typeIds: encoded.token_type_ids };
   }
 
   /**

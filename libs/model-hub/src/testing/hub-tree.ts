@@ -125,9 +125,11 @@ export const MODEL_FILES: Readonly<Record<ModelKind, FileTree>> = {
     }),
     'weights.npz': weights(400),
   },
+  // mlx-community/Kokoro-82M-*: hexgrad's config (no model_type), the weights, and one file per voice.
   'text-to-speech': {
-    'config.json': json({ model_type: 'kokoro', n_mels: 80 }),
+    'config.json': json({ istftnet: { upsample_rates: [10, 6] }, plbert: { hidden_size: 768 }, vocab: { a: 43 }, n_mels: 80 }),
     'kokoro-v1_0.safetensors': weights(200),
+    'voices/af_heart.safetensors': weights(20),
   },
   image: {
     'model_index.json': json({ _class_name: 'FluxPipeline' }),

@@ -65,3 +65,28 @@ export function IsObjectArray(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+const isTokenIds = (value: unknown): value is number[] =>
+  Array.isArray(value) && value.length > 0 && value.every((id) => Number.isInteger(id) && (id as number) >= 0);
+
+/**
+ * OpenAI's four forms of text input (completions' `prompt`, embeddings' `input`): a string, a list of
+ * strings, a list of token ids, or a list of such lists. Lists are never empty; `maxItems` bounds them
+ * and `nonEmptyText` refuses empty strings (embeddings: nothing to embed).
+ */
+export function IsTextOrTokenIds(options: { maxItems?: number; nonEmptyText?: boolean } = {}): PropertyDecorator {
+  const { maxItems = Infinity, nonEmptyText = false } = options;
+  const isText = (value: unknown) => typeof value === 'string' && (!nonEmptyText || value.length > 0);
+  return ValidateBy({
+    name: 'isTextOrTokenIds',
+    validator: {
+      validate: (value: unknown) =>
+        isText(value) ||
+        (isTokenIds(value) && value.length <= maxItems) ||
+        (Array.isArray(value) && value.length > 0 && value.length <= maxItems && value.every((item) => isText(item) || isTokenIds(item))),
+      defaultMessage: () =>
+        `$property must be a ${nonEmptyText ? 'non-empty ' : ''}string, an array of ${nonEmptyText ? 'non-empty ' : ''}strings, an array of token ids, or an array of token-id arrays` +
+        (Number.isFinite(maxItems) ? `, with at least one and at most ${maxItems} items` : ''),
+    },
+  });
+}

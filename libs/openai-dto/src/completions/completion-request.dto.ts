@@ -1,23 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
+import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsTextOrTokenIds } from '../common/union-validators';
 import { SamplingParametersDto } from '../chat/chat-completion-request.dto';
-
-const isTokenIds = (value: unknown): value is number[] =>
-  Array.isArray(value) && value.length > 0 && value.every((id) => Number.isInteger(id) && (id as number) >= 0);
-
-/** `prompt`: a string, a list of strings, a list of token ids, or a list of such lists (OpenAI's four forms). */
-function IsPrompt(): PropertyDecorator {
-  return ValidateBy({
-    name: 'isPrompt',
-    validator: {
-      validate: (value: unknown) =>
-        typeof value === 'string' ||
-        isTokenIds(value) ||
-        (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' || isTokenIds(item))),
-      defaultMessage: () => '$property must be a string, an array of strings, an array of token ids, or an array of token-id arrays',
-    },
-  });
-}
 
 export type CompletionPrompt = string | string[] | number[] | number[][];
 
@@ -35,7 +19,7 @@ export class CompletionRequestDto extends SamplingParametersDto {
       { type: 'array', items: { type: 'array', items: { type: 'integer' } } },
     ],
   })
-  @IsPrompt()
+  @IsTextOrTokenIds()
   prompt!: CompletionPrompt;
 
   /** Not supported: fill-in-the-middle needs model-specific tokens; a non-empty suffix answers 400. */

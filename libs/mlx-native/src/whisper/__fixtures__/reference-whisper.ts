@@ -9,23 +9,11 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { halfToFloat } from '../../testing/float64-reference';
 
 interface Tensor {
   shape: number[];
   data: Float64Array;
-}
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) {
-    return sign * 2 ** -14 * (fraction / 1024);
-  }
-  if (exponent === 31) {
-    return fraction ? NaN : sign * Infinity;
-  }
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
 /** Float tensors of a safetensors file (F16 or F32) as float64; integer tensors as their values. */

@@ -1,0 +1,2 @@
+export * from './speech-synthesizer';
+export * from './kokoro';
