@@ -23,6 +23,8 @@ const TAGS: Array<[string, string]> = [
   ['completions', 'Legacy text completions (OpenAI)'],
   ['responses', 'Responses API (OpenAI), stored in Redis for GET and previous_response_id'],
   ['anthropic', "Anthropic's Messages and Models APIs under /anthropic (errors in Anthropic's envelope)"],
+  ['embeddings', 'Embeddings (OpenAI)'],
+  ['rerank', 'Reranking documents against a query'],
   ['models', 'The models in the cache: list, describe, pull from the Hub, delete, load and unload'],
   ['jobs', 'Long jobs queued on Redis: model downloads, self-tests'],
   ['audio', 'Speech to text: transcriptions and translations (OpenAI, Whisper)'],
