@@ -7,3 +7,4 @@ export * from './embeddings';
 export * from './rerank';
 export * from './audio';
 export * from './images';
+export * from './responses';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { ArtifactStore, artifactsDir, type ImageGenerationPayload, type ImageGenerationResult } from '@mlx-omni/jobs';
 import type { CreateImageRequestDto, ImagesResponseDto } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import type { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { ModelsService } from '../models/models.service';
@@ -12,7 +12,7 @@ import { ModelsService } from '../models/models.service';
 export const IMAGE_SIDE = { multiple: 16, min: 64, max: 2048 } as const;
 const DEFAULT_SIZE = { width: 1024, height: 1024 };
 
-const badRequest = (message: string, param: string, code = 'invalid_value') => new OpenAiHttpException(400, message, { param, code });
+const badRequest = (message: string, param: string, code = 'invalid_value') => new ApiError(400, message, { param, code });
 
 /** `WIDTHxHEIGHT` (or `auto`) → pixels; 400 naming `size` when malformed or out of range. */
 export function parseImageSize(size: string | undefined): { width: number; height: number } {
@@ -86,7 +86,7 @@ export class ImagesService {
         }
         const found = await this.store.find(file.id);
         if (found === undefined) {
-          throw new OpenAiHttpException(503, 'The generated image expired before it could be returned; retry the request', { code: 'file_expired' });
+          throw new ApiError(503, 'The generated image expired before it could be returned; retry the request', { code: 'file_expired' });
         }
         return { b64_json: (await readFile(found.path)).toString('base64'), seed };
       }),

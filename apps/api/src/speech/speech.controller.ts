@@ -2,9 +2,10 @@ import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/commo
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CreateSpeechRequestDto } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { clientGone } from '../common/http/client-gone';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { sseResponse } from '../inference/sse/relay';
 import { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { VoiceListDto } from './dto/voice-list.dto';
 import { SpeechService } from './speech.service';
@@ -42,6 +43,11 @@ export class SpeechController {
       await reply.status(202).send(started.job);
       return;
     }
+    if (body.stream_format === 'sse') {
+      const events = await this.speech.events(started, signal);
+      await reply.headers(events.headers).send(sseResponse(reply, events.body));
+      return;
+    }
     // The audio is written to the socket as it is read; Fastify must not answer on its own.
     reply.hijack();
     await this.speech.send(started, reply.raw, signal);
@@ -54,7 +60,7 @@ export class SpeechController {
   @ApiErrorResponses(400, 404)
   voices(@Query('model') model: string | undefined): Promise<VoiceListDto> {
     if (model === undefined || model.trim() === '') {
-      throw new OpenAiHttpException(400, 'The query parameter "model" is required: the speech model whose voices to list', { code: 'missing_required_parameter', param: 'model' });
+      throw new ApiError(400, 'The query parameter "model" is required: the speech model whose voices to list', { code: 'missing_required_parameter', param: 'model' });
     }
     return this.speech.voices(model);
   }

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MODEL_KINDS, type ModelKind } from '@mlx-omni/model-families';
 
 export class QuantizationDto {
@@ -78,6 +78,9 @@ export class ModelDto {
 
   @ApiProperty({ type: () => [ModelCompanionDto], description: 'Other repos it takes files from (DiffusionKit FLUX: its text encoders); pulling the model pulls them' })
   companions!: ModelCompanionDto[];
+
+  @ApiPropertyOptional({ example: 'mlx-community/Qwen3-4B-4bit', description: 'Present on an alias (MLX_OMNI_MODEL_ALIASES): the model it stands for' })
+  alias_of?: string;
 }
 
 export class ModelCompanionDto {
