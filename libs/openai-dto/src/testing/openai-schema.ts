@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 
 /**
  * OpenAI's published OpenAPI description, kept beside the repository (../shared) as the contract.
- * CI has it; a clone elsewhere may not, and then the contract tests skip themselves by name.
+ * CI has it; a clone elsewhere may not, and then the contract tests skip themselves by name and
+ * schema checks inside behavioural tests pass with a warning.
  */
 export const OPENAI_SPEC_PATH = resolve(__dirname, '..', '..', '..', '..', '..', 'shared', 'openai-openapi', 'openapi.json');
 
@@ -72,8 +73,25 @@ function openAi(): { ajv: Ajv; schemas: { [name: string]: Json } } {
   return loaded;
 }
 
+/**
+ * Without OpenAI's description a schema check cannot be made: the behavioural part of a test still
+ * runs, and the file says once which checks it skipped (CI has the description and makes them all).
+ */
+function skippedContractCheck(component: string): ValidateFunction {
+  if (!warnedAbsent) {
+    warnedAbsent = true;
+    console.warn(`OpenAI contract checks skipped (${component} and any others in this file): no ${OPENAI_SPEC_PATH}`);
+  }
+  return Object.assign(() => true, { errors: null, schema: {}, schemaEnv: undefined }) as unknown as ValidateFunction;
+}
+
+let warnedAbsent = false;
+
 /** A validator for one of OpenAI's component schemas, e.g. `CreateChatCompletionStreamResponse`. */
 export function openAiSchemaValidator(component: string): ValidateFunction {
+  if (!openAiSpecPresent) {
+    return skippedContractCheck(component);
+  }
   const validate = openAi().ajv.getSchema(`openai#/components/schemas/${component}`);
   if (validate === undefined) {
     throw new Error(`No schema named ${component} in ${OPENAI_SPEC_PATH}`);
@@ -86,6 +104,9 @@ export function openAiSchemaValidator(component: string): ValidateFunction {
  * description and the API OpenAI runs disagree (the caller says which, and why, in its test).
  */
 export function adjustedOpenAiSchemaValidator(component: string, edit: (schema: JsonSchema) => void): ValidateFunction {
+  if (!openAiSpecPresent) {
+    return skippedContractCheck(component);
+  }
   const { ajv, schemas } = openAi();
   const original = schemas[component];
   if (original === undefined) {
@@ -112,6 +133,10 @@ export function expectOpenAiSchema(component: string, value: unknown): void {
  * its `type` names, so a mismatch reports that event's own schema rather than every alternative's.
  */
 export function expectOpenAiEvent(union: string, event: { type: string }): void {
+  if (!openAiSpecPresent) {
+    skippedContractCheck(union);
+    return;
+  }
   const schemas = openAi().schemas as { [name: string]: { anyOf?: Array<{ $ref: string }>; properties?: { type?: { enum?: string[] } } } };
   const member = schemas[union]?.anyOf?.map((alternative) => alternative.$ref.split('/').pop()!).find((name) => schemas[name].properties?.type?.enum?.includes(event.type));
   if (member === undefined) {
