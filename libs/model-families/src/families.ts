@@ -1,4 +1,5 @@
 import { architecturesOf, hasFolder, hasModuleFolder, hasTokenizer, isF5Checkpoint, isSentenceTransformer, modelTypeOf, objectAt, type JsonObject, type ModelSignals } from './signals';
+import { F5_VOCODER_FILES, F5_VOCODER_REPO } from './f5';
 import { voiceNames } from './voices';
 import { isMlxWhisperConfig, whisperTokenizerRepo, WHISPER_TOKENIZER_FILES } from './whisper';
 
@@ -30,6 +31,12 @@ export interface FamilyDeclaration {
    * conversions take their tokenizer from an openai/whisper-* repo): pulling such a model pulls them too.
    */
   companion?(config: JsonObject | undefined): CompanionFiles | undefined;
+  /**
+   * Text-to-speech families: where a request's voice comes from: one of the packs the model folder ships
+   * (`bundled`: Kokoro's voices/*.safetensors), or a reference clip registered on the server that the
+   * model clones (`cloned`: F5-TTS, POST /v1/audio/voices).
+   */
+  readonly voices?: 'bundled' | 'cloned';
 }
 
 /** Files of another repo a model needs, fetched beside it. */
@@ -112,14 +119,17 @@ export const MODEL_FAMILIES = [
       modelTypeOf(s) === 'kokoro' ||
       (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined && objectAt(s.config, 'vocab') !== undefined),
     needs: ['weights', 'voices'],
+    voices: 'bundled',
   },
   {
     id: 'f5-tts',
     kind: 'text-to-speech',
-    engine: false,
-    when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt",
+    engine: true,
+    when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt; speaks through the Vocos vocoder of lucasnewman/vocos-mel-24khz",
     matches: (s) => s.config === undefined && s.files.has('vocab.txt') && [...s.files].some(isF5Checkpoint),
     needs: ['weights'],
+    companion: () => ({ repo: F5_VOCODER_REPO, files: F5_VOCODER_FILES }),
+    voices: 'cloned',
   },
   {
     id: 'other-tts',

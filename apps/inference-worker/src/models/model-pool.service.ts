@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
-import { familyLoader, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, WhisperTokenizerNotFoundError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { familyLoader, ModelIncompleteError, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import { describeModelDir, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
@@ -22,7 +22,7 @@ async function loadFailuresAsBadRequests<T>(model: string, load: () => Promise<T
   try {
     return await load();
   } catch (error) {
-    if (error instanceof WhisperTokenizerNotFoundError) {
+    if (error instanceof ModelIncompleteError) {
       throw new IpcHandlerError({ message: error.message, code: 'model_incomplete', status: 400, param: 'model' });
     }
     if (error instanceof ModelLoadError || error instanceof TokenizerLoadError) {

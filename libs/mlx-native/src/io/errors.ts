@@ -12,6 +12,12 @@ export class ModelFileMissingError extends ModelLoadError {
   }
 }
 
+/**
+ * The model needs files it does not carry (another repo's tokenizer or text encoders) and they are not
+ * in the model cache: the caller's to fix by pulling them, not a server fault.
+ */
+export class ModelIncompleteError extends ModelLoadError {}
+
 export class InvalidModelConfigError extends ModelLoadError {
   constructor(readonly filePath: string, problem: string) {
     super(`Invalid model configuration in ${filePath}: ${problem}`);

@@ -6,3 +6,5 @@ export * from './weight-store';
 export * from './load-weights';
 export * from './npz';
 export * from './host-arrays';
+export * from './resident-weights';
+export * from './companion-repos';

@@ -27,6 +27,15 @@ export function geluByName(name: string): ((x: mx.array) => mx.array) | undefine
   }
 }
 
+/** SiLU (swish): x · σ(x). */
+export const silu: (x: mx.array) => mx.array = mx.compile((x: mx.array) => mx.multiply(x, mx.sigmoid(x)));
+
+/** softplus: ln(1 + eˣ), as logaddexp(x, 0) so large x neither overflows nor loses precision. */
+export const softplus: (x: mx.array) => mx.array = mx.compile((x: mx.array) => mx.logaddexp(x, 0));
+
+/** Mish (Misra 2019): x · tanh(softplus(x)). */
+export const mish: (x: mx.array) => mx.array = mx.compile((x: mx.array) => mx.multiply(x, mx.tanh(mx.logaddexp(x, 0))));
+
 /** max(x, 0) + slope · min(x, 0). */
 export function leakyRelu(x: mx.array, slope: number): mx.array {
   return mx.maximum(x, mx.multiply(x, slope));

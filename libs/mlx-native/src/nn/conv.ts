@@ -45,6 +45,8 @@ export class Conv1d {
   private readonly padding: number;
   private readonly dilation: number;
   private readonly groups: number;
+  /** A depthwise kernel's taps [kernel, channels], when the convolution is one (see depthwiseConv). */
+  private readonly depthwiseTaps: mx.array | undefined;
 
   constructor(
     readonly weight: mx.array,
@@ -55,16 +57,38 @@ export class Conv1d {
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
     this.groups = options.groups ?? 1;
+    const [outChannels, kernel, inPerGroup] = weight.shape;
+    const depthwise = this.groups === outChannels && inPerGroup === 1 && this.stride === 1 && this.dilation === 1;
+    this.depthwiseTaps = depthwise ? weight.reshape(outChannels, kernel).T : undefined;
   }
 
   forward(x: mx.array): mx.array {
-    const y =
-      this.dilation > 1 && this.stride === 1 && this.groups === 1
-        ? dilatedConv(x, this.weight, this.padding, this.dilation)
-        : mx.conv1d(x, this.weight, this.stride, this.padding, this.dilation, this.groups);
+    let y: mx.array;
+    if (this.depthwiseTaps) {
+      y = depthwiseConv(mx.pad(x, [[0, 0], [this.padding, this.padding], [0, 0]]), this.depthwiseTaps);
+    } else if (this.dilation > 1 && this.stride === 1 && this.groups === 1) {
+      y = dilatedConv(x, this.weight, this.padding, this.dilation);
+    } else {
+      y = mx.conv1d(x, this.weight, this.stride, this.padding, this.dilation, this.groups);
+    }
     return this.bias ? mx.add(y, this.bias) : y;
   }
 }
+
+/**
+ * A depthwise convolution (one kernel per channel, ConvNeXt's) as `kernel` shifted multiply-adds over the
+ * padded input [batch, length + kernel − 1, channels], compiled into one pass. This binding's CPU
+ * convolution takes a slow path for it: 68 ms against 6.5 ms for 2×500×512, kernel 7 (measured).
+ */
+const depthwiseConv = mx.compile((padded: mx.array, taps: mx.array) => {
+  const kernel = taps.shape[0];
+  const length = padded.shape[1] - kernel + 1;
+  let y = mx.multiply(padded.index(mx.Slice(), mx.Slice(0, length)), taps.index(0));
+  for (let k = 1; k < kernel; k++) {
+    y = mx.add(y, mx.multiply(padded.index(mx.Slice(), mx.Slice(k, k + length)), taps.index(k)));
+  }
+  return y;
+});
 
 /** Floats of unfolded input per block of a dilated convolution: bounds its extra memory to ~64 MB. */
 const UNFOLD_BLOCK_FLOATS = 16 * 2 ** 20;

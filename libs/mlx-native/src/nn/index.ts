@@ -9,3 +9,5 @@ export * from './activations';
 export * from './conv';
 export * from './lstm';
 export * from './multi-head-attention';
+export * from './convnext';
+export * from './sinusoidal';

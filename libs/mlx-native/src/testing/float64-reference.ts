@@ -101,13 +101,19 @@ function dequantizedTensor(packed: { entry: HeaderEntry; bytes: Buffer }, scales
   });
 }
 
+/** Bits and group size of a quantized module. */
+export interface QuantizationParams {
+  bits: number;
+  group_size: number;
+}
+
 /**
  * Every tensor of a snapshot (single file or sharded), parsed from the raw bytes; quantized modules
  * (`.weight` + `.scales` + `.biases`) come back as their dequantized `.weight`. Integer tensors
  * (legacy position ids) are skipped.
  */
 export function readTensors(dir: string): Map<string, Tensor> {
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { quantization?: { bits: number; group_size: number } & Record<string, unknown> };
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { quantization?: QuantizationParams & Record<string, unknown> };
   let files = ['model.safetensors'];
   try {
     const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
@@ -115,9 +121,23 @@ export function readTensors(dir: string): Map<string, Tensor> {
   } catch {
     // No index: a single-file checkpoint.
   }
+  return readSafetensorsFiles(
+    files.map((file) => join(dir, file)),
+    (module) => {
+      const override = config.quantization?.[module];
+      return typeof override === 'object' && override !== null ? (override as QuantizationParams) : config.quantization;
+    },
+  );
+}
+
+/**
+ * The tensors of safetensors files, as readTensors; a quantized module is dequantized with what
+ * `quantizationOf` gives for it (a configless checkpoint says its bits elsewhere, F5-TTS in its file name).
+ */
+export function readSafetensorsFiles(files: readonly string[], quantizationOf: (module: string) => QuantizationParams | undefined): Map<string, Tensor> {
   const raw = new Map<string, { entry: HeaderEntry; bytes: Buffer }>();
   for (const file of files) {
-    const bytes = readFileSync(join(dir, file));
+    const bytes = readFileSync(file);
     const headerLength = Number(bytes.readBigUInt64LE(0));
     const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, HeaderEntry>;
     for (const [name, entry] of Object.entries(header)) {
@@ -129,7 +149,7 @@ export function readTensors(dir: string): Map<string, Tensor> {
   }
   const tensors = new Map<string, Tensor>();
   for (const [name, tensor] of raw) {
-    if (name.endsWith('.scales') || name.endsWith('.biases') || ['I64', 'I32', 'U32'].includes(tensor.entry.dtype)) {
+    if (name.endsWith('.scales') || name.endsWith('.biases') || ['I64', 'I32', 'U32', 'BOOL'].includes(tensor.entry.dtype)) {
       continue;
     }
     tensors.set(name, denseTensor(tensor.entry, tensor.bytes));
@@ -139,8 +159,7 @@ export function readTensors(dir: string): Map<string, Tensor> {
       continue;
     }
     const module = name.slice(0, -'.scales'.length);
-    const override = config.quantization?.[module];
-    const params = typeof override === 'object' && override !== null ? (override as { bits: number; group_size: number }) : config.quantization;
+    const params = quantizationOf(module);
     if (!params) {
       throw new Error(`reference reader: ${name} without a quantization block`);
     }

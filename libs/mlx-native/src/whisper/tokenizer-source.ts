@@ -1,12 +1,11 @@
-import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { whisperTokenizerRepo } from '@mlx-omni/model-families';
-import { repoFolderName } from '@mlx-omni/model-hub';
-import { ModelLoadError } from '../io/errors';
+import { cachedRepoFolder, fileExists } from '../io/companion-repos';
+import { ModelIncompleteError } from '../io/errors';
 import type { JsonObject } from '../io/model-config';
 
 /** No tokenizer in the model folder, and the one its vocabulary size names is not in the cache. */
-export class WhisperTokenizerNotFoundError extends ModelLoadError {
+export class WhisperTokenizerNotFoundError extends ModelIncompleteError {
   constructor(
     readonly modelDir: string,
     /** The openai/whisper-* repo whose tokenizer files are needed; undefined for a vocabulary size none has. */
@@ -21,38 +20,17 @@ export class WhisperTokenizerNotFoundError extends ModelLoadError {
   }
 }
 
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
-/** The snapshot of `repo` in the hub cache that holds tokenizer.json: the one refs/main names, else any. */
-async function cachedTokenizerSnapshot(hubCache: string, repo: string): Promise<string | undefined> {
-  const repoDir = join(hubCache, repoFolderName(repo));
-  const main = (await readFile(join(repoDir, 'refs', 'main'), 'utf8').catch(() => '')).trim();
-  const snapshots = await readdir(join(repoDir, 'snapshots')).catch(() => [] as string[]);
-  const ordered = [...(main === '' ? [] : [main]), ...snapshots.filter((name) => name !== main && !name.startsWith('.'))];
-  for (const revision of ordered) {
-    const dir = join(repoDir, 'snapshots', revision);
-    if (await exists(join(dir, 'tokenizer.json'))) {
-      return dir;
-    }
-  }
-  return undefined;
-}
-
 /**
  * Where a Whisper model's tokenizer.json is: in its own folder when it has one, else in the
  * Hugging Face cache's copy of the openai/whisper-* repo its vocabulary size names (mlx-community
  * conversions ship none). Throws WhisperTokenizerNotFoundError naming the repo to pull.
  */
 export async function whisperTokenizerDir(modelDir: string, config: JsonObject, hubCache: string | undefined): Promise<string> {
-  if (await exists(join(modelDir, 'tokenizer.json'))) {
+  if (await fileExists(join(modelDir, 'tokenizer.json'))) {
     return modelDir;
   }
   const repo = whisperTokenizerRepo(config);
-  const cached = repo === undefined || hubCache === undefined ? undefined : await cachedTokenizerSnapshot(hubCache, repo);
+  const cached = repo === undefined || hubCache === undefined ? undefined : await cachedRepoFolder(hubCache, repo, 'tokenizer.json');
   if (cached === undefined) {
     throw new WhisperTokenizerNotFoundError(modelDir, repo);
   }
