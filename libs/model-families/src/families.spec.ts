@@ -81,6 +81,17 @@ describe('whisper companion files', () => {
   });
 });
 
+describe('f5-tts', () => {
+  it('takes its Vocos vocoder from lucasnewman/vocos-mel-24khz, which f5-tts-mlx loads by name', () => {
+    expect(familyById('f5-tts')?.companion?.(undefined)).toEqual({ repo: 'lucasnewman/vocos-mel-24khz', files: ['config.yaml', 'model.safetensors'] });
+  });
+
+  it('clones registered voices, where Kokoro speaks in the packs its folder ships', () => {
+    const speech = (MODEL_FAMILIES as readonly FamilyDeclaration[]).filter((family) => family.kind === 'text-to-speech' && family.engine);
+    expect(Object.fromEntries(speech.map((family) => [family.id, family.voices]))).toEqual({ kokoro: 'bundled', 'f5-tts': 'cloned' });
+  });
+});
+
 describe('MODEL_FAMILIES', () => {
   it('names each family once', () => {
     const ids = MODEL_FAMILIES.map((family) => family.id);

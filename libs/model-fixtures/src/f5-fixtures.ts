@@ -62,12 +62,15 @@ export const F5_FIXTURE_SPECS: readonly F5FixtureSpec[] = [
   { id: `${FIXTURE_ORG}/tiny-f5-tts-4bit`, naming: 'mlx', dit: TINY_DIT, quantization: { groupSize: 64, bits: 4 }, vocabulary: FIXTURE_VOCABULARY, seed: 52 },
 ];
 
-/** F5 at a small size for `npm run bench:speech` (a quarter of F5-Base's width, 8 of its 22 blocks), with its duration model. */
+/**
+ * F5 at a small size for `npm run bench:speech` (a quarter of F5-Base's width, 8 of its 22 blocks). No
+ * duration model: with random weights it would give any length, where the reference's rate of speech
+ * gives the length trained speech would have.
+ */
 export const F5_BENCH_SPEC: F5FixtureSpec = {
   id: `${FIXTURE_ORG}/bench-f5-tts-small`,
   naming: 'pytorch',
   dit: { dim: 256, depth: 8, heads: 4, headDim: 64, ffMult: 2, textDim: 256, convLayers: 4 },
-  duration: { dim: 256, depth: 4, heads: 4, headDim: 64, ffMult: 2, textDim: 256, convLayers: 2 },
   vocabulary: FIXTURE_VOCABULARY,
   seed: 53,
 };
