@@ -13,7 +13,7 @@ import type { RequestContext } from '../common/http/request-context';
 import type { SseWriter } from '../common/http/sse-writer';
 import { ModelsService } from '../models/models.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
-import { readAudioUpload } from './audio-upload';
+import { readAudioUpload } from '../common/http/audio-upload';
 import { render, type Transcript } from './transcript-formats';
 
 export type AudioTask = 'transcribe' | 'translate';
