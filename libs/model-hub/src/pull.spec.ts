@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pullModel } from './pull';
 import { HubServer } from './testing/hub-server';
-import { commitOf, makeTempDir, MODEL_FILES } from './testing/hub-tree';
+import { resolveModel } from './hub-cache';
+import { commitOf, makeTempDir, MODEL_FILES, weights } from './testing/hub-tree';
 
 const WHISPER = 'mlx-community/whisper-tiny-mlx';
 const TOKENIZER_REPO = 'openai/whisper-large-v2';
@@ -15,6 +16,18 @@ const OPENAI_FILES = {
   'vocab.json': '{}',
 };
 
+/** lucasnewman/f5-tts-mlx: no config.json, the DiT and its conversions, the duration model, the vocabulary. */
+const F5 = 'lucasnewman/f5-tts-mlx';
+const F5_FILES = {
+  'model_v1.safetensors': weights(600),
+  'model_v1_4b.safetensors': weights(100),
+  'duration_v2.safetensors': weights(50),
+  'vocab.txt': ' \n!\na\n',
+  'README.md': '# F5 TTS',
+};
+const VOCOS = 'lucasnewman/vocos-mel-24khz';
+const VOCOS_FILES = { 'config.yaml': 'feature_extractor: {}\n', 'model.safetensors': weights(80), 'pytorch_model.bin': weights(80), 'README.md': '# Vocos' };
+
 let hub: HubServer;
 let cache: string;
 let cleanup: () => Promise<void>;
@@ -25,6 +38,8 @@ beforeEach(async () => {
     { repoId: WHISPER, commit: commitOf('whisper'), files: MODEL_FILES['speech-to-text'] },
     { repoId: TOKENIZER_REPO, commit: commitOf('openai'), files: OPENAI_FILES },
     { repoId: 'org/chat', commit: commitOf('chat'), files: MODEL_FILES.chat },
+    { repoId: F5, commit: commitOf('f5'), files: F5_FILES },
+    { repoId: VOCOS, commit: commitOf('vocos'), files: VOCOS_FILES },
   ]);
 });
 afterEach(async () => {
@@ -46,5 +61,13 @@ describe('pullModel', () => {
     const pulled = await pullModel('org/chat', 'main', { hubCache: cache, endpoint: hub.url });
     expect(pulled.companions).toEqual([]);
     expect(await readdir(cache)).toEqual(['models--org--chat']);
+  });
+
+  it("pulls F5-TTS and the two files of the Vocos repo it speaks through, and lists it as a supported model", async () => {
+    const pulled = await pullModel(F5, 'main', { hubCache: cache, endpoint: hub.url });
+    expect(pulled.companions.map((companion) => companion.repoId)).toEqual([VOCOS]);
+    const snapshot = join(cache, 'models--lucasnewman--vocos-mel-24khz', 'snapshots', commitOf('vocos'));
+    expect((await readdir(snapshot)).sort()).toEqual(['config.yaml', 'model.safetensors']);
+    expect(await resolveModel(F5, { hubCache: cache })).toMatchObject({ kind: 'text-to-speech', family: 'f5-tts', supported: true });
   });
 });
