@@ -81,10 +81,15 @@ describe('/v1/audio/voices and F5-TTS speech on a worker (official OpenAI client
     await stack?.stop();
   });
 
-  it('lists both F5-TTS fixtures as supported text-to-speech models, with no voices before one is registered', async () => {
+  it('lists both F5-TTS fixtures as supported text-to-speech models speaking through the cached Vocos, with no voices before one is registered', async () => {
     const models = await stack.request('/v1/models', { headers: auth(ADMIN_KEY) });
     for (const id of [F5, F5_4BIT]) {
-      expect(models.body.data.find((m: { id: string }) => m.id === id)).toMatchObject({ kind: 'text-to-speech', family: 'f5-tts', supported: true });
+      expect(models.body.data.find((m: { id: string }) => m.id === id)).toMatchObject({
+        kind: 'text-to-speech',
+        family: 'f5-tts',
+        supported: true,
+        companions: [{ repo: 'lucasnewman/vocos-mel-24khz', provides: 'the Vocos vocoder', cached: true }],
+      });
     }
     expect(await voicesOf(F5)).toEqual({ object: 'list', model: F5, data: [] });
     const error = await admin.audio.speech.create({ model: F5, voice: 'narrator', input: TEXT }).catch((e: unknown) => e);

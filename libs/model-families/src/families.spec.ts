@@ -73,7 +73,7 @@ describe('whisper companion files', () => {
     [51864, 'openai/whisper-medium.en'],
   ])('takes the tokenizer of a %i-token vocabulary from %s', (vocab, repo) => {
     const whisper = familyById('whisper');
-    expect(whisper?.companion?.({ ...WHISPER_DIMS, n_vocab: vocab })).toEqual({ repo, files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'] });
+    expect(whisper?.companion?.({ ...WHISPER_DIMS, n_vocab: vocab })).toEqual({ repo, files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], provides: 'the tokenizer' });
   });
 
   it('names no repo for a vocabulary size no published Whisper has', () => {
@@ -83,7 +83,7 @@ describe('whisper companion files', () => {
 
 describe('f5-tts', () => {
   it('takes its Vocos vocoder from lucasnewman/vocos-mel-24khz, which f5-tts-mlx loads by name', () => {
-    expect(familyById('f5-tts')?.companion?.(undefined)).toEqual({ repo: 'lucasnewman/vocos-mel-24khz', files: ['config.yaml', 'model.safetensors'] });
+    expect(familyById('f5-tts')?.companion?.(undefined)).toEqual({ repo: 'lucasnewman/vocos-mel-24khz', files: ['config.yaml', 'model.safetensors'], provides: 'the Vocos vocoder' });
   });
 
   it('clones registered voices, where Kokoro speaks in the packs its folder ships', () => {

@@ -42,7 +42,10 @@ export interface FamilyDeclaration {
 /** Files of another repo a model needs, fetched beside it. */
 export interface CompanionFiles {
   readonly repo: string;
+  /** Paths in that repo; a pull fetches only these (such repos hold other, large files). */
   readonly files: readonly string[];
+  /** What the model takes from it, in words, for /v1/models and load errors. */
+  readonly provides: string;
 }
 
 /** Encoders with BERT's layers (RoBERTa and XLM-RoBERTa differ only in how they number positions). */
@@ -128,7 +131,7 @@ export const MODEL_FAMILIES = [
     when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt; speaks through the Vocos vocoder of lucasnewman/vocos-mel-24khz",
     matches: (s) => s.config === undefined && s.files.has('vocab.txt') && [...s.files].some(isF5Checkpoint),
     needs: ['weights'],
-    companion: () => ({ repo: F5_VOCODER_REPO, files: F5_VOCODER_FILES }),
+    companion: () => ({ repo: F5_VOCODER_REPO, files: F5_VOCODER_FILES, provides: 'the Vocos vocoder' }),
     voices: 'cloned',
   },
   {
@@ -150,7 +153,7 @@ export const MODEL_FAMILIES = [
     needs: ['weights'],
     companion: (config) => {
       const repo = whisperTokenizerRepo(config);
-      return repo === undefined ? undefined : { repo, files: WHISPER_TOKENIZER_FILES };
+      return repo === undefined ? undefined : { repo, files: WHISPER_TOKENIZER_FILES, provides: 'the tokenizer' };
     },
   },
   {

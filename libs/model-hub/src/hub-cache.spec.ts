@@ -44,6 +44,7 @@ describe('resolveModel', () => {
 
     expect(model).toEqual({
       id: 'mlx-community/Qwen3-0.6B-4bit',
+      companions: [],
       path: snapshot,
       revision: commitOf('v1'),
       kind: 'chat',

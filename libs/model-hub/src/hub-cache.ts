@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ModelInUseError, ModelNotDeletableError, ModelNotFoundError } from './errors';
-import { describeModelDir, isModelDir, readTextIfPresent, scanFiles, statIfPresent, visibleEntries, type ResolvedModel } from './model-dir';
+import { describeModelDir, isModelDir, readTextIfPresent, scanFiles, statIfPresent, visibleEntries, type CompanionLocator, type ResolvedModel } from './model-dir';
 import { isRepoId, parseModelId, repoFolderName, repoIdFromFolder } from './model-id';
 
 /** Where models are looked for: the Hugging Face hub cache (OmniConfig.hfHubCache) first, then extra folders. */
@@ -58,14 +58,37 @@ async function defaultRevisions(repoDir: string): Promise<string[]> {
   return main === undefined ? snapshots : [main, ...snapshots.filter((name) => name !== main)];
 }
 
-async function resolveInHub(hubCache: string, repoId: string, revision: string | undefined, id: string): Promise<ResolvedModel | undefined> {
-  const repoDir = join(hubCache, repoFolderName(repoId));
+async function resolveInHub(options: ModelHubOptions, repoId: string, revision: string | undefined, id: string): Promise<ResolvedModel | undefined> {
+  const repoDir = join(options.hubCache, repoFolderName(repoId));
   const pinned = revision === undefined || COMMIT.test(revision) ? revision : await readRef(repoDir, revision);
   if (revision !== undefined && pinned === undefined) {
     return undefined;
   }
   const revisions = pinned === undefined ? await defaultRevisions(repoDir) : [pinned];
-  return firstServable(revisions.map((commit) => () => describeModelDir(join(repoDir, 'snapshots', commit), { id, revision: commit })));
+  const locate = companionLocator(options);
+  return firstServable(revisions.map((commit) => () => describeModelDir(join(repoDir, 'snapshots', commit), { id, revision: commit }, locate)));
+}
+
+/**
+ * Where a companion repo (files another model takes, such as F5-TTS's vocoder) is: refs/main's snapshot
+ * in the hub cache, else the newest; else `<dir>/<org>/<name>` in an extra folder. Companions are partial
+ * downloads of larger repos, so unlike models they are not asked to be servable on their own.
+ */
+export function companionLocator(options: ModelHubOptions): CompanionLocator {
+  return async (repo) => {
+    const repoDir = join(options.hubCache, repoFolderName(repo));
+    const [snapshot] = await defaultRevisions(repoDir);
+    if (snapshot !== undefined) {
+      return join(repoDir, 'snapshots', snapshot);
+    }
+    for (const dir of options.extraDirs ?? []) {
+      const path = join(dir, ...repo.split('/'));
+      if ((await statIfPresent(path))?.isDirectory() === true) {
+        return path;
+      }
+    }
+    return undefined;
+  };
 }
 
 /**
@@ -76,13 +99,14 @@ async function resolveInHub(hubCache: string, repoId: string, revision: string |
  */
 export async function resolveModel(id: string, options: ModelHubOptions): Promise<ResolvedModel | undefined> {
   const parsed = parseModelId(id);
+  const locate = companionLocator(options);
   if (parsed.kind === 'path') {
-    return describeModelDir(parsed.path, { id: parsed.path });
+    return describeModelDir(parsed.path, { id: parsed.path }, locate);
   }
   const { repoId, revision } = parsed;
   const inExtraDirs: Lookup[] =
-    revision === undefined ? (options.extraDirs ?? []).map((dir) => () => describeModelDir(join(dir, ...repoId.split('/')), { id })) : [];
-  return firstServable([() => resolveInHub(options.hubCache, repoId, revision, id), ...inExtraDirs]);
+    revision === undefined ? (options.extraDirs ?? []).map((dir) => () => describeModelDir(join(dir, ...repoId.split('/')), { id }, locate)) : [];
+  return firstServable([() => resolveInHub(options, repoId, revision, id), ...inExtraDirs]);
 }
 
 /** `<dir>/<name>/` and, in folders that are no model themselves, `<dir>/<org>/<name>/`. */
@@ -112,8 +136,8 @@ export async function listModels(options: ModelHubOptions): Promise<ResolvedMode
   const repoIds = (await visibleEntries(options.hubCache)).flatMap((folder) => repoIdFromFolder(folder) ?? []);
   const extraFolders = (await Promise.all((options.extraDirs ?? []).map(modelFoldersIn))).flat();
   const found = await Promise.all([
-    ...repoIds.map((repoId) => resolveInHub(options.hubCache, repoId, undefined, repoId)),
-    ...extraFolders.map(({ id, path }) => describeModelDir(path, { id })),
+    ...repoIds.map((repoId) => resolveInHub(options, repoId, undefined, repoId)),
+    ...extraFolders.map(({ id, path }) => describeModelDir(path, { id }, companionLocator(options))),
   ]);
   const byId = new Map<string, ResolvedModel>();
   for (const model of found) {

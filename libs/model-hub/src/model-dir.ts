@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { classifyModel, isF5Checkpoint, objectAt, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
+import { classifyModel, isF5Checkpoint, objectAt, type CompanionFiles, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
 import { readContextLength, readQuantization } from './config-facts';
 
 /** A model folder's kind; 'unknown' when no family matches or the folder lacks what its family needs (left out of listings). */
@@ -27,7 +27,20 @@ export interface ResolvedModel {
   readonly sizeBytes: number;
   /** Unix seconds: when the folder last changed, which for a snapshot is when its download finished. */
   readonly createdAt: number;
+  /**
+   * Other repos the model takes files from (a Whisper conversion's tokenizer, F5-TTS's vocoder), and
+   * where each is cached, if it is.
+   */
+  readonly companions: readonly ResolvedCompanion[];
 }
+
+export interface ResolvedCompanion extends CompanionFiles {
+  /** Its folder in the cache; undefined while it is not there (the model then cannot load). */
+  readonly path: string | undefined;
+}
+
+/** Finds a companion repo's folder (see hub-cache's companionLocator); undefined when it is not cached. */
+export type CompanionLocator = (repo: string) => Promise<string | undefined>;
 
 /**
  * Not there (any more): a model deleted or a download renamed while we looked, or a symlink loop in
@@ -175,7 +188,11 @@ const MODEL_DEPTH = 1;
  * Describes the model in `dir`, or undefined when `dir` is no model folder (see isModelDir).
  * Reads config.json and any shard index and stats the rest; never opens weights.
  */
-export async function describeModelDir(dir: string, naming: { id: string; revision?: string }): Promise<ResolvedModel | undefined> {
+export async function describeModelDir(
+  dir: string,
+  naming: { id: string; revision?: string },
+  locateCompanion: CompanionLocator = async () => undefined,
+): Promise<ResolvedModel | undefined> {
   const root = await statIfPresent(dir);
   if (!root?.isDirectory() || !(await isModelDir(dir))) {
     return undefined;
@@ -184,6 +201,10 @@ export async function describeModelDir(dir: string, naming: { id: string; revisi
   const config = await readJsonObject(join(dir, 'config.json'));
   const modelType = config?.['model_type'];
   const classification = classifyModel({ config, files, weightsComplete: await weightsComplete(dir, files) });
+  const declared = classification?.family.companion?.(config);
+  // A folder that carries the files itself (a tokenizer.json converted along with the model) needs no other repo.
+  const needed = declared === undefined || files.has(declared.files[0]) ? [] : [declared];
+  const companions = await Promise.all(needed.map(async (companion) => ({ ...companion, path: await locateCompanion(companion.repo) })));
   return {
     id: naming.id,
     path: dir,
@@ -196,5 +217,6 @@ export async function describeModelDir(dir: string, naming: { id: string; revisi
     contextLength: readContextLength(config),
     sizeBytes,
     createdAt: Math.floor(root.mtimeMs / 1000),
+    companions,
   };
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pullModel } from './pull';
 import { HubServer } from './testing/hub-server';
@@ -57,6 +57,12 @@ describe('pullModel', () => {
     expect(await readFile(join(cache, 'models--openai--whisper-large-v2', 'refs', 'main'), 'utf8')).toBe(commitOf('openai'));
   });
 
+  it('lists a companion that is not cached as such', async () => {
+    await pullModel(F5, 'main', { hubCache: cache, endpoint: hub.url });
+    await rm(join(cache, 'models--lucasnewman--vocos-mel-24khz'), { recursive: true });
+    expect((await resolveModel(F5, { hubCache: cache }))?.companions.map((c) => [c.repo, c.path])).toEqual([[VOCOS, undefined]]);
+  });
+
   it('pulls nothing else for a model that needs nothing from another repo', async () => {
     const pulled = await pullModel('org/chat', 'main', { hubCache: cache, endpoint: hub.url });
     expect(pulled.companions).toEqual([]);
@@ -68,6 +74,8 @@ describe('pullModel', () => {
     expect(pulled.companions.map((companion) => companion.repoId)).toEqual([VOCOS]);
     const snapshot = join(cache, 'models--lucasnewman--vocos-mel-24khz', 'snapshots', commitOf('vocos'));
     expect((await readdir(snapshot)).sort()).toEqual(['config.yaml', 'model.safetensors']);
-    expect(await resolveModel(F5, { hubCache: cache })).toMatchObject({ kind: 'text-to-speech', family: 'f5-tts', supported: true });
+    const model = await resolveModel(F5, { hubCache: cache });
+    expect(model).toMatchObject({ kind: 'text-to-speech', family: 'f5-tts', supported: true });
+    expect(model?.companions).toEqual([{ repo: VOCOS, files: ['config.yaml', 'model.safetensors'], provides: 'the Vocos vocoder', path: snapshot }]);
   });
 });

@@ -201,6 +201,7 @@ export class ModelsService {
         pinned: loaded.pinned,
         active_requests: loaded.activeRequests,
       })),
+      companions: model.companions.map(({ repo, provides, path }) => ({ repo, provides, cached: path !== undefined })),
     };
   }
 }

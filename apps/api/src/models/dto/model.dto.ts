@@ -75,6 +75,20 @@ export class ModelDto {
 
   @ApiProperty({ type: [ModelLoadDto] })
   loads!: ModelLoadDto[];
+
+  @ApiProperty({ type: () => [ModelCompanionDto], description: "Other repos it takes files from (F5-TTS: its Vocos vocoder; a Whisper conversion: its tokenizer); pulling the model pulls them" })
+  companions!: ModelCompanionDto[];
+}
+
+export class ModelCompanionDto {
+  @ApiProperty({ example: 'lucasnewman/vocos-mel-24khz' })
+  repo!: string;
+
+  @ApiProperty({ example: 'the Vocos vocoder' })
+  provides!: string;
+
+  @ApiProperty({ description: 'Whether it is in the cache; the model cannot load until it is' })
+  cached!: boolean;
 }
 
 export class ModelListResponseDto {
