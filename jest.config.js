@@ -1,4 +1,5 @@
-// Two tiers: unit specs live beside the code; e2e suites in test/ drive the started stack.
+// Three tiers: unit specs live beside the code; integration suites in test/integration run the
+// server in-process (mlx-omni-server/testing); e2e suites in test/ drive the started stack.
 const swc = ['@swc/jest', {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
@@ -8,6 +9,7 @@ const swc = ['@swc/jest', {
   module: { type: 'commonjs' },
 }];
 const moduleNameMapper = {
+  '^mlx-omni-server/testing$': '<rootDir>/apps/in-process/src',
   '^@mlx-omni/openai-dto/testing$': '<rootDir>/libs/openai-dto/src/testing/openai-schema',
   // The ffmpeg decoding helper alone, for the API, which never loads the MLX binding.
   '^@mlx-omni/mlx-native/decode-audio$': '<rootDir>/libs/mlx-native/src/audio/decode-audio',
@@ -21,6 +23,14 @@ module.exports = {
       displayName: 'unit',
       rootDir: __dirname,
       testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+      transform: { '^.+\\.ts$': swc },
+      moduleNameMapper,
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'integration',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
       transform: { '^.+\\.ts$': swc },
       moduleNameMapper,
       testEnvironment: 'node',

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeAudioFile, familyLoader, type LoadedSpeechModel, type SpeechRequest } from '@mlx-omni/mlx-native';
 import { ensureF5Fixtures, ensureKokoroFixtures, F5_BENCH_SPEC, KOKORO_BENCH_SPEC, speak } from '@mlx-omni/model-fixtures';
+import { companionFoldersAt } from '@mlx-omni/model-hub';
 
 const SENTENCE: [string, string] = ['one sentence', 'The quick brown fox jumps over the lazy dog.'];
 const PARAGRAPH: [string, string] = [
@@ -66,7 +67,7 @@ async function load(family: Family, hub: string): Promise<Bench> {
     };
   }
   const dir = (await ensureF5Fixtures(hub, [F5_BENCH_SPEC.id])).get(F5_BENCH_SPEC.id)!;
-  const model = (await familyLoader('f5-tts').load(dir, { hubCache: hub })) as LoadedSpeechModel;
+  const model = (await familyLoader('f5-tts').load(dir, { companions: await companionFoldersAt(dir, { hubCache: hub }) })) as LoadedSpeechModel;
   const scratch = await mkdtemp(join(tmpdir(), 'bench-speech-'));
   const clip = await speak(REFERENCE_TRANSCRIPT, join(scratch, 'reference.wav'), { wordsPerMinute: 175 });
   const samples = await decodeAudioFile(clip, { sampleRate: model.synthesizer.sampleRate });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeAudioFile, loadWhisper, transcribe, type TranscriptionTimings } from '@mlx-omni/mlx-native';
 import { ensureWhisperFixtures, speak, WHISPER_BENCH_FIXTURE_SPEC } from '@mlx-omni/model-fixtures';
+import { companionFoldersAt } from '@mlx-omni/model-hub';
 
 function argValue(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     const path = await speak(text, join(scratch, 'speech.wav'));
 
     const loadStarted = performance.now();
-    const whisper = await loadWhisper(dir, { hubCache: hub });
+    const whisper = await loadWhisper(dir, { companions: await companionFoldersAt(dir, { hubCache: hub }) });
     const loadSeconds = (performance.now() - loadStarted) / 1000;
 
     const started = performance.now();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: brings a fresh machine up to date (system packages, npm packages, build), then runs
-# the unit tier and the end-to-end tier (real redis-server, supervisor, API and worker processes).
-# Extra arguments go to both jest runs (e.g. a path filter).
+# the unit tier, the integration tier (the server in-process) and the end-to-end tier (real
+# redis-server, supervisor, API and worker processes).
+# Extra arguments go to every jest run (e.g. a path filter).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,6 +14,7 @@ trap 'rm -rf "$results"' EXIT
 
 status=0
 npx jest --selectProjects unit --json --outputFile "$results/unit.json" "$@" || status=$?
+npx jest --selectProjects integration --runInBand --json --outputFile "$results/integration.json" "$@" || status=$?
 # One suite at a time: each starts its own services and the machine has two cores.
 npx jest --selectProjects e2e --runInBand --json --outputFile "$results/e2e.json" "$@" || status=$?
 
@@ -27,5 +29,5 @@ node -e '
     skipped += run.numPendingTests + run.numTodoTests;
   }
   console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-' "$results/unit.json" "$results/e2e.json"
+' "$results/unit.json" "$results/integration.json" "$results/e2e.json"
 exit "$status"

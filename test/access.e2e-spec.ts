@@ -8,7 +8,7 @@ import { loadConfig } from '@mlx-omni/config';
 import { ensureFixtures, testHubDir } from '@mlx-omni/model-fixtures';
 import { producerConnectionOptions } from '@mlx-omni/jobs';
 import { CallerContext } from '../apps/api/src/auth/caller-context';
-import { OpenAiHttpException } from '../apps/api/src/common/errors/openai-http.exception';
+import { ApiError } from '../apps/api/src/common/errors/api-error';
 import { RateLimitService } from '../apps/api/src/rate-limits/rate-limit.service';
 import { keysCli } from './support/keys';
 import { waitFor } from './support/processes';
@@ -246,11 +246,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   const refusal = (keyName: string) =>
     limits.admit(caller(keyName)).then(
       (admission) => admission.release(),
-      (error: OpenAiHttpException) => ({
-        status: error.getStatus(),
-        retryAfter: error.headers['retry-after'],
-        message: (error.getResponse() as { error: { message: string } }).error.message,
-      }),
+      (error: ApiError) => ({ status: error.status, retryAfter: error.headers['retry-after'], message: error.message }),
     );
 
   beforeAll(async () => {
@@ -282,7 +278,7 @@ describe('per-key limits on a real Redis, as several API processes share them', 
   it('charges generated tokens to the key that made the request, and refuses it once over the limit', async () => {
     const admission = await limits.admit(caller('writer'));
     expect(admission.headers['x-ratelimit-remaining-tokens']).toBe('10');
-    callers.run({ name: 'writer', role: 'user' }, () => limits.chargeGeneratedTokens(Promise.resolve({ completionTokens: 12 })));
+    callers.run({ name: 'writer', role: 'user' }, () => limits.chargeTokens(Promise.resolve(12), (count) => count));
     admission.release();
     await waitFor('the tokens to be charged', async () => (await refusal('writer'))?.status === 429, 5_000);
     const refused = await refusal('writer');

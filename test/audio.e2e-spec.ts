@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixtures, ensureWhisperFixtures, speak, testHubDir } from '@mlx-omni/model-fixtures';
+import { companionFoldersAt } from '@mlx-omni/model-hub';
 import { expectOpenAiSchema } from '@mlx-omni/openai-dto/testing';
 import { decodeAudioFile, languageName, loadWhisper, transcribe, type TranscriptSegment } from '@mlx-omni/mlx-native';
 import { startStack, type RunningStack } from './support/stack';
@@ -76,7 +77,7 @@ describe('audio transcriptions and translations through the official OpenAI clie
   it('transcribes with timestamps exactly as the engine does in-process (verbose_json, schema-valid)', async () => {
     const verbose = await client.audio.transcriptions.create({ file: createReadStream(speech), model: WHISPER, response_format: 'verbose_json', temperature: 0 });
     expectOpenAiSchema('CreateTranscriptionResponseVerboseJson', verbose);
-    const whisper = await loadWhisper(whisperDir, { hubCache: testHubDir() });
+    const whisper = await loadWhisper(whisperDir, { companions: await companionFoldersAt(whisperDir, { hubCache: testHubDir() }) });
     const events = transcribe(whisper, await decodeAudioFile(speech), { task: 'transcribe', temperature: 0 });
     const segments: TranscriptSegment[] = [];
     let next = await events.next();

@@ -329,6 +329,17 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     expect((direct as OpenAI.Chat.ChatCompletion).usage!.prompt_tokens).toBe(thinking.usage!.prompt_tokens + 4);
   });
 
+  it('hands streams to Fastify without taking the reply over: the request is logged, and no "Reply was already sent"', async () => {
+    const requestLines = (): number => stack.supervisor.output().split('"route":"/v1/chat/completions"').length - 1;
+    const before = requestLines();
+    for await (const chunk of await client.chat.completions.create({ model: QWEN, messages, max_tokens: 2, stream: true })) {
+      void chunk;
+    }
+    // Fastify's onResponse hook writes one line per finished request, streamed ones included.
+    await waitFor('the request line of the stream', async () => requestLines() > before, 5_000);
+    expect(stack.supervisor.output()).not.toContain('Reply was already sent');
+  });
+
   it('stops generating within a step when the client disconnects mid-stream', async () => {
     const stream = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 5000, temperature: 1, stream: true });
     let received = 0;

@@ -95,7 +95,9 @@ async function sendAll(baseUrl: string, cases: FuzzCase[]): Promise<string[]> {
         } catch {
           envelope = undefined;
         }
-        const isEnvelope = typeof envelope?.error?.message === 'string' && typeof envelope.error.type === 'string';
+        // Everything under /anthropic answers in Anthropic's envelope, the rest in OpenAI's.
+        const isEnvelope =
+          typeof envelope?.error?.message === 'string' && typeof envelope.error.type === 'string' && (fuzz.path.startsWith('/anthropic/') ? envelope.type === 'error' : 'param' in envelope.error);
         if (response.status < 400 || response.status >= 500 || !isEnvelope) {
           failures.push(`${where} → ${response.status} ${text.slice(0, 160)}`);
         }
@@ -122,7 +124,7 @@ describe('hostile and malformed bodies to every route (real stack)', () => {
     return Number(/^mlx_omni_process_resident_memory_bytes (\S+)$/m.exec(text)?.[1]);
   };
 
-  it('answers every one with a 4xx in the OpenAI error envelope, stays up, and gives the memory back', async () => {
+  it('answers every one with a 4xx in its surface’s error envelope, stays up, and gives the memory back', async () => {
     const document = (await stack.request('/docs/json')).body;
     const schemas: Record<string, Schema> = document.components.schemas;
     const resolve = (schema?: Schema): Schema => (schema?.$ref ? schemas[schema.$ref.split('/').pop()!] : (schema ?? {}));
@@ -142,7 +144,16 @@ describe('hostile and malformed bodies to every route (real stack)', () => {
         }
         const seed: Record<string, unknown> = {};
         for (const name of bodySchema.required ?? []) {
-          seed[name] = name === 'model' ? MISSING_MODEL : name === 'messages' ? [{ role: 'user', content: 'hi' }] : name === 'prompt' ? 'hi' : undefined;
+          seed[name] =
+            name === 'model'
+              ? MISSING_MODEL
+              : name === 'messages'
+                ? [{ role: 'user', content: 'hi' }]
+                : name === 'prompt' || name === 'input'
+                  ? 'hi'
+                  : name === 'max_tokens'
+                    ? 1
+                    : undefined;
         }
         for (const [name, property] of Object.entries<Schema>(bodySchema.properties ?? {})) {
           const declared = resolve(property);

@@ -114,7 +114,7 @@ describe('the running service (supervisor, API, worker, private Redis)', () => {
     const { status, body } = await stack.request('/docs/json');
     expect(status).toBe(200);
     expect(Object.keys(body.paths)).toEqual(
-      expect.arrayContaining(['/health', '/health/ready', '/metrics', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/rerank', '/v1/jobs/{id}', '/v1/self-test', '/v1/workers']),
+      expect.arrayContaining(['/health', '/health/ready', '/metrics', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/rerank', '/v1/jobs/{id}', '/v1/self-test', '/v1/workers', '/anthropic/v1/messages', '/anthropic/v1/messages/count_tokens', '/anthropic/v1/models']),
     );
     // Every operation is tagged, says what it returns, and documents the error envelope.
     for (const [path, operations] of Object.entries<Record<string, any>>(body.paths)) {
@@ -122,7 +122,8 @@ describe('the running service (supervisor, API, worker, private Redis)', () => {
         const where = `${method.toUpperCase()} ${path}`;
         expect([where, operation.tags?.length > 0]).toEqual([where, true]);
         expect([where, Object.keys(operation.responses).some((status) => status.startsWith('2'))]).toEqual([where, true]);
-        expect([where, operation.responses['500']?.content?.['application/json']?.schema?.$ref]).toEqual([where, '#/components/schemas/ErrorResponseDto']);
+        const envelope = path.startsWith('/anthropic/') ? 'AnthropicErrorResponseDto' : 'ErrorResponseDto';
+        expect([where, operation.responses['500']?.content?.['application/json']?.schema?.$ref]).toEqual([where, `#/components/schemas/${envelope}`]);
       }
     }
     const selfTest = body.paths['/v1/self-test'].post;

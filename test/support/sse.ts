@@ -25,3 +25,12 @@ export async function* readSse(response: Response): AsyncGenerator<SseEvent> {
 export function postJson(baseUrl: string, path: string, body: unknown, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
   return fetch(`${baseUrl}${path}`, { ...init, method: 'POST', headers: { 'content-type': 'application/json', ...init.headers }, body: JSON.stringify(body) });
 }
+
+/** A whole named-event stream (Anthropic's, the Responses API's) read at once: each frame's `event:` line and parsed data. */
+export async function readNamedEvents(response: Response): Promise<Array<{ event: string | undefined; data: any }>> {
+  const frames = (await response.text()).split('\n\n').filter((frame) => frame.trim() !== '');
+  return frames.map((frame) => {
+    const lines = frame.split('\n');
+    return { event: lines.find((line) => line.startsWith('event: '))?.slice(7), data: JSON.parse(lines.find((line) => line.startsWith('data: '))!.slice(6)) };
+  });
+}

@@ -1,16 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { OmniConfigModule, type OmniConfig } from '@mlx-omni/config';
+import { AnthropicModule } from './anthropic/anthropic.module';
 import { AudioModule } from './audio/audio.module';
 import { AuthModule } from './auth/auth.module';
-import { ChatModule } from './chat/chat.module';
-import { CompletionsModule } from './completions/completions.module';
 import { EmbeddingsModule } from './embeddings/embeddings.module';
 import { RerankModule } from './rerank/rerank.module';
-import { OpenAiExceptionFilter } from './common/errors/openai-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { FilesModule } from './files/files.module';
 import { HealthModule } from './health/health.module';
+import { ImagesModule } from './images/images.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -18,7 +17,11 @@ import { ModelsModule } from './models/models.module';
 import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { RedisModule } from './redis/redis.module';
 import { SelfTestModule } from './self-test/self-test.module';
+import { ChatModule } from './openai/chat/chat.module';
+import { CompletionsModule } from './openai/completions/completions.module';
+import { ResponsesModule } from './openai/responses/responses.module';
 import { SpeechModule } from './speech/speech.module';
+import { SurfaceExceptionFilter } from './surface-errors';
 import { WorkersModule } from './workers/workers.module';
 
 @Module({})
@@ -41,14 +44,17 @@ export class AppModule {
         SelfTestModule,
         ChatModule,
         CompletionsModule,
+        ResponsesModule,
         EmbeddingsModule,
         RerankModule,
+        ImagesModule,
         AudioModule,
         SpeechModule,
+        AnthropicModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
+        { provide: APP_FILTER, useClass: SurfaceExceptionFilter },
       ],
     };
   }

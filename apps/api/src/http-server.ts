@@ -9,11 +9,11 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { errorTypeForStatus } from '@mlx-omni/openai-dto';
 import type { Duplex } from 'node:stream';
 import { isOperationsPath } from './auth/caller';
-import { OpenAiHttpException } from './common/errors/openai-http.exception';
+import { ApiError } from './common/errors/api-error';
 import { requestContext } from './common/http/request-context';
 import { jsonDepthExceeds } from './common/http/json-depth';
-import { sendError } from './common/errors/openai-exception.filter';
 import { LifecycleService } from './lifecycle/lifecycle.service';
+import { sendError } from './surface-errors';
 import { MetricsService } from './metrics/metrics.service';
 
 /** A caller's id is kept when it is a sane token, so logs can be joined across services. */
@@ -76,7 +76,7 @@ export function installHttpHooks(app: NestFastifyApplication): void {
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
       // Both key headers, so browser clients of either SDK can authenticate.
-      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id', 'anthropic-version', 'openai-organization'],
+      allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id', 'anthropic-version', 'anthropic-beta', 'anthropic-dangerous-direct-browser-access', 'openai-organization'],
       exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
       maxAge: 600,
     });
@@ -86,7 +86,7 @@ export function installHttpHooks(app: NestFastifyApplication): void {
     lifecycle.track(reply.raw);
     reply.header('x-request-id', request.id);
     if (lifecycle.isDraining && !isOperationsPath(request.url)) {
-      throw new OpenAiHttpException(503, 'The server is shutting down', { code: 'shutting_down', headers: { connection: 'close' } });
+      throw new ApiError(503, 'The server is shutting down', { code: 'shutting_down', headers: { connection: 'close' } });
     }
   });
   fastify.addHook('onResponse', async (request, reply) => {
@@ -103,7 +103,7 @@ export function installHttpHooks(app: NestFastifyApplication): void {
   // Before Nest's validation pipe, whose class-transformer recursion a deeply nested body could overflow.
   fastify.addHook('preValidation', async (request) => {
     if (jsonDepthExceeds(request.body, config.jsonMaxDepth)) {
-      throw new OpenAiHttpException(400, `The JSON body nests deeper than ${config.jsonMaxDepth} levels`, { code: 'invalid_request' });
+      throw new ApiError(400, `The JSON body nests deeper than ${config.jsonMaxDepth} levels`, { code: 'invalid_request' });
     }
   });
   // Body parsing and size limits fail before Nest's router runs, so they need their own handler.

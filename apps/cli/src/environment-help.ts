@@ -37,6 +37,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'MLX_OMNI_QUANTIZED_WEIGHTS', describe: (d) => `auto (dequantize on CPU, keep quantized on Metal), quantized or dequantized (default ${d.quantizedWeights})` },
   { name: 'MLX_OMNI_JOB_WAIT_S', describe: (d) => `seconds a speech or image request waits for its job before answering 202 with the job to poll (default ${d.jobWaitS})` },
   { name: 'MLX_OMNI_ARTIFACT_TTL_S', describe: (d) => `seconds the files jobs produce (images, audio) stay fetchable at /v1/files/{id}/content (default ${d.artifactTtlS})` },
+  { name: 'MLX_OMNI_MODEL_ALIASES', describe: () => 'other names for models, e.g. claude-sonnet-4-5=org/model,claude-haiku-*=org/small (default: none)' },
+  { name: 'MLX_OMNI_RESPONSES_TTL_S', describe: (d) => `seconds a stored /v1/responses response stays fetchable and chainable (default ${d.responsesTtlS})` },
   { name: 'MLX_OMNI_API_KEY', describe: () => 'one admin API key, at least 16 characters (default: no keys, the API is open)' },
   { name: 'MLX_OMNI_KEYS_FILE', describe: () => 'file of named, hashed keys managed with "mlx-omni-server keys" (default: none)' },
   { name: 'MLX_OMNI_CLI_KEY', describe: () => 'the key the CLI sends to the running server (--api-key overrides it; default: MLX_OMNI_API_KEY)' },

@@ -42,7 +42,20 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toMatchObject({ modelDirs: [], preloadModels: [], autoDownload: false, modelIdleTtlS: 0, hfEndpoint: 'https://huggingface.co' });
   });
 
+  it('reads model aliases in order, a trailing * matching any rest of the name, and the responses TTL', () => {
+    const config = loadConfig({ MLX_OMNI_MODEL_ALIASES: 'claude-sonnet-4-5=org/big, claude-haiku-*=org/small', MLX_OMNI_RESPONSES_TTL_S: '3600' });
+    expect(config.modelAliases).toEqual([
+      { name: 'claude-sonnet-4-5', model: 'org/big' },
+      { name: 'claude-haiku-*', model: 'org/small' },
+    ]);
+    expect(config.responsesTtlS).toBe(3600);
+    expect(loadConfig({})).toMatchObject({ modelAliases: [], responsesTtlS: 30 * 24 * 3600 });
+  });
+
   it.each([
+    [{ MLX_OMNI_MODEL_ALIASES: 'claude' }, 'MLX_OMNI_MODEL_ALIASES must be comma-separated name=model pairs (a name may end in *), got "claude"'],
+    [{ MLX_OMNI_MODEL_ALIASES: 'cl*ude=org/m' }, 'MLX_OMNI_MODEL_ALIASES must be comma-separated name=model pairs'],
+    [{ MLX_OMNI_RESPONSES_TTL_S: '5' }, 'MLX_OMNI_RESPONSES_TTL_S must be between 60 and 31536000, got 5'],
     [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty"'],
     [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000'],
     [{ WORKERS: '0' }, 'WORKERS must be between 1 and 64, got 0'],

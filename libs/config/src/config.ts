@@ -77,6 +77,20 @@ export interface OmniConfig {
   jobWaitS: number;
   /** How long the files long jobs produce (images, audio) stay fetchable before they are deleted. */
   artifactTtlS: number;
+  /**
+   * Other names for local models, checked before the catalog (Claude Code asks for `claude-sonnet-4-5`,
+   * and `claude-haiku-*` for background work). A trailing `*` matches any rest of the name.
+   */
+  modelAliases: ModelAlias[];
+  /** Seconds a stored Responses API response (and the conversation behind it) stays fetchable and chainable. */
+  responsesTtlS: number;
+}
+
+export interface ModelAlias {
+  /** The name clients send: exact, or ending in `*` to match every name with that prefix. */
+  name: string;
+  /** The model id (or folder) it stands for. */
+  model: string;
 }
 
 export const QUANTIZED_WEIGHTS_MODES = ['auto', 'quantized', 'dequantized'] as const;
@@ -201,6 +215,17 @@ function readList(env: Env, name: string, separator: string): string[] {
     .filter((item) => item !== '');
 }
 
+/** `name=model` pairs separated by commas; a name may end in `*`. The first matching alias wins. */
+function readModelAliases(env: Env): ModelAlias[] {
+  return readList(env, 'MLX_OMNI_MODEL_ALIASES', ',').map((item) => {
+    const match = /^([^=\s]+)\s*=\s*(\S+)$/.exec(item);
+    if (match === null || match[1].slice(0, -1).includes('*')) {
+      throw new ConfigError('MLX_OMNI_MODEL_ALIASES', `must be comma-separated name=model pairs (a name may end in *), got "${item}"`);
+    }
+    return { name: match[1], model: match[2] };
+  });
+}
+
 function readHttpUrl(env: Env, name: string, fallback: string): string {
   const raw = readString(env, name) ?? fallback;
   let url: URL;
@@ -271,6 +296,9 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     jobWaitS: readInteger(env, 'MLX_OMNI_JOB_WAIT_S', 300, 0, 24 * 3600),
     // OpenAI's image URLs expire after an hour too.
     artifactTtlS: readInteger(env, 'MLX_OMNI_ARTIFACT_TTL_S', 3600, 60, 30 * 24 * 3600),
+    modelAliases: readModelAliases(env),
+    // OpenAI keeps stored responses for 30 days.
+    responsesTtlS: readInteger(env, 'MLX_OMNI_RESPONSES_TTL_S', 30 * 24 * 3600, 60, 365 * 24 * 3600),
   };
 }
 

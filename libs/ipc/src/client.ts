@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { IpcConnectionClosedError, IpcRemoteError, IpcTimeoutError } from './errors';
 import { encodeFrame, readFrames, type ClientFrame, type ServerFrame } from './frames';
 import type { IpcProtocol } from './protocol';
@@ -123,7 +124,8 @@ export class IpcClient<P extends IpcProtocol> {
   private closed = false;
 
   private constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
+    /** Where the worker listens (or, for an in-memory channel, its name); errors name it. */
     readonly socketPath: string,
   ) {
     readFrames(socket, (frame) => this.handleFrame(frame as ServerFrame));
@@ -147,6 +149,11 @@ export class IpcClient<P extends IpcProtocol> {
         resolve(new IpcClient<P>(socket, socketPath));
       });
     });
+  }
+
+  /** A client over an already open byte stream: one end of `memoryChannel()` for a worker in this process. */
+  static over<P extends IpcProtocol>(stream: Duplex, name: string): IpcClient<P> {
+    return new IpcClient<P>(stream, name);
   }
 
   get isClosed(): boolean {

@@ -6,6 +6,7 @@ export class IpcRemoteError extends Error {
   readonly status: number;
   readonly param: string | null;
   readonly type: string | undefined;
+  readonly facts: Record<string, number>;
 
   constructor(payload: IpcErrorPayload) {
     super(payload.message);
@@ -14,6 +15,7 @@ export class IpcRemoteError extends Error {
     this.status = payload.status;
     this.param = payload.param ?? null;
     this.type = payload.type;
+    this.facts = payload.facts ?? {};
   }
 }
 

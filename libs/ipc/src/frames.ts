@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** The wire vocabulary of the API ⇄ worker channel. Every frame names the request it belongs to. */
 export interface IpcErrorPayload {
@@ -9,6 +9,8 @@ export interface IpcErrorPayload {
   status: number;
   param?: string | null;
   type?: string;
+  /** Numbers behind the message (a prompt's length, the context it exceeds), so each API surface can phrase it its own way. */
+  facts?: Record<string, number>;
 }
 
 export type ClientFrame =
@@ -57,7 +59,7 @@ export class FrameDecoder {
 }
 
 /** Feeds every frame arriving on `socket` to `onFrame`; a corrupt stream closes the socket (its requests then fail as closed). */
-export function readFrames(socket: Socket, onFrame: (frame: unknown) => void): void {
+export function readFrames(socket: Duplex, onFrame: (frame: unknown) => void): void {
   const decoder = new FrameDecoder();
   socket.on('data', (chunk: Buffer) => {
     let frames: unknown[];

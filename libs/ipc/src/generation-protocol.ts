@@ -1,4 +1,4 @@
-import type { StreamMethod } from './protocol';
+import type { StreamMethod, UnaryMethod } from './protocol';
 
 /** A chat message as it crosses to the worker: OpenAI's shape, content already flattened to text. */
 export interface ChatWireMessage {
@@ -7,6 +7,8 @@ export interface ChatWireMessage {
   name?: string;
   tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
   tool_call_id?: string;
+  /** An earlier assistant turn's reasoning, which some templates (Qwen3) put back within the current turn's tool loop. */
+  reasoning_content?: string;
 }
 
 export interface ChatWireTool {
@@ -79,18 +81,37 @@ export type ChatFinishReasonWire = 'stop' | 'length' | 'tool_calls';
 
 /** One event of a generation (chat or plain text); `choice` is the index among the choices. */
 export type GenerationChunk =
+  /**
+   * Chat only, once, just before the first generated chunk (prefill done, nothing left to refuse):
+   * the prompt's size, which Anthropic's `message_start` reports before any text.
+   */
+  | { choice: number; type: 'prompt'; promptTokens: number; cachedTokens: number }
   | { choice: number; type: 'content'; text: string; logprobs?: WireTokenLogprob[]; promptLogprobs?: WirePromptLogprob[] }
   | { choice: number; type: 'reasoning'; text: string }
   | { choice: number; type: 'tool_call'; index: number; id: string; name: string; arguments: string }
   | { choice: number; type: 'finish'; reason: ChatFinishReasonWire };
 
+/** Wall time a request's choices spent in prefill (up to each first token) and in decoding after it. */
+export interface GenerationTimingsWire {
+  promptMs: number;
+  generationMs: number;
+}
+
 export interface GenerationResult {
   promptTokens: number;
   completionTokens: number;
   reasoningTokens: number;
+  /** Prompt tokens served from the worker's prompt cache instead of being computed (0 without one). */
+  cachedTokens: number;
+  /** Per choice, the stop sequence that ended it; null when EOS, max tokens or a tool call did (Anthropic's `stop_sequence`). */
+  stopSequences: Array<string | null>;
+  timings: GenerationTimingsWire;
 }
 
 export type ChatGenerateMethod = StreamMethod<ChatGenerationParams, GenerationChunk, GenerationResult>;
+
+/** The prompt a chat request would give, counted without generating (Anthropic's count_tokens). */
+export type ChatCountTokensMethod = UnaryMethod<ChatGenerationParams, { promptTokens: number }>;
 
 /** What the API asks for one legacy completion request: every prompt, `n` choices each. */
 export interface TextGenerationParams {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { IpcClient } from './client';
 import { IpcConnectionClosedError, IpcHandlerError, IpcRemoteError } from './errors';
 import { encodeFrame, FrameDecoder } from './frames';
+import { memoryChannel } from './memory-channel';
 import type { IpcProtocol, StreamMethod, UnaryMethod } from './protocol';
 import { IpcServer, SocketInUseError } from './server';
 
@@ -21,17 +22,29 @@ interface TestProtocol extends IpcProtocol {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-describe('IPC channel over a Unix socket', () => {
+/** The same protocol over both transports: a worker's Unix socket, and the in-memory channel of an in-process worker. */
+const TRANSPORTS = {
+  'a Unix socket': async (server: IpcServer<TestProtocol>): Promise<IpcClient<TestProtocol>> => {
+    const socketPath = join(mkdtempSync(join(tmpdir(), 'ipc-')), 'w.sock');
+    await server.listen(socketPath);
+    return IpcClient.connect<TestProtocol>(socketPath);
+  },
+  'an in-memory channel': async (server: IpcServer<TestProtocol>): Promise<IpcClient<TestProtocol>> => {
+    const [clientEnd, serverEnd] = memoryChannel();
+    server.accept(serverEnd);
+    return IpcClient.over<TestProtocol>(clientEnd, 'memory:test');
+  },
+};
+
+describe.each(Object.entries(TRANSPORTS))('IPC channel over %s', (_transport, connect) => {
   let server: IpcServer<TestProtocol>;
   let client: IpcClient<TestProtocol>;
-  let socketPath: string;
   const streamProgress = { sent: 0, aborted: false };
   const faults: string[] = [];
 
   beforeEach(async () => {
     streamProgress.sent = 0;
     streamProgress.aborted = false;
-    socketPath = join(mkdtempSync(join(tmpdir(), 'ipc-')), 'w.sock');
     server = new IpcServer<TestProtocol>({
       onHandlerFault: (method) => faults.push(method),
       handlers: {
@@ -60,8 +73,7 @@ describe('IPC channel over a Unix socket', () => {
         },
       },
     });
-    await server.listen(socketPath);
-    client = await IpcClient.connect<TestProtocol>(socketPath);
+    client = await connect(server);
   });
 
   afterEach(() => {

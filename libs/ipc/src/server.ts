@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { IpcHandlerError } from './errors';
 import { encodeFrame, readFrames, type ClientFrame, type IpcErrorPayload, type ServerFrame } from './frames';
 import type { IpcHandlers, IpcProtocol } from './protocol';
@@ -54,7 +55,7 @@ class ServerConnection<P extends IpcProtocol> {
   private readonly active = new Map<number, ActiveRequest>();
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly options: IpcServerOptions<P>,
   ) {
     readFrames(socket, (frame) => this.dispatch(frame as ClientFrame));
@@ -219,11 +220,7 @@ export class IpcServer<P extends IpcProtocol> {
       throw new SocketInUseError(socketPath);
     }
     const bindPath = join(dirname(socketPath), `.${basename(socketPath)}.${randomBytes(4).toString('hex')}`);
-    const server = createServer((socket) => {
-      const connection = new ServerConnection(socket, this.options);
-      this.connections.add(connection);
-      socket.on('close', () => this.connections.delete(connection));
-    });
+    const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -240,6 +237,13 @@ export class IpcServer<P extends IpcProtocol> {
       throw error;
     }
     this.socketFile = { path: socketPath, ino: statSync(socketPath).ino };
+  }
+
+  /** Serves one connection: a socket the listener accepted, or one end of `memoryChannel()` for a client in this process. */
+  accept(stream: Duplex): void {
+    const connection = new ServerConnection(stream, this.options);
+    this.connections.add(connection);
+    stream.on('close', () => this.connections.delete(connection));
   }
 
   /** Stops accepting connections (and removes its socket file); open ones keep being served until `close`. */

@@ -1,5 +1,5 @@
 import type { EmbeddingsCreateMethod, RerankMethod } from './embedding-protocol';
-import type { ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
+import type { ChatCountTokensMethod, ChatGenerateMethod, TextGenerateMethod } from './generation-protocol';
 import type { IpcProtocol, UnaryMethod } from './protocol';
 import type { TranscribeMethod } from './transcription-protocol';
 
@@ -62,6 +62,7 @@ export interface WorkerProtocol extends IpcProtocol {
     'model.load': UnaryMethod<ModelRef, LoadedModelInfo>;
     /** Unloads every model loaded under this id or folder; 409 model_in_use while requests use it. */
     'model.unload': UnaryMethod<{ id: string }, { unloaded: boolean }>;
+    'chat.count_tokens': ChatCountTokensMethod;
     /** Short work, answered whole: one vector per input. */
     'embeddings.create': EmbeddingsCreateMethod;
     rerank: RerankMethod;

@@ -1,3 +1,4 @@
+import type { ArtifactRef } from './artifacts';
 import type { SpeechPayload, SpeechResult } from './speech';
 
 /**
@@ -16,6 +17,12 @@ export interface JobContract {
     pull: {
       payload: ModelPullPayload;
       result: ModelPullResult;
+    };
+  };
+  images: {
+    generate: {
+      payload: ImageGenerationPayload;
+      result: ImageGenerationResult;
     };
   };
   speech: {
@@ -44,6 +51,8 @@ export const QUEUE_SETTINGS: Record<QueueName, QueueSettings> = {
   diagnostics: { attempts: 3, backoffMs: 1_000, concurrency: 1 },
   // Network faults are common on multi-gigabyte pulls; each retry resumes the partial file.
   'model-download': { attempts: 5, backoffMs: 2_000, concurrency: 2 },
+  // A worker crash mid-image is retried once; the device renders one image job at a time per worker.
+  images: { attempts: 2, backoffMs: 1_000, concurrency: 1 },
   // One synthesis per worker at a time: it takes turns on the device with chat, and a second would only queue there.
   speech: { attempts: 2, backoffMs: 1_000, concurrency: 1 },
 };
@@ -88,6 +97,57 @@ export interface ModelPullResult {
   bytes_downloaded: number;
   /** Files pulled from other repos because the model needs them (a Whisper conversion's tokenizer, from openai/whisper-*). */
   companions: Array<{ model: string; commit: string; files: number }>;
+}
+
+export type ImageOutputFormat = 'png' | 'jpeg' | 'webp';
+
+/** Text-to-image: `n` pictures of one prompt (the prompt travels here; the pictures come back as files). */
+export interface ImageGenerationPayload {
+  /** The id the request named, for logs and the result. */
+  model: string;
+  /** The model folder the API resolved it to. */
+  path: string;
+  prompt: string;
+  n: number;
+  width: number;
+  height: number;
+  /** Denoising steps and guidance; null: the model's defaults (schnell 4, dev 25 at 3.5). */
+  steps: number | null;
+  guidance: number | null;
+  /** Image i uses seed + i; null: a random seed per image. */
+  seed: number | null;
+  output_format: ImageOutputFormat;
+  /** 0-100 for jpeg and webp; null: 100. */
+  output_compression: number | null;
+}
+
+/** While it runs, GET /v1/jobs/{id} shows this as the job's progress. */
+export interface ImageGenerationProgress {
+  /** Denoising steps done of the current image, and its index among `images`. */
+  step: number;
+  steps: number;
+  image: number;
+  images: number;
+}
+
+export interface GeneratedImageFile {
+  file: ArtifactRef;
+  seed: number;
+}
+
+export interface ImageGenerationResult {
+  model: string;
+  images: GeneratedImageFile[];
+  width: number;
+  height: number;
+  steps: number;
+  /** The guidance dev used; null for schnell, which has none. */
+  guidance: number | null;
+  output_format: ImageOutputFormat;
+  /** Tokens the prompt took in T5 and whether it was cut to the model's 256 (schnell) or 512 (dev). */
+  prompt_tokens: number;
+  prompt_truncated: boolean;
+  seconds: number;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { EMBEDDING_FIXTURE_SPECS, ensureF5Fixtures, ensureFixtures, ensureKokoroFixtures, F5_FIXTURE_SPECS, FIXTURE_SPECS, KOKORO_FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
 import { classifyModel, MODEL_FAMILIES, type FamilyDeclaration } from '@mlx-omni/model-families';
+import { companionFoldersAt } from '@mlx-omni/model-hub';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WeightsMode } from './io/load-weights';
@@ -71,7 +72,7 @@ describe('familyLoader', () => {
     for (const spec of SPECS) {
       const dir = dirs.get(spec.id) as string;
       const loader = familyLoader(await familyOf(dir));
-      const options = { weights, hubCache: testHubDir() };
+      const options = { weights };
       const predicted = await loader.weightBytes(dir, options);
       const loaded = await loader.load(dir, options);
       expect([spec.id, predicted]).toEqual([spec.id, residentBytes(loaded)]);
@@ -86,7 +87,7 @@ describe('familyLoader', () => {
     for (const spec of specs) {
       const dir = dirs.get(spec.id) as string;
       const loader = familyLoader(await familyOf(dir));
-      const options = { weights, hubCache: testHubDir() };
+      const options = { weights, companions: await companionFoldersAt(dir, { hubCache: testHubDir() }) };
       const predicted = await loader.weightBytes(dir, options);
       const loaded = await loader.load(dir, options);
       expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'text-to-speech' ? loaded.weightBytes : -1]);

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { familyById, type FamilyId, type ImplementedFamilyId, type KindOfFamily } from '@mlx-omni/model-families';
 import { ModelLoadError } from './io/errors';
-import { keepsQuantized, loadedWeightBytes, readModelJson, safetensorsFiles, type LoadOptions } from './io/load-weights';
+import { keepsQuantized, loadedWeightBytes, readModelJson, safetensorsFiles } from './io/load-weights';
 import { ModelConfig } from './io/model-config';
 import { parseQuantization } from './io/quantization';
+import { fluxWeightBytes, loadFluxPipeline, type FluxLoadOptions } from './image/flux/load';
+import type { FluxPipeline } from './image/flux/pipeline';
 import { findArchitecture } from './lm/architectures/registry';
 import { loadLanguageModel, type LoadedLanguageModel } from './lm/load-language-model';
 import { ModelTokenizer } from './text/model-tokenizer';
@@ -31,10 +33,6 @@ export interface LoadedChatModel {
   tokenizer: ModelTokenizer;
 }
 
-/**
- * What a loaded model of each kind is. A kind gets its entry when its first family is implemented:
- * model-families' `engine: true` on a family whose kind has no entry here does not compile.
- */
 /** A speech-to-text model (Whisper) ready to transcribe, and what its weights occupy. */
 export interface LoadedSpeechToTextModel {
   kind: 'speech-to-text';
@@ -42,11 +40,23 @@ export interface LoadedSpeechToTextModel {
   weightBytes: number;
 }
 
+/** A text-to-image model ready to generate, and what its resident weights occupy. */
+export interface LoadedImageModel {
+  kind: 'image';
+  pipeline: FluxPipeline;
+  weightBytes: number;
+}
+
+/**
+ * What a loaded model of each kind is. A kind gets its entry when its first family is implemented:
+ * model-families' `engine: true` on a family whose kind has no entry here does not compile.
+ */
 export interface LoadedModels {
   chat: LoadedChatModel;
   embedding: LoadedEmbeddingModel;
   rerank: LoadedRerankModel;
   'speech-to-text': LoadedSpeechToTextModel;
+  image: LoadedImageModel;
   'text-to-speech': LoadedSpeechModel;
 }
 
@@ -61,9 +71,20 @@ export type LoadedModel = LoadedModels[keyof LoadedModels];
 
 /** How the engine loads one family, and what it will occupy once loaded (asked before loading, to make room). */
 export interface FamilyLoader<K extends keyof LoadedModels = keyof LoadedModels> {
-  load(dir: string, options: LoadOptions): Promise<LoadedModels[K]>;
-  weightBytes(dir: string, options: LoadOptions): Promise<number>;
+  load(dir: string, options: FamilyLoadOptions): Promise<LoadedModels[K]>;
+  weightBytes(dir: string, options: FamilyLoadOptions): Promise<number>;
 }
+
+/** The options every loader takes, plus the memory budget (FLUX keeps T5 resident only when it fits). */
+export type FamilyLoadOptions = FluxLoadOptions;
+
+const fluxLoader: FamilyLoader<'image'> = {
+  async load(dir, options) {
+    const pipeline = await loadFluxPipeline(dir, options);
+    return { kind: 'image', pipeline, weightBytes: pipeline.weightBytes };
+  },
+  weightBytes: fluxWeightBytes,
+};
 
 const chatLoader: FamilyLoader<'chat'> = {
   async load(dir, options) {
@@ -89,6 +110,7 @@ function embeddingLoader(family: EmbeddingFamilyId): FamilyLoader<'embedding'> {
 function rerankLoader(family: RerankFamilyId): FamilyLoader<'rerank'> {
   return { load: (dir, options) => loadRerankModel(family, dir, options), weightBytes: (dir, options) => embeddingWeightBytes(family, dir, options) };
 }
+
 const whisperLoader: FamilyLoader<'speech-to-text'> = {
   async load(dir, options) {
     const { weightBytes, ...whisper } = await loadWhisper(dir, options);
@@ -136,6 +158,7 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   gpt_oss: chatLoader,
   glm4_moe: chatLoader,
   whisper: whisperLoader,
+  flux: fluxLoader,
   kokoro: kokoroLoader,
   'f5-tts': f5Loader,
 };

@@ -6,6 +6,7 @@ export * from './lm';
 export * from './audio';
 export * from './tts';
 export * from './embeddings';
+export * from './image';
 export * from './families';
 export * from './audio';
 export * from './whisper';

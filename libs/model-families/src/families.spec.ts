@@ -1,12 +1,12 @@
-import { classifyModel, familyById, MODEL_FAMILIES, supportedFamilies, type FamilyDeclaration, type ModelKind } from './families';
-import type { JsonObject } from './signals';
+import { classifyModel, MODEL_FAMILIES, supportedFamilies, type FamilyDeclaration, type ModelKind } from './families';
+import type { JsonObject, ModelSignals } from './signals';
 
 const LM_FILES = ['config.json', 'tokenizer.json', 'model.safetensors'];
 const WHISPER_DIMS = { n_mels: 80, n_audio_ctx: 1500, n_audio_state: 384, n_audio_head: 6, n_audio_layer: 4, n_vocab: 51865, n_text_ctx: 448, n_text_state: 384, n_text_head: 6, n_text_layer: 4 };
 
 /** `kind/family`, or `incomplete kind/family`, or `none`: what a listing makes of the folder. */
-function describe_(config: JsonObject | undefined, files: string[], weightsComplete = true): string {
-  const found = classifyModel({ config, files: new Set(files), weightsComplete });
+function describe_(config: JsonObject | undefined, files: string[], weightsComplete = true, modelIndex?: JsonObject): string {
+  const found = classifyModel({ config, modelIndex, files: new Set(files), weightsComplete });
   if (found === undefined) {
     return 'none';
   }
@@ -50,11 +50,24 @@ describe('classifyModel', () => {
     ['a vocab and an istftnet section alone (not Kokoro)', { istftnet: {}, vocab: {} }, ['config.json', 'model.safetensors'], 'none'],
     ['F5-TTS as lucasnewman/f5-tts-mlx ships it (no config.json)', undefined, ['model_v1.safetensors', 'vocab.txt', 'duration_v2.safetensors'], 'text-to-speech/f5-tts'],
     ['a quantized F5-TTS conversion', undefined, ['model_v1_8b.safetensors', 'vocab.txt'], 'text-to-speech/f5-tts'],
-    ['a diffusers pipeline', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/flux'],
-    ['mflux transformer/ and vae/ folders', undefined, ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors'], 'image/flux'],
+    ['a diffusers pipeline whose model_index.json is not read', undefined, ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/config.json'], 'image/diffusers-pipeline'],
+    ['an mflux save', undefined, ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors', 'text_encoder_2/0.safetensors', 'tokenizer/vocab.json'], 'image/flux'],
+    ['transformer/ and vae/ folders without text encoders', undefined, ['transformer/0.safetensors', 'vae/0.safetensors'], 'none'],
+    ['DiffusionKit: BFL files at the top', undefined, ['flux-schnell.safetensors', 'ae.safetensors', 'README.md'], 'image/flux'],
+    ['an autoencoder alone', undefined, ['ae.safetensors'], 'none'],
     ['no config at all', undefined, ['model.safetensors'], 'none'],
   ])('%s', (_case, config, files, expected) => {
     expect(describe_(config, files)).toBe(expected);
+  });
+
+  it.each<[string, JsonObject, string]>([
+    ['FLUX.1 in diffusers layout', { _class_name: 'FluxPipeline' }, 'image/flux'],
+    ['FLUX.2 (another transformer and text encoder)', { _class_name: 'Flux2Pipeline' }, 'image/diffusers-pipeline'],
+    ['FLUX.1 Fill (inpainting, 384 input channels)', { _class_name: 'FluxFillPipeline' }, 'image/diffusers-pipeline'],
+    ['Stable Diffusion XL', { _class_name: 'StableDiffusionXLPipeline' }, 'image/diffusers-pipeline'],
+  ])('tells diffusers pipelines apart by model_index.json: %s', (_case, modelIndex, expected) => {
+    const files = ['model_index.json', 'transformer/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors'];
+    expect(describe_(undefined, files, true, modelIndex)).toBe(expected);
   });
 
   it("is incomplete when the matching family's needs are missing, without falling through to a later family", () => {
@@ -66,27 +79,40 @@ describe('classifyModel', () => {
   });
 });
 
-describe('whisper companion files', () => {
+describe('classifyModel companions', () => {
+  const companionsOf = (signals: ModelSignals) => classifyModel(signals)?.companions;
+  const whisperFolder = (config: JsonObject, files = ['config.json', 'weights.npz']) => ({ config, files: new Set(files), weightsComplete: true });
+
   it.each([
     [51866, 'openai/whisper-large-v3-turbo'],
     [51865, 'openai/whisper-large-v2'],
     [51864, 'openai/whisper-medium.en'],
-  ])('takes the tokenizer of a %i-token vocabulary from %s', (vocab, repo) => {
-    const whisper = familyById('whisper');
-    expect(whisper?.companion?.({ ...WHISPER_DIMS, n_vocab: vocab })).toEqual({ repo, files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], provides: 'the tokenizer' });
+  ])('takes the tokenizer of a %i-token Whisper vocabulary from %s', (vocab, repo) => {
+    expect(companionsOf(whisperFolder({ ...WHISPER_DIMS, n_vocab: vocab }))).toEqual([
+      { repo, files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], provides: 'the tokenizer' },
+    ]);
   });
 
-  it('names no repo for a vocabulary size no published Whisper has', () => {
-    expect(familyById('whisper')?.companion?.({ ...WHISPER_DIMS, n_vocab: 1000 })).toBeUndefined();
+  it('names no repo for a vocabulary size no published Whisper has, nor for a Whisper that carries its tokenizer', () => {
+    expect(companionsOf(whisperFolder({ ...WHISPER_DIMS, n_vocab: 1000 }))).toEqual([]);
+    expect(companionsOf(whisperFolder(WHISPER_DIMS, ['config.json', 'weights.npz', 'tokenizer.json']))).toEqual([]);
+  });
+
+  it("takes DiffusionKit's text encoders from its two repos, and nothing for the other FLUX layouts", () => {
+    const diffusionKit = { config: undefined, files: new Set(['flux-schnell.safetensors', 'ae.safetensors']), weightsComplete: true };
+    expect(companionsOf(diffusionKit)?.map((companion) => companion.repo)).toEqual(['argmaxinc/stable-diffusion', 'google/t5-v1_1-xxl']);
+    const mflux = ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors', 'text_encoder_2/0.safetensors'];
+    expect(companionsOf({ config: undefined, files: new Set(mflux), weightsComplete: true })).toEqual([]);
+  });
+
+  it("takes F5-TTS's Vocos vocoder from lucasnewman/vocos-mel-24khz, which f5-tts-mlx loads by name", () => {
+    const f5 = { config: undefined, files: new Set(['model_v1.safetensors', 'vocab.txt']), weightsComplete: true };
+    expect(companionsOf(f5)).toEqual([{ repo: 'lucasnewman/vocos-mel-24khz', files: ['config.yaml', 'model.safetensors'], provides: 'the Vocos vocoder' }]);
   });
 });
 
-describe('f5-tts', () => {
-  it('takes its Vocos vocoder from lucasnewman/vocos-mel-24khz, which f5-tts-mlx loads by name', () => {
-    expect(familyById('f5-tts')?.companion?.(undefined)).toEqual({ repo: 'lucasnewman/vocos-mel-24khz', files: ['config.yaml', 'model.safetensors'], provides: 'the Vocos vocoder' });
-  });
-
-  it('clones registered voices, where Kokoro speaks in the packs its folder ships', () => {
+describe('text-to-speech voices', () => {
+  it('clones registered voices with F5-TTS, where Kokoro speaks in the packs its folder ships', () => {
     const speech = (MODEL_FAMILIES as readonly FamilyDeclaration[]).filter((family) => family.kind === 'text-to-speech' && family.engine);
     expect(Object.fromEntries(speech.map((family) => [family.id, family.voices]))).toEqual({ kokoro: 'bundled', 'f5-tts': 'cloned' });
   });

@@ -1,7 +1,8 @@
-import { architecturesOf, hasFolder, hasModuleFolder, hasTokenizer, isF5Checkpoint, isSentenceTransformer, modelTypeOf, objectAt, type JsonObject, type ModelSignals } from './signals';
-import { F5_VOCODER_FILES, F5_VOCODER_REPO } from './f5';
+import { F5_VOCODER_COMPANIONS } from './f5';
+import { DIFFUSIONKIT_COMPANIONS, fluxLayoutOf } from './image-layouts';
+import { architecturesOf, hasModuleFolder, hasTokenizer, isF5Checkpoint, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
 import { voiceNames } from './voices';
-import { isMlxWhisperConfig, whisperTokenizerRepo, WHISPER_TOKENIZER_FILES } from './whisper';
+import { isMlxWhisperConfig, whisperTokenizerCompanions } from './whisper';
 
 /** What the server can do with a model; each kind is served by its own routes. */
 export const MODEL_KINDS = ['chat', 'embedding', 'rerank', 'speech-to-text', 'text-to-speech', 'image'] as const;
@@ -27,10 +28,11 @@ export interface FamilyDeclaration {
   /** Chat families: the tool-call format to expect when the chat template does not reveal one. */
   readonly toolCallFormat?: ToolCallFormat;
   /**
-   * Files a folder of this family may lack that come from another repo (mlx-community's Whisper
-   * conversions take their tokenizer from an openai/whisper-* repo): pulling such a model pulls them too.
+   * Other repos a model of this family takes files from (DiffusionKit's FLUX its text encoders,
+   * mlx-community's Whisper conversions their tokenizer), told from the same signals; pulling the
+   * model pulls those files too, and the loader gets their cached folders.
    */
-  companion?(config: JsonObject | undefined): CompanionFiles | undefined;
+  companions?(signals: ModelSignals): readonly CompanionRepo[];
   /**
    * Text-to-speech families: where a request's voice comes from: one of the packs the model folder ships
    * (`bundled`: Kokoro's voices/*.safetensors), or a reference clip registered on the server that the
@@ -39,10 +41,10 @@ export interface FamilyDeclaration {
   readonly voices?: 'bundled' | 'cloned';
 }
 
-/** Files of another repo a model needs, fetched beside it. */
-export interface CompanionFiles {
+/** Another repo whose files a model needs, and which of its files. */
+export interface CompanionRepo {
   readonly repo: string;
-  /** Paths in that repo; a pull fetches only these (such repos hold other, large files). */
+  /** Paths in that repo; a pull fetches only these (such repos hold many other, large files). */
   readonly files: readonly string[];
   /** What the model takes from it, in words, for /v1/models and load errors. */
   readonly provides: string;
@@ -108,9 +110,18 @@ export const MODEL_FAMILIES = [
   {
     id: 'flux',
     kind: 'image',
+    engine: true,
+    when: 'FLUX.1 in one of its three layouts: diffusers (model_index.json naming a FluxPipeline), mflux saves (transformer/0.safetensors beside vae/ and text_encoder*/), DiffusionKit/BFL files (flux*.safetensors beside ae.safetensors)',
+    matches: (s) => fluxLayoutOf(s.files, s.modelIndex) !== undefined,
+    needs: ['weights'],
+    companions: (s) => (fluxLayoutOf(s.files, s.modelIndex) === 'diffusionkit' ? DIFFUSIONKIT_COMPANIONS : []),
+  },
+  {
+    id: 'diffusers-pipeline',
+    kind: 'image',
     engine: false,
-    when: 'a diffusers/mflux model_index.json, or FLUX-style transformer/ and vae/ folders',
-    matches: (s) => s.files.has('model_index.json') || (hasFolder(s, 'transformer') && hasFolder(s, 'vae')),
+    when: 'any other diffusers pipeline (a model_index.json): Stable Diffusion, SDXL, FLUX.2, FLUX.1 Fill/Kontext, …',
+    matches: (s) => s.files.has('model_index.json'),
     needs: ['weights'],
   },
   {
@@ -131,7 +142,7 @@ export const MODEL_FAMILIES = [
     when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt; speaks through the Vocos vocoder of lucasnewman/vocos-mel-24khz",
     matches: (s) => s.config === undefined && s.files.has('vocab.txt') && [...s.files].some(isF5Checkpoint),
     needs: ['weights'],
-    companion: () => ({ repo: F5_VOCODER_REPO, files: F5_VOCODER_FILES, provides: 'the Vocos vocoder' }),
+    companions: () => F5_VOCODER_COMPANIONS,
     voices: 'cloned',
   },
   {
@@ -151,10 +162,7 @@ export const MODEL_FAMILIES = [
       isMlxWhisperConfig(s.config) && ['model.safetensors', 'weights.safetensors', 'weights.npz'].some((file) => s.files.has(file)),
     // mlx-whisper folders carry no tokenizer: it comes from the matching openai/whisper-* repo.
     needs: ['weights'],
-    companion: (config) => {
-      const repo = whisperTokenizerRepo(config);
-      return repo === undefined ? undefined : { repo, files: WHISPER_TOKENIZER_FILES, provides: 'the tokenizer' };
-    },
+    companions: whisperTokenizerCompanions,
   },
   {
     id: 'whisper-transformers',
@@ -248,6 +256,8 @@ export interface Classification {
   readonly family: FamilyDeclaration;
   /** False when the folder lacks what the family needs (a download in progress, a copy cut short). */
   readonly complete: boolean;
+  /** The other repos this model takes files from (the family's `companions`). */
+  readonly companions: readonly CompanionRepo[];
 }
 
 function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
@@ -261,10 +271,15 @@ function satisfies(signals: ModelSignals, need: FamilyNeed): boolean {
   }
 }
 
-/** The first family whose rule matches, and whether the folder has what that family needs; undefined when none matches. */
+/**
+ * The first family whose rule matches, whether the folder has what that family needs, and the repos it
+ * takes files from; undefined when none matches.
+ */
 export function classifyModel(signals: ModelSignals): Classification | undefined {
   const family: FamilyDeclaration | undefined = MODEL_FAMILIES.find((candidate: FamilyDeclaration) => candidate.matches(signals));
-  return family === undefined ? undefined : { family, complete: family.needs.every((need) => satisfies(signals, need)) };
+  return family === undefined
+    ? undefined
+    : { family, complete: family.needs.every((need) => satisfies(signals, need)), companions: family.companions?.(signals) ?? [] };
 }
 
 export function familyById(id: string): FamilyDeclaration | undefined {

@@ -4,6 +4,8 @@ export type JsonObject = Record<string, unknown>;
 export interface ModelSignals {
   /** config.json, or undefined when it is missing or not a JSON object. */
   config: JsonObject | undefined;
+  /** diffusers' model_index.json (which pipeline the folder holds), when there is one. */
+  modelIndex?: JsonObject | undefined;
   /** Paths relative to the model folder, "/"-separated, of the files that are really there. */
   files: ReadonlySet<string>;
   /** Some weight file is present and every shard a `*.safetensors.index.json` names is too. */
@@ -25,8 +27,9 @@ export function architecturesOf(signals: ModelSignals): string[] {
   return Array.isArray(value) ? value.filter((name): name is string => typeof name === 'string') : [];
 }
 
-export function hasFolder(signals: ModelSignals, folder: string): boolean {
-  return [...signals.files].some((path) => path.startsWith(`${folder}/`));
+/** Whether some file lies under `folder/`. */
+export function hasFolder(files: ReadonlySet<string>, folder: string): boolean {
+  return [...files].some((path) => path.startsWith(`${folder}/`));
 }
 
 /** The tokenizer formats the engine and the hub know: Hugging Face's, sentencepiece, BPE pairs, WordPiece, tiktoken. */

@@ -1,4 +1,5 @@
-import type { JsonObject } from './signals';
+import type { CompanionRepo } from './families';
+import type { JsonObject, ModelSignals } from './signals';
 
 /**
  * The openai/whisper-* repo whose tokenizer a Whisper vocabulary size uses. mlx-community's
@@ -30,4 +31,13 @@ export function isMlxWhisperConfig(config: JsonObject | undefined): boolean {
 export function whisperTokenizerRepo(config: JsonObject | undefined): string | undefined {
   const vocab = config?.['n_vocab'];
   return typeof vocab === 'number' ? WHISPER_TOKENIZER_REPOS[vocab] : undefined;
+}
+
+/**
+ * The openai/whisper-* repo a Whisper folder without a tokenizer.json takes it from (none when the folder
+ * carries its own, converted along with it, or when its vocabulary size matches no published model).
+ */
+export function whisperTokenizerCompanions(signals: ModelSignals): readonly CompanionRepo[] {
+  const repo = signals.files.has('tokenizer.json') ? undefined : whisperTokenizerRepo(signals.config);
+  return repo === undefined ? [] : [{ repo, files: WHISPER_TOKENIZER_FILES, provides: 'the tokenizer' }];
 }

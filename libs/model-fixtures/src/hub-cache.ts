@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 /** `models--<org>--<name>`, the folder Hugging Face's cache gives a model repo. */
 export function repoFolderName(repoId: string): string {
@@ -63,12 +63,10 @@ export async function writeSnapshot(hubCacheDir: string, repoId: string, revisio
       blobId = await sha256File(incoming);
     }
     await rename(incoming, join(blobs, blobId));
-    // Module folders (1_Pooling/config.json) sit one level deeper and link one level further up.
-    const depth = file.name.split('/').length - 1;
-    if (depth > 0) {
-      await mkdir(join(staging, dirname(file.name)), { recursive: true });
-    }
-    await symlink(join(...Array<string>(2 + depth).fill('..'), 'blobs', blobId), join(staging, file.name));
+    // Files in subfolders (diffusers' transformer/, vae/, …) link from deeper down.
+    const link = join(staging, file.name);
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(relative(dirname(link), join(blobs, blobId)), link);
   }
 
   const target = join(snapshots, revision);

@@ -3,6 +3,7 @@ export * from './tensor-layout';
 export { ensureFixtures, fixtureRevision } from './ensure-fixtures';
 export { repoFolderName, snapshotDir } from './hub-cache';
 export { testHubDir } from './test-hub';
+export * from './flux-fixtures';
 export * from './kokoro';
 export { ensureWhisperFixtures, whisperTensorLayout, WHISPER_BENCH_FIXTURE_SPEC, WHISPER_FIXTURE_SPECS, type WhisperDims, type WhisperFixtureSpec } from './whisper-fixtures';
 export { whisperTokenizerFiles } from './whisper-tokenizer';

@@ -22,7 +22,7 @@ export interface SentenceTransformersPackaging {
 }
 
 /** Chat templates for families whose tokenizer package ships none (ours), or another model's real one over the same tokenizer. */
-export type ChatTemplateName = 'mistral' | 'mistral-v0.3' | 'phi3' | 'qwen3-coder' | 'gpt-oss' | 'glm45';
+export type ChatTemplateName = 'mistral' | 'mistral-v0.3' | 'phi3' | 'qwen3-coder' | 'qwen3-thinking' | 'gpt-oss' | 'glm45';
 
 export type FixtureDtype = 'float32' | 'bfloat16' | 'float16';
 
@@ -378,6 +378,16 @@ export const FIXTURE_SPECS: readonly FixtureSpec[] = [
   { id: `${FIXTURE_ORG}/tiny-mistral-4bit`, config: mistralConfig(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'mistral', generationConfig: mistralGeneration, seed: 16 },
   { id: `${FIXTURE_ORG}/tiny-phi3-fp32`, config: phi3Config(tinyDims), dtype: 'float32', tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 17 },
   { id: `${FIXTURE_ORG}/tiny-phi3-4bit`, config: phi3Config(quantDims), dtype: 'bfloat16', quantization: q4, tokenizer: 'llama2', chatTemplate: 'phi3', generationConfig: phi3Generation, seed: 18 },
+  // A thinking-only model (Qwen3-*-Thinking-2507): its prompt opens <think>, so even random weights "think".
+  {
+    id: `${FIXTURE_ORG}/tiny-qwen3-thinking-fp32`,
+    config: qwen3Config(tinyDims),
+    dtype: 'float32',
+    tokenizer: 'qwen3',
+    chatTemplate: 'qwen3-thinking',
+    generationConfig: qwenGeneration,
+    seed: 25,
+  },
 ];
 
 /** BERT as sentence-transformers' all-MiniLM-L6-v2 and the bge/e5/gte family ship it (BertModel, bert-base-uncased's vocabulary). */

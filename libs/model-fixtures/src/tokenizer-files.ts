@@ -40,7 +40,27 @@ const PHI3_TEMPLATE = [
   "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}{{ eos_token }}{% endif %}",
 ].join('');
 
-const TEMPLATES: Readonly<Record<ChatTemplateName, string>> = {
+/** How Qwen3's hybrid template ends: thinking unless `enable_thinking` is false. */
+const QWEN3_GENERATION_PROMPT = `{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\\n\\n</think>\\n\\n' }}
+    {%- endif %}
+{%- endif %}`;
+
+/**
+ * Qwen3-*-Thinking-2507's template: the hybrid one whose generation prompt always opens the think
+ * block (`enable_thinking` is not read), so the model's whole answer starts as reasoning.
+ */
+function qwen3ThinkingTemplate(hybrid: string): string {
+  if (!hybrid.includes(QWEN3_GENERATION_PROMPT)) {
+    throw new Error('The Qwen3 tokenizer package no longer ends its chat template as expected; update qwen3ThinkingTemplate');
+  }
+  return hybrid.replace(QWEN3_GENERATION_PROMPT, "{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n<think>\\n' }}\n{%- endif %}");
+}
+
+/** Templates written out; `qwen3-thinking` is derived from the package's own. */
+const TEMPLATES: Readonly<Record<Exclude<ChatTemplateName, 'qwen3-thinking'>, string>> = {
   mistral: MISTRAL_TEMPLATE,
   'mistral-v0.3': MISTRAL_V03_TEMPLATE,
   phi3: PHI3_TEMPLATE,
@@ -83,6 +103,7 @@ function addedSpecialTokens(spec: FixtureSpec): Array<[number, string]> {
     case 'mistral':
     case 'mistral-v0.3':
     case 'qwen3-coder':
+    case 'qwen3-thinking':
     case undefined:
       return [];
   }
@@ -139,7 +160,7 @@ async function packagedTokenizerFiles(spec: FixtureSpec & { tokenizer: PackagedS
   let tokenizerJson = await readFile(join(dir, 'tokenizer.json'));
   const tokenizerConfig = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   if (spec.chatTemplate) {
-    tokenizerConfig['chat_template'] = TEMPLATES[spec.chatTemplate];
+    tokenizerConfig['chat_template'] = spec.chatTemplate === 'qwen3-thinking' ? qwen3ThinkingTemplate(String(tokenizerConfig['chat_template'])) : TEMPLATES[spec.chatTemplate];
   }
   const added = addedSpecialTokens(spec);
   if (added.length > 0) {

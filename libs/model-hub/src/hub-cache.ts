@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ModelInUseError, ModelNotDeletableError, ModelNotFoundError } from './errors';
-import { describeModelDir, isModelDir, readTextIfPresent, scanFiles, statIfPresent, visibleEntries, type CompanionLocator, type ResolvedModel } from './model-dir';
+import { companionFolders, describeModelDir, isModelDir, readTextIfPresent, scanFiles, statIfPresent, visibleEntries, type CompanionLocator, type ResolvedModel } from './model-dir';
 import { isRepoId, parseModelId, repoFolderName, repoIdFromFolder } from './model-id';
 
 /** Where models are looked for: the Hugging Face hub cache (OmniConfig.hfHubCache) first, then extra folders. */
@@ -70,9 +70,10 @@ async function resolveInHub(options: ModelHubOptions, repoId: string, revision: 
 }
 
 /**
- * Where a companion repo (files another model takes, such as F5-TTS's vocoder) is: refs/main's snapshot
- * in the hub cache, else the newest; else `<dir>/<org>/<name>` in an extra folder. Companions are partial
- * downloads of larger repos, so unlike models they are not asked to be servable on their own.
+ * Where a companion repo (files another model takes, such as DiffusionKit's text encoders or F5-TTS's
+ * vocoder) is: refs/main's snapshot in the hub cache, else the newest; else `<dir>/<org>/<name>` in an
+ * extra folder. Companions are partial downloads of large repos, so unlike models they are not asked to be
+ * servable on their own.
  */
 export function companionLocator(options: ModelHubOptions): CompanionLocator {
   return async (repo) => {
@@ -89,6 +90,17 @@ export function companionLocator(options: ModelHubOptions): CompanionLocator {
     }
     return undefined;
   };
+}
+
+/** The model in an absolute folder, with its companions located through `options` (what a worker loads). */
+export function describeModelAt(path: string, options: ModelHubOptions): Promise<ResolvedModel | undefined> {
+  return describeModelDir(path, { id: path }, companionLocator(options));
+}
+
+/** The cached folders of the companion repos of the model in `path`, by repo id: the `companions` the engine's loaders take. */
+export async function companionFoldersAt(path: string, options: ModelHubOptions): Promise<Record<string, string>> {
+  const model = await describeModelAt(path, options);
+  return model === undefined ? {} : companionFolders(model);
 }
 
 /**
@@ -135,9 +147,10 @@ async function modelFoldersIn(dir: string): Promise<Array<{ id: string; path: st
 export async function listModels(options: ModelHubOptions): Promise<ResolvedModel[]> {
   const repoIds = (await visibleEntries(options.hubCache)).flatMap((folder) => repoIdFromFolder(folder) ?? []);
   const extraFolders = (await Promise.all((options.extraDirs ?? []).map(modelFoldersIn))).flat();
+  const locate = companionLocator(options);
   const found = await Promise.all([
     ...repoIds.map((repoId) => resolveInHub(options, repoId, undefined, repoId)),
-    ...extraFolders.map(({ id, path }) => describeModelDir(path, { id }, companionLocator(options))),
+    ...extraFolders.map(({ id, path }) => describeModelDir(path, { id }, locate)),
   ]);
   const byId = new Map<string, ResolvedModel>();
   for (const model of found) {

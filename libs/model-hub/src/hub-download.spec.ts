@@ -120,3 +120,29 @@ describe('downloadModel', () => {
     expect((failure as Error).message).toMatch(message);
   });
 });
+
+describe('downloadModel of a diffusers FLUX repo', () => {
+  const diffusersFlux = {
+    ...MODEL_FILES.image,
+    'text_encoder/model.safetensors': weights(50),
+    'text_encoder_2/model.safetensors': weights(60),
+    // The BFL-format copy real diffusers snapshots carry beside the component folders.
+    'flux1-schnell.safetensors': weights(5000),
+    'ae.safetensors': weights(700),
+    'README.md': '# FLUX.1 [schnell]',
+  };
+
+  beforeEach(async () => {
+    await hub.close();
+    hub = await HubServer.start([{ repoId: 'black-forest-labs/FLUX.1-schnell', commit: commitOf('bfl'), files: diffusersFlux }]);
+  });
+
+  it('skips the top-level BFL copies', async () => {
+    const result = await downloadModel('black-forest-labs/FLUX.1-schnell', 'main', { hubCache: cache, endpoint: hub.url });
+    const fetched = (await readdir(result.path, { recursive: true })).sort();
+    expect(fetched).not.toContain('flux1-schnell.safetensors');
+    expect(fetched).not.toContain('ae.safetensors');
+    expect(fetched).toContain('transformer/diffusion_pytorch_model.safetensors');
+    expect(result.bytesTotal).toBe(Object.entries(diffusersFlux).filter(([path]) => !['flux1-schnell.safetensors', 'ae.safetensors'].includes(path)).reduce((n, [, c]) => n + Buffer.byteLength(c), 0));
+  });
+});

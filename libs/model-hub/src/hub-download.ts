@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
+import { filesToPull } from '@mlx-omni/model-families';
 import { HubNetworkError, HubRequestError, ModelDownloadError } from './errors';
 import { statIfPresent } from './model-dir';
 import { parseModelId, repoFolderName } from './model-id';
@@ -17,7 +18,10 @@ export interface HubDownloadOptions {
   token?: string;
   /** Called as bytes arrive; callers throttle what they do with it. */
   onProgress?: (progress: DownloadProgress) => void;
-  /** Only these paths of the repo (huggingface_hub's allow_patterns, as exact names); default: every file. */
+  /**
+   * Only these paths of the repo (huggingface_hub's allow_patterns, as exact names: a companion's few
+   * files out of a large repo); default: every file the engine may read.
+   */
   only?: readonly string[];
   signal?: AbortSignal;
 }
@@ -207,8 +211,10 @@ export async function downloadModel(repoId: string, revision: string, options: H
   if (commit === undefined || !COMMIT.test(commit)) {
     throw new ModelDownloadError(repoId, `the Hub did not name the commit of revision "${revision}"`);
   }
-  const only = options.only;
-  const files = (await listFiles(client, repoId, commit)).filter((file) => only === undefined || only.includes(file.path));
+  const listed = await listFiles(client, repoId, commit);
+  // Only what the engine reads: a diffusers FLUX repo's top-level BFL copies (33 GB) are skipped.
+  const wanted = new Set(options.only ?? filesToPull(listed.map((file) => file.path)));
+  const files = listed.filter((file) => wanted.has(file.path));
   const repoDir = join(options.hubCache, repoFolderName(repoId));
   const snapshot = join(repoDir, 'snapshots', commit);
   await mkdir(join(repoDir, 'blobs'), { recursive: true });

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { classifyModel, isF5Checkpoint, objectAt, type CompanionFiles, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
+import { BFL_AUTOENCODER_FILE, BFL_TRANSFORMER_FILE, classifyModel, isF5Checkpoint, objectAt, type CompanionRepo, type JsonObject, type ModelKind } from '@mlx-omni/model-families';
 import { readContextLength, readQuantization } from './config-facts';
 
 /** A model folder's kind; 'unknown' when no family matches or the folder lacks what its family needs (left out of listings). */
@@ -28,15 +28,20 @@ export interface ResolvedModel {
   /** Unix seconds: when the folder last changed, which for a snapshot is when its download finished. */
   readonly createdAt: number;
   /**
-   * Other repos the model takes files from (a Whisper conversion's tokenizer, F5-TTS's vocoder), and
-   * where each is cached, if it is.
+   * Other repos the model takes files from (DiffusionKit's text encoders, a Whisper conversion's
+   * tokenizer, F5-TTS's vocoder), and where each is cached, if it is.
    */
   readonly companions: readonly ResolvedCompanion[];
 }
 
-export interface ResolvedCompanion extends CompanionFiles {
+export interface ResolvedCompanion extends CompanionRepo {
   /** Its folder in the cache; undefined while it is not there (the model then cannot load). */
   readonly path: string | undefined;
+}
+
+/** The cached folders of a model's companion repos by repo id: what the engine's loaders take as `companions`. */
+export function companionFolders(model: Pick<ResolvedModel, 'companions'>): Record<string, string> {
+  return Object.fromEntries(model.companions.flatMap((companion) => (companion.path === undefined ? [] : [[companion.repo, companion.path]])));
 }
 
 /** Finds a companion repo's folder (see hub-cache's companionLocator); undefined when it is not cached. */
@@ -113,13 +118,18 @@ export async function readJsonObject(path: string): Promise<JsonObject | undefin
  * (which has no config.json). Checked before walking a folder, so a path id of `/` costs a few stats.
  */
 export async function isModelDir(dir: string): Promise<boolean> {
-  const [config, modelIndex, transformer, vae, vocab] = await Promise.all(
-    ['config.json', 'model_index.json', 'transformer', 'vae', 'vocab.txt'].map((name) => statIfPresent(join(dir, name))),
+  const [config, modelIndex, transformer, vae, autoencoder, vocab] = await Promise.all(
+    ['config.json', 'model_index.json', 'transformer', 'vae', BFL_AUTOENCODER_FILE, 'vocab.txt'].map((name) => statIfPresent(join(dir, name))),
   );
   if (config?.isFile() === true || modelIndex?.isFile() === true || (transformer?.isDirectory() === true && vae?.isDirectory() === true)) {
     return true;
   }
-  return vocab?.isFile() === true && (await visibleEntries(dir)).some(isF5Checkpoint);
+  if (autoencoder?.isFile() !== true && vocab?.isFile() !== true) {
+    return false;
+  }
+  // BFL single files (DiffusionKit: flux-schnell.safetensors beside ae.safetensors), or F5-TTS's checkpoint beside its vocab.txt.
+  const entries = await visibleEntries(dir);
+  return (autoencoder?.isFile() === true && entries.some((name) => BFL_TRANSFORMER_FILE.test(name))) || (vocab?.isFile() === true && entries.some(isF5Checkpoint));
 }
 
 export interface FileScan {
@@ -199,12 +209,12 @@ export async function describeModelDir(
   }
   const { files, sizeBytes } = await scanFiles(dir, MODEL_DEPTH);
   const config = await readJsonObject(join(dir, 'config.json'));
+  const modelIndex = files.has('model_index.json') ? await readJsonObject(join(dir, 'model_index.json')) : undefined;
   const modelType = config?.['model_type'];
-  const classification = classifyModel({ config, files, weightsComplete: await weightsComplete(dir, files) });
-  const declared = classification?.family.companion?.(config);
-  // A folder that carries the files itself (a tokenizer.json converted along with the model) needs no other repo.
-  const needed = declared === undefined || files.has(declared.files[0]) ? [] : [declared];
-  const companions = await Promise.all(needed.map(async (companion) => ({ ...companion, path: await locateCompanion(companion.repo) })));
+  const classification = classifyModel({ config, modelIndex, files, weightsComplete: await weightsComplete(dir, files) });
+  const companions = await Promise.all(
+    (classification?.companions ?? []).map(async (companion) => ({ ...companion, path: await locateCompanion(companion.repo) })),
+  );
   return {
     id: naming.id,
     path: dir,

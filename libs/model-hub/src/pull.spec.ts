@@ -1,8 +1,8 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolveModel } from './hub-cache';
 import { pullModel } from './pull';
 import { HubServer } from './testing/hub-server';
-import { resolveModel } from './hub-cache';
 import { commitOf, makeTempDir, MODEL_FILES, weights } from './testing/hub-tree';
 
 const WHISPER = 'mlx-community/whisper-tiny-mlx';
@@ -16,6 +16,17 @@ const OPENAI_FILES = {
   'vocab.json': '{}',
 };
 
+const DIFFUSION_KIT = { 'flux-schnell.safetensors': weights(900), 'ae.safetensors': weights(300), 'README.md': '# DiffusionKit' };
+const STABLE_DIFFUSION = {
+  'clip_l/config.json': '{}',
+  'clip_l/model.fp16.safetensors': weights(80),
+  'clip_g/model.fp16.safetensors': weights(4000),
+  'tokenizer_l/vocab.json': '{}',
+  'tokenizer_l/merges.txt': '#version: 0.2',
+  't5/t5xxl.safetensors': weights(120),
+  'sd3_medium.safetensors': weights(6000),
+};
+const T5 = { 'config.json': '{"model_type": "t5"}', 'spiece.model': weights(30), 'pytorch_model.bin': weights(9000), 'tokenizer_config.json': '{}' };
 /** lucasnewman/f5-tts-mlx: no config.json, the DiT and its conversions, the duration model, the vocabulary. */
 const F5 = 'lucasnewman/f5-tts-mlx';
 const F5_FILES = {
@@ -38,6 +49,9 @@ beforeEach(async () => {
     { repoId: WHISPER, commit: commitOf('whisper'), files: MODEL_FILES['speech-to-text'] },
     { repoId: TOKENIZER_REPO, commit: commitOf('openai'), files: OPENAI_FILES },
     { repoId: 'org/chat', commit: commitOf('chat'), files: MODEL_FILES.chat },
+    { repoId: 'argmaxinc/mlx-FLUX.1-schnell', commit: commitOf('dk'), files: DIFFUSION_KIT },
+    { repoId: 'argmaxinc/stable-diffusion', commit: commitOf('sd'), files: STABLE_DIFFUSION },
+    { repoId: 'google/t5-v1_1-xxl', commit: commitOf('t5'), files: T5 },
     { repoId: F5, commit: commitOf('f5'), files: F5_FILES },
     { repoId: VOCOS, commit: commitOf('vocos'), files: VOCOS_FILES },
   ]);
@@ -69,7 +83,24 @@ describe('pullModel', () => {
     expect(await readdir(cache)).toEqual(['models--org--chat']);
   });
 
-  it("pulls F5-TTS and the two files of the Vocos repo it speaks through, and lists it as a supported model", async () => {
+  it("pulls DiffusionKit's text-encoder repos too, only the files it reads, and the listing says where they are", async () => {
+    const result = await pullModel('argmaxinc/mlx-FLUX.1-schnell', 'main', { hubCache: cache, endpoint: hub.url });
+    expect(result.companions.map((c) => [c.repoId, c.files])).toEqual([
+      ['argmaxinc/stable-diffusion', 5],
+      ['google/t5-v1_1-xxl', 3],
+    ]);
+    const [sd, google] = result.companions;
+    expect((await readdir(sd.path, { recursive: true })).filter((p) => p.includes('.')).sort()).toEqual(['clip_l/config.json', 'clip_l/model.fp16.safetensors', 't5/t5xxl.safetensors', 'tokenizer_l/merges.txt', 'tokenizer_l/vocab.json']);
+    expect((await readdir(google.path)).sort()).toEqual(['config.json', 'spiece.model', 'tokenizer_config.json']);
+    const model = await resolveModel('argmaxinc/mlx-FLUX.1-schnell', { hubCache: cache });
+    expect(model).toMatchObject({ kind: 'image', family: 'flux', supported: true });
+    expect(model?.companions.map((c) => [c.repo, c.path])).toEqual([
+      ['argmaxinc/stable-diffusion', sd.path],
+      ['google/t5-v1_1-xxl', google.path],
+    ]);
+  });
+
+  it('pulls F5-TTS and the two files of the Vocos repo it speaks through, and lists it as a supported model', async () => {
     const pulled = await pullModel(F5, 'main', { hubCache: cache, endpoint: hub.url });
     expect(pulled.companions.map((companion) => companion.repoId)).toEqual([VOCOS]);
     const snapshot = join(cache, 'models--lucasnewman--vocos-mel-24khz', 'snapshots', commitOf('vocos'));

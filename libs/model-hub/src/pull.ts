@@ -2,14 +2,14 @@ import { downloadModel, type DownloadedModel, type HubDownloadOptions } from './
 import { describeModelDir } from './model-dir';
 
 export interface PulledModel extends DownloadedModel {
-  /** Files fetched from other repos because the model's family needs them (Whisper's tokenizer, F5-TTS's vocoder). */
+  /** Files fetched from other repos because the model's family needs them (Whisper's tokenizer, DiffusionKit's text encoders, F5-TTS's vocoder). */
   companions: DownloadedModel[];
 }
 
 /**
- * Downloads a model and, when its family takes files from another repo that the model lacks
- * (mlx-community's Whisper conversions carry no tokenizer), just those files of that repo, into
- * the same cache, where the loader looks for them.
+ * Downloads a model and, when its family takes files from other repos (model-families' `companions`:
+ * mlx-community's Whisper conversions carry no tokenizer, DiffusionKit's FLUX no text encoders), just
+ * those files of each repo, into the same cache, where the worker finds them for the loader.
  */
 export async function pullModel(repoId: string, revision: string, options: HubDownloadOptions): Promise<PulledModel> {
   const model = await downloadModel(repoId, revision, options);

@@ -6,3 +6,5 @@ export * from './errors';
 export * from './embeddings';
 export * from './rerank';
 export * from './audio';
+export * from './images';
+export * from './responses';

@@ -1,6 +1,7 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
 import {
   TranscriptionRequestDto,
   TranscriptionResponseDto,
@@ -11,8 +12,8 @@ import {
 } from '@mlx-omni/openai-dto';
 import { clientGone } from '../common/http/client-gone';
 import { requestContext } from '../common/http/request-context';
-import { SseWriter } from '../common/http/sse-writer';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { sseResponse } from '../inference/sse/relay';
 import { AudioService, type AudioTask } from './audio.service';
 
 const RESPONSE_CONTENT = {
@@ -41,7 +42,7 @@ export class AudioController {
     content: { ...RESPONSE_CONTENT, 'text/event-stream': { schema: { oneOf: [{ $ref: getSchemaPath(TranscriptTextDeltaEventDto) }, { $ref: getSchemaPath(TranscriptTextDoneEventDto) }] } } },
   })
   @ApiErrorResponses(400, 404, 413, 503)
-  transcribe(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<string | object | void> {
+  transcribe(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<string | object | Readable> {
     return this.run('transcribe', request, reply);
   }
 
@@ -52,20 +53,14 @@ export class AudioController {
   @ApiBody({ type: TranslationRequestDto })
   @ApiOkResponse({ description: 'The English transcript in the requested response_format', content: RESPONSE_CONTENT })
   @ApiErrorResponses(400, 404, 413, 503)
-  translate(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<string | object | void> {
+  translate(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<string | object | Readable> {
     return this.run('translate', request, reply);
   }
 
-  private async run(task: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<string | object | void> {
-    const context = requestContext(request);
-    const answer = await this.audio.handle(task, request, context, clientGone(reply), () => {
-      reply.hijack();
-      const writer = new SseWriter(reply.raw);
-      writer.open({ 'x-request-id': context.requestId });
-      return writer;
-    });
-    if (answer === undefined) {
-      return;
+  private async run(task: AudioTask, request: FastifyRequest, reply: FastifyReply): Promise<string | object | Readable> {
+    const answer = await this.audio.handle(task, request, requestContext(request), clientGone(reply));
+    if ('stream' in answer) {
+      return sseResponse(reply, answer.stream);
     }
     void reply.header('content-type', answer.contentType);
     return answer.body;

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ModelsModule } from '../models/models.module';
-import { WorkersModule } from '../workers/workers.module';
+import { InferenceModule } from '../inference/inference.module';
 import { AudioController } from './audio.controller';
 import { AudioService } from './audio.service';
 
-@Module({ imports: [ModelsModule, WorkersModule], controllers: [AudioController], providers: [AudioService] })
+@Module({ imports: [InferenceModule], controllers: [AudioController], providers: [AudioService] })
 export class AudioModule {}

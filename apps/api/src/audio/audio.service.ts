@@ -2,24 +2,28 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type { TranscriptionChunk, TranscriptionParams, WireSegment } from '@mlx-omni/ipc';
 import { TranscriptionRequestDto, TranslationRequestDto } from '@mlx-omni/openai-dto';
 import type { FastifyRequest } from 'fastify';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { validationFailure } from '../common/errors/validation';
-import { toErrorResponse } from '../common/errors/error-response';
 import type { RequestContext } from '../common/http/request-context';
-import type { SseWriter } from '../common/http/sse-writer';
-import { ModelsService } from '../models/models.service';
-import { WorkerRegistryService } from '../workers/worker-registry.service';
+import { InferenceGateway } from '../inference/inference-gateway.service';
+import { relayToSse } from '../inference/sse/relay';
+import { SseWriter } from '../inference/sse/sse-writer';
+import type { WorkerStream } from '../inference/worker-stream';
+import { renderOpenAiError } from '../openai/openai-error';
 import { readAudioUpload } from '../common/http/audio-upload';
 import { render, type Transcript } from './transcript-formats';
 
 export type AudioTask = 'transcribe' | 'translate';
 
-/** What a finished request answers: a body in its format, or nothing when it was streamed. */
-export type AudioAnswer = { contentType: string; body: string | object } | undefined;
+/** What a request answers: a body in its format, or an event stream for the route to send. */
+export type AudioAnswer = { contentType: string; body: string | object } | { stream: Readable };
+
+type TranscriptEvent = { type: 'transcript.text.delta'; delta: string } | { type: 'transcript.text.done'; text: string } | object;
 
 /** Transcription and translation on the workers: the upload is spooled to disk, the worker reads it by path. */
 @Injectable()
@@ -28,31 +32,29 @@ export class AudioService {
 
   constructor(
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
-    private readonly models: ModelsService,
-    private readonly workers: WorkerRegistryService,
+    private readonly gateway: InferenceGateway,
   ) {}
 
-  /**
-   * Reads and checks the upload, runs it on a worker, and answers in the requested format, or as
-   * server-sent events (`takeOverResponse` is called once the stream is known to start).
-   */
-  async handle(task: AudioTask, request: FastifyRequest, context: RequestContext, signal: AbortSignal, sse: () => SseWriter): Promise<AudioAnswer> {
+  /** Reads and checks the upload, runs it on a worker, and answers in the requested format or as server-sent events. */
+  async handle(task: AudioTask, request: FastifyRequest, context: RequestContext, signal: AbortSignal): Promise<AudioAnswer> {
     const upload = await readAudioUpload(request, join(this.config.stateDir, 'uploads'), this.config.audioMaxBytes);
+    // A streamed answer keeps the file until its stream ends; every other way out deletes it here.
+    let streaming = false;
     try {
       const dto = await this.validated(task, upload.fields);
       if (upload.file === undefined) {
-        throw new OpenAiHttpException(400, 'No audio file: send it in the "file" field of a multipart/form-data body', { code: 'invalid_request', param: 'file' });
+        throw new ApiError(400, 'No audio file: send it in the "file" field of a multipart/form-data body', { code: 'invalid_request', param: 'file' });
       }
       if (upload.file.bytes === 0) {
-        throw new OpenAiHttpException(400, 'The audio file is empty', { code: 'invalid_audio', param: 'file' });
+        throw new ApiError(400, 'The audio file is empty', { code: 'invalid_audio', param: 'file' });
       }
       const format = dto.response_format ?? 'json';
       const transcription = dto instanceof TranscriptionRequestDto ? dto : undefined;
       const granularities = transcription?.timestamp_granularities;
       if (granularities !== undefined && format !== 'verbose_json') {
-        throw new OpenAiHttpException(400, 'timestamp_granularities needs response_format verbose_json', { code: 'invalid_value', param: 'timestamp_granularities' });
+        throw new ApiError(400, 'timestamp_granularities needs response_format verbose_json', { code: 'invalid_value', param: 'timestamp_granularities' });
       }
-      const model = await this.models.resolveFor(dto.model, 'speech-to-text');
+      const model = await this.gateway.resolve(dto.model, 'speech-to-text');
       const params: TranscriptionParams = {
         model: dto.model,
         caller: context.keyName ?? '',
@@ -64,11 +66,18 @@ export class AudioService {
         temperature: dto.temperature,
         wordTimestamps: granularities?.includes('word') === true,
       };
-      const { client } = this.workers.pick(model.id);
-      const stream = client.stream('audio.transcribe', params, { signal });
+      // The first chunk (the language) is awaited here, so a file the worker refuses still gets a 4xx.
+      const stream = await this.gateway.stream('audio.transcribe', params, {
+        endpoint: task === 'transcribe' ? 'audio.transcriptions' : 'audio.translations',
+        model,
+        modelName: dto.model,
+        context,
+        signal,
+        stream: transcription?.stream === true,
+      });
       if (transcription?.stream === true) {
-        await this.relay(stream, sse);
-        return undefined;
+        streaming = true;
+        return { stream: this.events(stream, () => upload.discard()) };
       }
       const segments: WireSegment[] = [];
       for await (const chunk of stream) {
@@ -84,7 +93,9 @@ export class AudioService {
       };
       return render(format, transcript);
     } finally {
-      await upload.discard();
+      if (!streaming) {
+        await upload.discard();
+      }
     }
   }
 
@@ -97,30 +108,22 @@ export class AudioService {
     return dto;
   }
 
-  /**
-   * `transcript.text.delta` per segment as the worker decodes it, then `transcript.text.done`. The
-   * first chunk (the language) is awaited before the headers go out, so a refused file still gets a 4xx.
-   */
-  private async relay(stream: AsyncIterable<TranscriptionChunk> & { result: Promise<{ text: string }> }, sse: () => SseWriter): Promise<void> {
-    const iterator = stream[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    const writer = sse();
-    try {
-      for (let step = first; !step.done; step = await iterator.next()) {
-        if (step.value.type === 'segment' && step.value.segment.text !== '') {
-          await writer.send({ type: 'transcript.text.delta', delta: step.value.segment.text });
+  /** `transcript.text.delta` per segment as the worker decodes it, then `transcript.text.done`; the upload goes when the stream ends. */
+  private events(stream: WorkerStream<TranscriptionChunk, { text: string }>, discard: () => Promise<void>): Readable {
+    async function* events(): AsyncGenerator<TranscriptEvent> {
+      try {
+        for await (const chunk of stream) {
+          if (chunk.type === 'segment' && chunk.segment.text !== '') {
+            yield { type: 'transcript.text.delta', delta: chunk.segment.text };
+          }
         }
-        if (writer.isClosed) {
-          await iterator.return?.();
-          return;
-        }
+        yield { type: 'transcript.text.done', text: (await stream.result).text };
+      } finally {
+        await discard();
       }
-      await writer.send({ type: 'transcript.text.done', text: (await stream.result).text });
-    } catch (error) {
-      this.logger.warn({ err: error }, 'Transcription stream ended with an error');
-      await writer.send(toErrorResponse(error).body);
-    } finally {
-      writer.end();
     }
+    const sse = new SseWriter();
+    void relayToSse({ sse, events: events(), write: (writer, event) => writer.send(event), failure: (error) => renderOpenAiError(error).body, logger: this.logger });
+    return sse.body;
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type { FastifyRequest } from 'fastify';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { ADMIN_ONLY } from './admin-only.decorator';
 import { ANONYMOUS, isOperationsPath } from './caller';
 import { KeyStore } from './key-store.service';
@@ -16,8 +16,8 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   return bearer ?? (typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined);
 }
 
-function unauthorized(message: string): OpenAiHttpException {
-  return new OpenAiHttpException(401, message, { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } });
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, message, { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } });
 }
 
 /** Registered as APP_GUARD: every route needs a valid key once keys are configured, admin routes an admin key. */
@@ -49,7 +49,7 @@ export class ApiKeyGuard implements CanActivate {
     request.caller = caller;
     const adminOnly = this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_ONLY, [context.getHandler(), context.getClass()]);
     if (adminOnly === true && caller.role !== 'admin') {
-      throw new OpenAiHttpException(403, `This route needs an admin key; key "${caller.name}" has role ${caller.role}`, {
+      throw new ApiError(403, `This route needs an admin key; key "${caller.name}" has role ${caller.role}`, {
         code: 'insufficient_permissions',
       });
     }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { Caller } from '@mlx-omni/api-keys';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { ArtifactStore, artifactsDir, type ArtifactRef } from '@mlx-omni/jobs';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import type { FileObjectDto } from './dto/file-object.dto';
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -40,13 +40,13 @@ export class FilesService implements OnApplicationBootstrap, OnApplicationShutdo
   async open(id: string, caller: Caller): Promise<{ ref: ArtifactRef; path: string }> {
     const found = await this.store.find(id);
     if (found === undefined) {
-      throw new OpenAiHttpException(404, `No file with id "${id}" (files jobs produce expire after MLX_OMNI_ARTIFACT_TTL_S)`, {
+      throw new ApiError(404, `No file with id "${id}" (files jobs produce expire after MLX_OMNI_ARTIFACT_TTL_S)`, {
         code: 'file_not_found',
         param: 'file_id',
       });
     }
     if (caller.role !== 'admin' && found.owner !== caller.name) {
-      throw new OpenAiHttpException(403, `File "${id}" belongs to another key; only admin keys read other keys' files`, {
+      throw new ApiError(403, `File "${id}" belongs to another key; only admin keys read other keys' files`, {
         code: 'insufficient_permissions',
         param: 'file_id',
       });

@@ -1,7 +1,7 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { ReadinessIndicators } from './readiness.indicators';
 
@@ -15,7 +15,7 @@ function notReady(error: unknown): never {
     const message = (check as { message?: string }).message;
     return message === undefined ? name : `${name} (${message})`;
   });
-  throw new OpenAiHttpException(503, `Not ready: ${failing.join(', ')}`, {
+  throw new ApiError(503, `Not ready: ${failing.join(', ')}`, {
     code: 'not_ready',
     headers: { 'retry-after': '5' },
     details: result.details,

@@ -19,7 +19,7 @@ import {
   type QueueName,
 } from '@mlx-omni/jobs';
 import { CallerContext } from '../auth/caller-context';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
 import { LISTED_JOB_STATES, type JobDeletedResponseDto, type JobListQueryDto, type JobResponseDto, type JobState } from './dto/job-response.dto';
@@ -40,9 +40,9 @@ const NOT_SENT = /Stream isn't writeable/;
 const RESEND_MS = 200;
 
 /** Redis answered with an error or is unreachable: the queue-backed route answers 503, never hangs. */
-function queueUnavailable(error: unknown): OpenAiHttpException {
+function queueUnavailable(error: unknown): ApiError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new OpenAiHttpException(503, `The job queue is unavailable (${reason}); retry shortly`, {
+  return new ApiError(503, `The job queue is unavailable (${reason}); retry shortly`, {
     code: 'queue_unavailable',
     headers: { 'retry-after': '2' },
   });
@@ -100,7 +100,7 @@ export class JobsService implements OnModuleInit {
       try {
         return await withDeadline(work(), deadline - Date.now(), what);
       } catch (error) {
-        if (error instanceof OpenAiHttpException) {
+        if (error instanceof ApiError) {
           throw error;
         }
         if (!(error instanceof Error && NOT_SENT.test(error.message)) || Date.now() + RESEND_MS >= deadline) {
@@ -156,7 +156,7 @@ export class JobsService implements OnModuleInit {
     const state = await this.waitFor(await this.enqueue(queueName, jobName, payload), this.config.jobWaitS * 1000);
     if (state.status === 'failed') {
       const failure = state.error!;
-      throw new OpenAiHttpException(failure.status, failure.message, { code: failure.code, param: failure.param });
+      throw new ApiError(failure.status, failure.message, { code: failure.code, param: failure.param });
     }
     return state;
   }
@@ -180,10 +180,10 @@ export class JobsService implements OnModuleInit {
   async findFor(id: string, caller: Caller): Promise<JobResponseDto> {
     const job = await this.find(id);
     if (job === undefined) {
-      throw new OpenAiHttpException(404, `No job with id "${id}"`, { code: 'job_not_found', param: 'id' });
+      throw new ApiError(404, `No job with id "${id}"`, { code: 'job_not_found', param: 'id' });
     }
     if (caller.role !== 'admin' && job.owner !== caller.name) {
-      throw new OpenAiHttpException(403, `Job "${id}" belongs to another key; only admin keys see other keys' jobs`, {
+      throw new ApiError(403, `Job "${id}" belongs to another key; only admin keys see other keys' jobs`, {
         code: 'insufficient_permissions',
         param: 'id',
       });
@@ -236,7 +236,7 @@ export class JobsService implements OnModuleInit {
       return true;
     });
     if (!removed) {
-      throw new OpenAiHttpException(409, `Job "${id}" is still running and could not be stopped; retry shortly`, {
+      throw new ApiError(409, `Job "${id}" is still running and could not be stopped; retry shortly`, {
         code: 'job_active',
         param: 'id',
         headers: { 'retry-after': '5' },

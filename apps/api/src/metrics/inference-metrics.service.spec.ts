@@ -24,6 +24,15 @@ function generation(chunks: GenerationChunk[], result: GenerationResult | Error,
 
 const CONTEXT = { requestId: 'req-1', keyName: 'alice' };
 
+const usage = (promptTokens: number, completionTokens: number): GenerationResult => ({
+  promptTokens,
+  completionTokens,
+  reasoningTokens: 0,
+  cachedTokens: 0,
+  stopSequences: [null],
+  timings: { promptMs: 1, generationMs: 2 },
+});
+
 describe('InferenceMetricsService', () => {
   let registry: Registry;
   let service: InferenceMetricsService;
@@ -47,7 +56,7 @@ describe('InferenceMetricsService', () => {
       { choice: 0, type: 'content', text: 'b' },
       { choice: 0, type: 'finish', reason: 'length' },
     ];
-    const tracked = service.track(generation(chunks, { promptTokens: 7, completionTokens: 2, reasoningTokens: 0 }), {
+    const tracked = service.trackGeneration(generation(chunks, usage(7, 2)), {
       context: CONTEXT,
       model: 'm',
       endpoint: 'chat',
@@ -78,7 +87,7 @@ describe('InferenceMetricsService', () => {
       { choice: 0, type: 'content', text: 'a' },
       { choice: 0, type: 'content', text: 'b' },
     ];
-    const tracked = service.track(generation(chunks, { promptTokens: 1, completionTokens: 2, reasoningTokens: 0 }, firstChunkSent), {
+    const tracked = service.trackGeneration(generation(chunks, usage(1, 2), firstChunkSent), {
       context: CONTEXT,
       model: 'm',
       endpoint: 'completions',
@@ -100,7 +109,7 @@ describe('InferenceMetricsService', () => {
   });
 
   it('passes a worker failure on and stops counting the generation as waiting', async () => {
-    const tracked = service.track(generation([], new Error('worker gone')), { context: CONTEXT, model: 'm', endpoint: 'chat', stream: false, prompt: [] });
+    const tracked = service.trackGeneration(generation([], new Error('worker gone')), { context: CONTEXT, model: 'm', endpoint: 'chat', stream: false, prompt: [] });
     await expect((async () => {
       for await (const chunk of tracked) {
         void chunk;
@@ -108,6 +117,24 @@ describe('InferenceMetricsService', () => {
     })()).rejects.toThrow('worker gone');
     expect(await value('mlx_omni_num_requests_waiting')).toBe(0);
     expect(await value('mlx_omni_time_to_first_token_seconds_count')).toBeUndefined();
+  });
+
+  it('counts every kind of gateway work by endpoint and outcome: generations, other streams and calls', async () => {
+    const work = (endpoint: string) => ({ context: CONTEXT, model: 'm', endpoint, stream: false, prompt: null });
+    for await (const chunk of service.trackGeneration(generation([{ choice: 0, type: 'finish', reason: 'stop' }], usage(1, 0)), work('chat'))) {
+      void chunk;
+    }
+    const segments = { result: Promise.resolve({ text: 'ab' }), async *[Symbol.asyncIterator]() { yield 'a'; yield 'b'; } };
+    for await (const segment of service.trackStream(segments, work('audio.transcriptions'))) {
+      void segment;
+    }
+    await expect(service.trackCall(Promise.resolve([0.1]), work('embeddings'))).resolves.toEqual([0.1]);
+    await expect(service.trackCall(Promise.reject(new Error('bad input')), work('embeddings'))).rejects.toThrow('bad input');
+    for (const endpoint of ['chat', 'audio.transcriptions', 'embeddings']) {
+      expect(await value('mlx_omni_inference_requests_total', { endpoint, model: 'm', outcome: 'finished' })).toBe(1);
+      expect(await value('mlx_omni_inference_duration_seconds_count', { endpoint, model: 'm' })).toBe(1);
+    }
+    expect(await value('mlx_omni_inference_requests_total', { endpoint: 'embeddings', model: 'm', outcome: 'error' })).toBe(1);
   });
 
   describe('the log line of a generation', () => {
@@ -120,7 +147,7 @@ describe('InferenceMetricsService', () => {
           { choice: 0, type: 'content', text: 'ret' },
           { choice: 0, type: 'finish', reason: 'stop' },
         ];
-        const tracked = quiet.track(generation(chunks, { promptTokens: 4, completionTokens: 2, reasoningTokens: 0 }), {
+        const tracked = quiet.trackGeneration(generation(chunks, usage(4, 2)), {
           context: CONTEXT,
           model: 'm',
           endpoint: 'chat',

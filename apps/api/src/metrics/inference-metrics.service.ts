@@ -1,16 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
-import type { GenerationChunk } from '@mlx-omni/ipc';
+import type { GenerationChunk, GenerationResult } from '@mlx-omni/ipc';
 import type { RequestContext } from '../common/http/request-context';
-import type { GenerationStream } from '../common/http/stream-to-sse';
+import type { WorkerStream } from '../inference/worker-stream';
 import { METRIC_PREFIX, MetricsService } from './metrics.service';
 
-export interface TrackedGeneration {
+/** One piece of inference work as the gateway ran it, whatever its kind. */
+export interface InferenceObservation {
   context: RequestContext;
   /** The model id as the client named it: the label dashboards group by. */
   model: string;
-  endpoint: 'chat' | 'completions';
+  /** The surface's name for the work: `chat`, `completions`, `anthropic.messages`, `responses`, `embeddings`, … */
+  endpoint: string;
+  /** Whether the client receives the answer as a stream. */
   stream: boolean;
   /** Logged only with MLX_OMNI_LOG_PROMPTS=true. */
   prompt: unknown;
@@ -48,6 +51,8 @@ export class InferenceMetricsService {
   private readonly requests: Counter<'model' | 'finished_reason'>;
   private readonly running: Gauge<'model'>;
   private readonly waiting: Gauge<'model'>;
+  private readonly inferenceRequests: Counter<'endpoint' | 'model' | 'outcome'>;
+  private readonly inferenceDuration: Histogram<'endpoint' | 'model'>;
   private readonly unaryRequests: Counter<'model' | 'endpoint' | 'outcome'>;
   private readonly unaryInputs: Counter<'model' | 'endpoint'>;
   private readonly unaryTokens: Counter<'model' | 'endpoint'>;
@@ -107,6 +112,19 @@ export class InferenceMetricsService {
       name: `${METRIC_PREFIX}num_requests_waiting`,
       help: 'Generations sent to a worker that have no first chunk yet (queued or in prefill)',
       labelNames: ['model'],
+      registers,
+    });
+    this.inferenceRequests = new Counter({
+      name: `${METRIC_PREFIX}inference_requests_total`,
+      help: 'Work the inference gateway sent to workers or queues, by surface endpoint and outcome (finished, error, cancelled)',
+      labelNames: ['endpoint', 'model', 'outcome'],
+      registers,
+    });
+    this.inferenceDuration = new Histogram({
+      name: `${METRIC_PREFIX}inference_duration_seconds`,
+      help: 'Time from dispatch to the end of inference work that finished, by surface endpoint',
+      labelNames: ['endpoint', 'model'],
+      buckets: E2E_BUCKETS,
       registers,
     });
     this.unaryRequests = new Counter({
@@ -175,18 +193,73 @@ export class InferenceMetricsService {
   }
 
   /**
-   * Wraps a worker's generation so that relaying it records the figures. Iterate the returned
+   * Wraps a worker's token generation so that relaying it records the figures. Iterate the returned
    * stream instead of the original; leaving it early still cancels the worker's request.
    */
-  track(stream: GenerationStream, generation: TrackedGeneration): GenerationStream {
-    const observe = this.observe.bind(this);
-    return {
-      result: stream.result,
-      [Symbol.asyncIterator]: () => observe(stream, generation),
-    };
+  trackGeneration<R extends GenerationResult>(stream: WorkerStream<GenerationChunk, R>, generation: InferenceObservation): WorkerStream<GenerationChunk, R> {
+    const observe = this.observeGeneration.bind(this);
+    return { result: stream.result, [Symbol.asyncIterator]: () => observe(stream, generation) };
   }
 
-  private async *observe(stream: GenerationStream, generation: TrackedGeneration): AsyncGenerator<GenerationChunk, void, undefined> {
+  /** The same for a stream of any other kind (transcription segments, …): outcome, duration and the log line. */
+  trackStream<C, R>(stream: WorkerStream<C, R>, work: InferenceObservation): WorkerStream<C, R> {
+    const ended = this.ended.bind(this);
+    async function* observe(): AsyncGenerator<C, void, undefined> {
+      const startedAt = performance.now();
+      let outcome: Outcome = 'cancelled';
+      let failure: unknown;
+      try {
+        yield* stream;
+        outcome = 'finished';
+      } catch (error) {
+        outcome = 'error';
+        failure = error;
+        throw error;
+      } finally {
+        ended(work, outcome, startedAt, failure, {});
+      }
+    }
+    return { result: stream.result, [Symbol.asyncIterator]: observe };
+  }
+
+  /** Records one answered call (embeddings, a job awaited): outcome, duration and the log line. */
+  async trackCall<R>(call: Promise<R>, work: InferenceObservation): Promise<R> {
+    const startedAt = performance.now();
+    try {
+      const result = await call;
+      this.ended(work, 'finished', startedAt, undefined, {});
+      return result;
+    } catch (error) {
+      this.ended(work, error instanceof Error && error.name === 'AbortError' ? 'cancelled' : 'error', startedAt, error, {});
+      throw error;
+    }
+  }
+
+  /** What every kind of work records when it ends, and its one log line. */
+  private ended(work: InferenceObservation, outcome: Outcome, startedAt: number, failure: unknown, fields: Record<string, unknown>): void {
+    const seconds = (performance.now() - startedAt) / 1000;
+    this.inferenceRequests.inc({ endpoint: work.endpoint, model: work.model, outcome });
+    if (outcome === 'finished') {
+      this.inferenceDuration.observe({ endpoint: work.endpoint, model: work.model }, seconds);
+    }
+    this.logger.log(
+      {
+        requestId: work.context.requestId,
+        key: work.context.keyName,
+        model: work.model,
+        endpoint: work.endpoint,
+        stream: work.stream,
+        outcome,
+        ...fields,
+        latencyMs: round(seconds * 1000),
+        ...(failure === undefined ? {} : { error: failure instanceof Error ? failure.message : String(failure) }),
+        ...(this.config.logPrompts ? { prompt: work.prompt } : {}),
+      },
+      'Generation ended',
+    );
+  }
+
+  private async *observeGeneration<R extends GenerationResult>(stream: WorkerStream<GenerationChunk, R>, generation: InferenceObservation): AsyncGenerator<GenerationChunk, void, undefined> {
     const labels = { model: generation.model };
     const startedAt = performance.now();
     let firstAt: number | undefined;
@@ -198,6 +271,11 @@ export class InferenceMetricsService {
     this.waiting.inc(labels);
     try {
       for await (const chunk of stream) {
+        if (chunk.type === 'prompt') {
+          // It comes with the first token, not as one: timing it would add a zero gap.
+          yield chunk;
+          continue;
+        }
         const now = performance.now();
         if (firstAt === undefined) {
           firstAt = now;
@@ -230,24 +308,14 @@ export class InferenceMetricsService {
         this.generationTokens.inc(labels, result.completionTokens);
         this.requests.inc({ ...labels, finished_reason: finishReasons[0] ?? 'unknown' });
       }
-      this.logger.log(
-        {
-          requestId: generation.context.requestId,
-          key: generation.context.keyName,
-          model: generation.model,
-          endpoint: generation.endpoint,
-          stream: generation.stream,
-          outcome,
-          promptTokens: result?.promptTokens ?? null,
-          completionTokens: result?.completionTokens ?? null,
-          finishReason: finishReasons.length > 0 ? [...new Set(finishReasons)].join(',') : null,
-          ttftMs: firstAt === undefined ? null : round(firstAt - startedAt),
-          latencyMs: round(performance.now() - startedAt),
-          ...(failure === undefined ? {} : { error: failure instanceof Error ? failure.message : String(failure) }),
-          ...(this.config.logPrompts ? { prompt: generation.prompt, completion: completions } : {}),
-        },
-        'Generation ended',
-      );
+      this.ended(generation, outcome, startedAt, failure, {
+        promptTokens: result?.promptTokens ?? null,
+        completionTokens: result?.completionTokens ?? null,
+        cachedTokens: result?.cachedTokens ?? null,
+        finishReason: finishReasons.length > 0 ? [...new Set(finishReasons)].join(',') : null,
+        ttftMs: firstAt === undefined ? null : round(firstAt - startedAt),
+        ...(this.config.logPrompts ? { completion: completions } : {}),
+      });
     }
   }
 }

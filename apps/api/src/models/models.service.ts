@@ -6,7 +6,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import type { LoadedModelInfo } from '@mlx-omni/ipc';
 import { deleteModel, ModelCatalog, ModelHubError, ModelInUseError, ModelNotFoundError, parseModelId, type ResolvedModel } from '@mlx-omni/model-hub';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import type { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
@@ -24,7 +24,7 @@ function toHttp(error: unknown): unknown {
     return error;
   }
   const status = error instanceof ModelNotFoundError ? 404 : error instanceof ModelInUseError ? 409 : 400;
-  return new OpenAiHttpException(status, error.message, { param: 'model', code: error.code });
+  return new ApiError(status, error.message, { param: 'model', code: error.code });
 }
 
 /**
@@ -43,13 +43,19 @@ export class ModelsService {
     this.catalog = new ModelCatalog({ hubCache: config.hfHubCache, extraDirs: config.modelDirs });
   }
 
+  /** The catalog's models, then each exactly named alias whose model is there (a `*` alias names no one model). */
   async list(): Promise<ModelListResponseDto> {
     const models = await this.catalog.list();
-    return { object: 'list', data: models.map((model) => this.toDto(model)) };
+    const aliases = this.config.modelAliases.flatMap(({ name, model }) => {
+      const target = name.endsWith('*') ? undefined : models.find((candidate) => candidate.id === model);
+      return target === undefined ? [] : [{ ...this.toDto(target), id: name, alias_of: target.id }];
+    });
+    return { object: 'list', data: [...models.map((model) => this.toDto(model)), ...aliases] };
   }
 
   async retrieve(id: string): Promise<ModelDto> {
-    return this.toDto(await this.resolve(id));
+    const model = await this.resolve(id);
+    return model.id === id ? this.toDto(model) : { ...this.toDto(model), id, alias_of: model.id };
   }
 
   /**
@@ -59,7 +65,7 @@ export class ModelsService {
    */
   async resolveFor(id: string, kind: ModelKind): Promise<ResolvedModel> {
     const model = await this.resolve(id, this.config.autoDownload);
-    const notSupported = (message: string) => new OpenAiHttpException(400, message, { param: 'model', code: 'model_not_supported' });
+    const notSupported = (message: string) => new ApiError(400, message, { param: 'model', code: 'model_not_supported' });
     if (model.kind !== kind) {
       throw notSupported(`The model ${id} is of kind ${model.kind} and cannot serve ${kind} requests`);
     }
@@ -93,7 +99,7 @@ export class ModelsService {
   async pull(model: string, revision: string): Promise<JobResponseDto> {
     const parsed = this.parse(model);
     if (parsed.kind !== 'repo' || parsed.revision !== undefined) {
-      throw new OpenAiHttpException(400, `Only Hub repo ids ("org/name") can be pulled, got "${model}"; put the revision in "revision"`, {
+      throw new ApiError(400, `Only Hub repo ids ("org/name") can be pulled, got "${model}"; put the revision in "revision"`, {
         param: 'model',
         code: 'invalid_model_id',
       });
@@ -139,7 +145,17 @@ export class ModelsService {
     }
   }
 
-  private async resolve(id: string, pullWhenMissing = false): Promise<ResolvedModel> {
+  /** What a name stands for: the first alias it matches (MLX_OMNI_MODEL_ALIASES), else itself. */
+  private unalias(name: string): string {
+    const alias = this.config.modelAliases.find((candidate) => (candidate.name.endsWith('*') ? name.startsWith(candidate.name.slice(0, -1)) : name === candidate.name));
+    return alias?.model ?? name;
+  }
+
+  private resolve(name: string, pullWhenMissing = false): Promise<ResolvedModel> {
+    return this.resolveId(this.unalias(name), pullWhenMissing);
+  }
+
+  private async resolveId(id: string, pullWhenMissing: boolean): Promise<ResolvedModel> {
     try {
       return await this.catalog.resolve(id);
     } catch (error) {
@@ -153,20 +169,20 @@ export class ModelsService {
     }
     const pulled = await this.jobs.waitFor(await this.enqueuePull(parsed.repoId, parsed.revision ?? 'main'), AUTO_DOWNLOAD_WAIT_MS);
     if (pulled.status === 'failed') {
-      throw new OpenAiHttpException(404, `Model "${id}" is not downloaded, and pulling it failed: ${pulled.error?.message}`, {
+      throw new ApiError(404, `Model "${id}" is not downloaded, and pulling it failed: ${pulled.error?.message}`, {
         param: 'model',
         code: 'model_not_found',
       });
     }
     if (pulled.status !== 'completed') {
-      throw new OpenAiHttpException(503, `Model "${id}" is still downloading; retry once GET /v1/jobs/${pulled.id} shows it completed`, {
+      throw new ApiError(503, `Model "${id}" is still downloading; retry once GET /v1/jobs/${pulled.id} shows it completed`, {
         param: 'model',
         code: 'model_downloading',
         headers: { 'retry-after': '30' },
       });
     }
     this.catalog.invalidate();
-    return this.resolve(id);
+    return this.resolveId(id, false);
   }
 
   /** Every model loaded on a worker that answers, with the worker's id. */

@@ -17,7 +17,7 @@ export class RateLimitInterceptor implements NestInterceptor {
     }
     const admission = await this.limits.admit(request.caller);
     const response = http.getResponse<FastifyReply>().raw;
-    // On the raw response, so streamed answers (written with writeHead after a hijack) carry them too.
+    // On the raw response: they go out with whatever the route sends, a JSON body, an event stream or an error.
     for (const [name, value] of Object.entries(admission.headers)) {
       response.setHeader(name, value);
     }

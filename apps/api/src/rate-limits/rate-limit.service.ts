@@ -4,7 +4,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { CallerContext } from '../auth/caller-context';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { anyLimit, effectiveLimits, rateLimitHeaders, refusalOf, retryAfterSeconds, WINDOW_MS, windowStart, type RateLimits, type Refusal, type Usage } from './rate-limit-window';
 
@@ -92,7 +92,7 @@ export class RateLimitService {
         .decr(keys.requests)
         .exec()
         .catch((error: unknown) => this.failOpen(error));
-      throw new OpenAiHttpException(429, `Rate limit reached for key "${keyName}": ${DESCRIBE[refusal](limits)}. Retry shortly.`, {
+      throw new ApiError(429, `Rate limit reached for key "${keyName}": ${DESCRIBE[refusal](limits)}. Retry shortly.`, {
         code: 'rate_limit_exceeded',
         headers: { ...rateLimitHeaders(limits, usage, now), 'retry-after': String(retryAfterSeconds(refusal, now)) },
       });
@@ -101,14 +101,6 @@ export class RateLimitService {
       headers: rateLimitHeaders(limits, { ...usage, inFlight: usage.inFlight + 1, requests: usage.requests + 1 }, now),
       release: this.holdLease(keys.inFlight, lease),
     };
-  }
-
-  /**
-   * Charges the current caller's key for the tokens a generation produced, once it has finished
-   * (only then is the count known). A failed generation charges nothing; its error reaches the client elsewhere.
-   */
-  chargeGeneratedTokens(result: Promise<{ completionTokens: number }>): void {
-    this.chargeTokens(result, ({ completionTokens }) => completionTokens);
   }
 
   /**

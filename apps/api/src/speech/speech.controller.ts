@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CreateSpeechRequestDto } from '@mlx-omni/openai-dto';
 import { clientGone } from '../common/http/client-gone';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
+import { sseResponse } from '../inference/sse/relay';
 import { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { SpeechService } from './speech.service';
 
@@ -38,6 +39,11 @@ export class SpeechController {
     const started = await this.speech.start(body);
     if (started.kind === 'pending') {
       await reply.status(202).send(started.job);
+      return;
+    }
+    if (body.stream_format === 'sse') {
+      const events = await this.speech.events(started, signal);
+      await reply.headers(events.headers).send(sseResponse(reply, events.body));
       return;
     }
     // The audio is written to the socket as it is read; Fastify must not answer on its own.

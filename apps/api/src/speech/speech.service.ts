@@ -1,12 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { ArtifactStore, artifactsDir, SPEECH_FORMATS, type SpeechPayload, type SpeechProgress, type SpeechResult } from '@mlx-omni/jobs';
 import type { CreateSpeechRequestDto } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
-import { SseWriter } from '../common/http/sse-writer';
+import { ApiError } from '../common/errors/api-error';
+import { describeError, type DescribedError } from '../common/errors/describe-error';
+import { relayToSse } from '../inference/sse/relay';
+import { SseWriter } from '../inference/sse/sse-writer';
+import { renderOpenAiError } from '../openai/openai-error';
 import type { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { ModelsService } from '../models/models.service';
@@ -24,13 +28,18 @@ export type SpeechStart =
   | { kind: 'growing'; job: JobResponseDto; file: { id: string; filename: string }; request: CreateSpeechRequestDto }
   | { kind: 'pending'; job: JobResponseDto };
 
+/** OpenAI's error event of a speech stream: the envelope's `error`, typed. */
+function speechError(error: DescribedError): object {
+  return { type: 'error', error: renderOpenAiError(error).body.error };
+}
+
 function isFinished(job: JobResponseDto): boolean {
   return job.status === 'completed' || job.status === 'failed';
 }
 
-function failure(job: JobResponseDto): OpenAiHttpException {
+function failure(job: JobResponseDto): ApiError {
   const error = job.error ?? { status: 500, code: 'job_failed', message: 'The speech job failed', param: null };
-  return new OpenAiHttpException(error.status, error.message, { code: error.code, param: error.param });
+  return new ApiError(error.status, error.message, { code: error.code, param: error.param });
 }
 
 /**
@@ -39,6 +48,7 @@ function failure(job: JobResponseDto): OpenAiHttpException {
  */
 @Injectable()
 export class SpeechService {
+  private readonly logger = new Logger(SpeechService.name);
   private readonly artifacts: ArtifactStore;
 
   constructor(
@@ -89,10 +99,9 @@ export class SpeechService {
     }
   }
 
-  /** Sends the audio (or its SSE events) from the job's file; a job failing midway ends the stream with an error. */
-  async send(started: Exclude<SpeechStart, { kind: 'pending' }>, response: ServerResponse, signal: AbortSignal): Promise<void> {
+  /** The job's audio as it becomes readable, the headers every answer carries, and the job's state once the bytes end. */
+  private async audio(started: Exclude<SpeechStart, { kind: 'pending' }>, signal: AbortSignal) {
     const { request, job } = started;
-    const format = SPEECH_FORMATS[request.response_format ?? 'mp3'];
     let final = job;
     const settled = async (): Promise<boolean> => {
       final = await this.state(job.id);
@@ -104,23 +113,38 @@ export class SpeechService {
       // Neither Kokoro nor F5-TTS follows instructions; the client learns it was not applied.
       headers['x-mlx-omni-ignored-parameters'] = 'instructions';
     }
-    if (request.stream_format === 'sse') {
-      const sse = new SseWriter(response);
-      sse.open(headers);
+    return { bytes, headers, final: () => final };
+  }
+
+  /**
+   * `speech.audio.delta` events of the audio as it is read, then `speech.audio.done` with usage, or an
+   * `error` event when the job fails midway; the body goes to the client through Fastify.
+   */
+  async events(started: Exclude<SpeechStart, { kind: 'pending' }>, signal: AbortSignal): Promise<{ headers: Record<string, string>; body: Readable }> {
+    const { bytes, headers, final } = await this.audio(started, signal);
+    async function* events(): AsyncGenerator<object> {
       for await (const chunk of bytes) {
-        await sse.send({ type: 'speech.audio.delta', audio: chunk.toString('base64') });
+        yield { type: 'speech.audio.delta', audio: chunk.toString('base64') };
       }
-      if (final.status === 'completed' || started.kind === 'complete') {
-        const result = (started.kind === 'complete' ? started.result : final.result) as SpeechResult;
+      const job = final();
+      if (job.status === 'completed' || started.kind === 'complete') {
+        const result = (started.kind === 'complete' ? started.result : job.result) as SpeechResult;
         const input = result.chunks.reduce((n, c) => n + [...c.phonemes].length, 0);
         const output = result.chunks.reduce((n, c) => n + c.frames, 0);
-        await sse.send({ type: 'speech.audio.done', usage: { input_tokens: input, output_tokens: output, total_tokens: input + output } });
+        yield { type: 'speech.audio.done', usage: { input_tokens: input, output_tokens: output, total_tokens: input + output } };
       } else {
-        await sse.send({ type: 'error', error: failure(final).getResponse() });
+        yield speechError(describeError(failure(job)));
       }
-      sse.end();
-      return;
     }
+    const sse = new SseWriter();
+    void relayToSse({ sse, events: events(), write: (writer, event) => writer.send(event), failure: speechError, logger: this.logger });
+    return { headers, body: sse.body };
+  }
+
+  /** Sends the audio from the job's file, as it grows for the progressive formats; a job failing midway cuts the connection. */
+  async send(started: Exclude<SpeechStart, { kind: 'pending' }>, response: ServerResponse, signal: AbortSignal): Promise<void> {
+    const format = SPEECH_FORMATS[started.request.response_format ?? 'mp3'];
+    const { bytes, headers, final } = await this.audio(started, signal);
     response.writeHead(200, {
       'content-type': format.contentType,
       ...(started.kind === 'complete' ? { 'content-length': String(started.result.file.bytes) } : {}),
@@ -131,9 +155,9 @@ export class SpeechService {
         await new Promise((resolve) => response.once('drain', resolve).once('close', resolve));
       }
     }
-    if (started.kind === 'growing' && final.status !== 'completed') {
+    if (started.kind === 'growing' && final().status !== 'completed') {
       // A partial file must not look complete: the client sees the connection cut instead.
-      response.destroy(failure(final));
+      response.destroy(failure(final()));
       return;
     }
     response.end();
@@ -150,7 +174,7 @@ export class SpeechService {
   private async completePath(result: SpeechResult): Promise<string> {
     const found = await this.artifacts.find(result.file.id);
     if (found === undefined) {
-      throw new OpenAiHttpException(404, `The speech file ${result.file.id} has expired (MLX_OMNI_ARTIFACT_TTL_S)`, { code: 'file_not_found' });
+      throw new ApiError(404, `The speech file ${result.file.id} has expired (MLX_OMNI_ARTIFACT_TTL_S)`, { code: 'file_not_found' });
     }
     return found.path;
   }
@@ -164,7 +188,7 @@ export class SpeechService {
   private async state(id: string): Promise<JobResponseDto> {
     const job = await this.jobs.find(id);
     if (job === undefined) {
-      throw new OpenAiHttpException(503, `The speech job ${id} disappeared from the queue; retry`, { code: 'job_lost', headers: { 'retry-after': '1' } });
+      throw new ApiError(503, `The speech job ${id} disappeared from the queue; retry`, { code: 'job_lost', headers: { 'retry-after': '1' } });
     }
     return job;
   }

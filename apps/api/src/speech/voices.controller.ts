@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nes
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AdminOnly } from '../auth/admin-only.decorator';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { VoiceListDto } from './dto/voice-list.dto';
 import { VoiceDeletedDto, VoiceResourceDto } from './dto/voice-resource.dto';
@@ -20,7 +20,7 @@ export class VoicesController {
   @ApiErrorResponses(400, 404)
   list(@Query('model') model: string | undefined): Promise<VoiceListDto> {
     if (model === undefined || model.trim() === '') {
-      throw new OpenAiHttpException(400, 'The query parameter "model" is required: the speech model whose voices to list', { code: 'missing_required_parameter', param: 'model' });
+      throw new ApiError(400, 'The query parameter "model" is required: the speech model whose voices to list', { code: 'missing_required_parameter', param: 'model' });
     }
     return this.voices.list(model);
   }

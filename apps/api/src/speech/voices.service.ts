@@ -7,7 +7,7 @@ import { AudioDecodeError, AudioDecoderMissingError, decodeAudioFile } from '@ml
 import { familyById } from '@mlx-omni/model-families';
 import type { ResolvedModel } from '@mlx-omni/model-hub';
 import type { SpeechVoice } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { readAudioUpload } from '../common/http/audio-upload';
 import { ModelsService } from '../models/models.service';
 import type { VoiceListDto } from './dto/voice-list.dto';
@@ -26,7 +26,7 @@ const MAX_TRANSCRIPT_CHARS = 1000;
 /** Below this RMS a clip is silence: there is no voice to clone. */
 const SILENCE_RMS = 1e-3;
 
-const bad = (message: string, param: string, code = 'invalid_value') => new OpenAiHttpException(400, message, { code, param });
+const bad = (message: string, param: string, code = 'invalid_value') => new ApiError(400, message, { code, param });
 
 function textField(fields: Record<string, string | string[]>, name: string): string {
   const value = fields[name];
@@ -113,7 +113,7 @@ export class VoicesService {
       return toDto(await this.library.register(name, transcript, samples, REFERENCE_SAMPLE_RATE));
     } catch (error) {
       if (error instanceof VoiceExistsError) {
-        throw new OpenAiHttpException(409, error.message, { code: 'voice_exists', param: 'name' });
+        throw new ApiError(409, error.message, { code: 'voice_exists', param: 'name' });
       }
       throw error;
     } finally {
@@ -123,7 +123,7 @@ export class VoicesService {
 
   async remove(name: string): Promise<VoiceDeletedDto> {
     if (!(await this.library.delete(name))) {
-      throw new OpenAiHttpException(404, `No voice named "${name}" is registered`, { code: 'voice_not_found', param: 'name' });
+      throw new ApiError(404, `No voice named "${name}" is registered`, { code: 'voice_not_found', param: 'name' });
     }
     return { id: name, object: 'audio.voice', deleted: true };
   }
@@ -136,7 +136,7 @@ export class VoicesService {
         throw bad(error.message, 'audio_sample', 'invalid_audio');
       }
       if (error instanceof AudioDecoderMissingError) {
-        throw new OpenAiHttpException(503, error.message, { code: 'decoder_missing' });
+        throw new ApiError(503, error.message, { code: 'decoder_missing' });
       }
       throw error;
     }

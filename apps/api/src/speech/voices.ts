@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VOICE_FOLDER, voiceNames } from '@mlx-omni/model-families';
 import type { SpeechVoice } from '@mlx-omni/openai-dto';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 
 /**
  * OpenAI's voice names and the Kokoro voice each is closest to (Kokoro ships voices named after five of
@@ -32,5 +32,5 @@ export function resolveVoice(requested: SpeechVoice, voices: readonly string[]):
   if (counterpart !== undefined && voices.includes(counterpart)) {
     return counterpart;
   }
-  throw new OpenAiHttpException(400, `Unknown voice "${name}"; this model's voices: ${voices.join(', ')}`, { code: 'invalid_value', param: 'voice' });
+  throw new ApiError(400, `Unknown voice "${name}"; this model's voices: ${voices.join(', ')}`, { code: 'invalid_value', param: 'voice' });
 }

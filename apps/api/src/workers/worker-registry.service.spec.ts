@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@mlx-omni/config';
 import { IpcServer, type WorkerProtocol, type WorkerStatus } from '@mlx-omni/ipc';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 import { WorkerRegistryService } from './worker-registry.service';
 
 /** Real sockets and the real client; only the status each worker reports is made up for the routing cases. */
@@ -41,6 +41,7 @@ describe('WorkerRegistryService', () => {
           status: async () => status(),
           'model.load': neverGenerates,
           'model.unload': neverGenerates,
+          'chat.count_tokens': neverGenerates,
           'embeddings.create': neverGenerates,
           rerank: neverGenerates,
           'job.cancel': neverGenerates,
@@ -69,13 +70,13 @@ describe('WorkerRegistryService', () => {
 
   it('answers 503 no_worker_available with Retry-After when no worker is there', async () => {
     await registry.refresh();
-    expect(() => registry.pick()).toThrow(OpenAiHttpException);
+    expect(() => registry.pick()).toThrow(ApiError);
     try {
       registry.pick();
     } catch (error) {
-      expect((error as OpenAiHttpException).getStatus()).toBe(503);
-      expect((error as OpenAiHttpException).getResponse()).toMatchObject({ error: { code: 'no_worker_available' } });
-      expect((error as OpenAiHttpException).headers['retry-after']).toBe('1');
+      expect((error as ApiError).status).toBe(503);
+      expect((error as ApiError).code).toBe('no_worker_available');
+      expect((error as ApiError).headers['retry-after']).toBe('1');
     }
   });
 

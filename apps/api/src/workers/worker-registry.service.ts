@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcClient, WORKER_SOCKET_SUFFIX, type WorkerProtocol, type WorkerStatus } from '@mlx-omni/ipc';
-import { OpenAiHttpException } from '../common/errors/openai-http.exception';
+import { ApiError } from '../common/errors/api-error';
 
 /** How often the socket folder is listed and each worker asked for its status. */
 const HEARTBEAT_MS = 1_000;
@@ -12,7 +12,8 @@ const STALE_AFTER_MS = 5_000;
 
 export interface WorkerEntry {
   workerId: string;
-  socketPath: string;
+  /** Where it listens; undefined for a worker attached in this process, which cannot be reconnected. */
+  socketPath: string | undefined;
   client: IpcClient<WorkerProtocol> | undefined;
   status: WorkerStatus | undefined;
   lastSeenAt: number | undefined;
@@ -86,12 +87,26 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
     const chosen = candidates[0];
     if (chosen === undefined) {
       const anyUp = this.list().some((entry) => this.isAvailable(entry));
-      throw new OpenAiHttpException(503, anyUp ? 'All inference workers are busy; retry shortly' : 'No inference worker is available; retry shortly', {
+      throw new ApiError(503, anyUp ? 'All inference workers are busy; retry shortly' : 'No inference worker is available; retry shortly', {
         code: anyUp ? 'workers_busy' : 'no_worker_available',
         headers: { 'retry-after': '1' },
       });
     }
     return { workerId: chosen.workerId, client: chosen.client! };
+  }
+
+  /**
+   * Adds a worker running in this process, reached over an in-memory channel instead of a socket
+   * (the in-process test server), and asks it for its status once so it is up at once.
+   */
+  async attach(workerId: string, client: IpcClient<WorkerProtocol>): Promise<void> {
+    const entry: WorkerEntry = { workerId, socketPath: undefined, client, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined };
+    client.onClose(() => {
+      entry.lastFault = 'its connection closed';
+    });
+    this.entries.set(workerId, entry);
+    await this.heartbeat(entry);
+    this.logChanges();
   }
 
   /** Runs one discovery + heartbeat round; overlapping timer ticks share the round in flight. */
@@ -113,12 +128,15 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
     const sockets = new Set(names.filter((name) => name.endsWith(WORKER_SOCKET_SUFFIX)).map((name) => join(this.config.workerSocketDir, name)));
     // A worker whose socket file vanished (removed by hand, or by a process that had no business
     // doing so) is still reachable over the connection already open; keep asking it.
+    const attached: WorkerEntry[] = [];
     for (const entry of this.entries.values()) {
-      if (entry.client !== undefined && !entry.client.isClosed) {
+      if (entry.socketPath === undefined) {
+        attached.push(entry);
+      } else if (entry.client !== undefined && !entry.client.isClosed) {
         sockets.add(entry.socketPath);
       }
     }
-    await Promise.all([...sockets].map((socketPath) => this.poll(socketPath)));
+    await Promise.all([...[...sockets].map((socketPath) => this.poll(socketPath)), ...attached.map((entry) => this.heartbeat(entry))]);
     this.logChanges();
   }
 
@@ -146,22 +164,36 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
       entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined };
       this.entries.set(workerId, entry);
     }
-    try {
-      if (entry.client === undefined || entry.client.isClosed) {
+    if (entry.client === undefined || entry.client.isClosed) {
+      try {
         entry.client = await IpcClient.connect<WorkerProtocol>(socketPath, HEARTBEAT_MS);
-        const client = entry.client;
-        client.onClose(() => {
-          if (entry.client === client) {
-            entry.client = undefined;
-            entry.lastFault = 'its connection closed';
-          }
-        });
+      } catch (error) {
+        // A socket file left by a crashed worker refuses connections until the supervisor restarts it.
+        entry.lastFault ??= error instanceof Error ? error.message : String(error);
+        return;
       }
+      const client = entry.client;
+      const polled = entry;
+      client.onClose(() => {
+        if (polled.client === client) {
+          polled.client = undefined;
+          polled.lastFault = 'its connection closed';
+        }
+      });
+    }
+    await this.heartbeat(entry);
+  }
+
+  /** Asks a connected worker for its status; one that does not answer goes stale, then down. */
+  private async heartbeat(entry: WorkerEntry): Promise<void> {
+    if (entry.client === undefined || entry.client.isClosed) {
+      return;
+    }
+    try {
       entry.status = await entry.client.call('status', {}, { timeoutMs: STALE_AFTER_MS });
       entry.lastSeenAt = Date.now();
       entry.lastFault = undefined;
     } catch (error) {
-      // A socket file left by a crashed worker refuses connections until the supervisor restarts it.
       entry.lastFault ??= error instanceof Error ? error.message : String(error);
     }
   }

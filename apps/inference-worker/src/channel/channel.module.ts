@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { ChatModule } from '../chat/chat.module';
 import { CompletionsModule } from '../completions/completions.module';
 import { EmbeddingsModule } from '../embeddings/embeddings.module';
@@ -6,7 +6,16 @@ import { JobsModule } from '../jobs/jobs.module';
 import { ModelsModule } from '../models/models.module';
 import { StatusModule } from '../status/status.module';
 import { TranscriptionModule } from '../transcription/transcription.module';
-import { WorkerChannelService } from './worker-channel.service';
+import { WORKER_TRANSPORT, WorkerChannelService, type WorkerTransport } from './worker-channel.service';
 
-@Module({ imports: [StatusModule, ChatModule, CompletionsModule, EmbeddingsModule, TranscriptionModule, ModelsModule, JobsModule], providers: [WorkerChannelService], exports: [WorkerChannelService] })
-export class ChannelModule {}
+@Module({})
+export class ChannelModule {
+  static over(transport: WorkerTransport): DynamicModule {
+    return {
+      module: ChannelModule,
+      imports: [StatusModule, ChatModule, CompletionsModule, EmbeddingsModule, TranscriptionModule, ModelsModule, JobsModule],
+      providers: [{ provide: WORKER_TRANSPORT, useValue: transport }, WorkerChannelService],
+      exports: [WorkerChannelService],
+    };
+  }
+}

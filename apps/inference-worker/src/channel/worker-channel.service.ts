@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, IpcServer, WORKER_SOCKET_SUFFIX, type WorkerProtocol } from '@mlx-omni/ipc';
 import { ChatGenerationService } from '../chat/chat-generation.service';
@@ -11,7 +12,14 @@ import { ModelPoolService } from '../models/model-pool.service';
 import { WorkerStatusService } from '../status/worker-status.service';
 import { TranscriptionService } from '../transcription/transcription.service';
 
-/** Serves the direct API ⇄ worker channel on this worker's Unix socket. */
+/**
+ * How the API reaches this worker: its Unix socket (a worker process), or connections handed to
+ * `serve` (a worker in the API's own process, over `memoryChannel()`).
+ */
+export type WorkerTransport = 'socket' | 'memory';
+export const WORKER_TRANSPORT = Symbol('WORKER_TRANSPORT');
+
+/** Serves the direct API ⇄ worker channel on this worker's Unix socket, or on in-memory connections. */
 @Injectable()
 export class WorkerChannelService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerChannelService.name);
@@ -19,6 +27,7 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
 
   constructor(
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    @Inject(WORKER_TRANSPORT) private readonly transport: WorkerTransport,
     private readonly status: WorkerStatusService,
     chat: ChatGenerationService,
     text: TextGenerationService,
@@ -36,6 +45,10 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
           status: async () => this.status.snapshot(this.server.activeRequests - 1),
           'model.load': async ({ id, path }) => pool.load(id, path),
           'model.unload': async ({ id }) => ({ unloaded: pool.unload(id) }),
+          'chat.count_tokens': async (params) => {
+            this.admit();
+            return chat.countTokens(params);
+          },
           'embeddings.create': async (params, ctx) => {
             this.admit();
             return embeddings.create(params, ctx);
@@ -82,7 +95,15 @@ export class WorkerChannelService implements OnApplicationBootstrap, OnApplicati
     return join(this.config.workerSocketDir, `${this.config.workerId}${WORKER_SOCKET_SUFFIX}`);
   }
 
+  /** Serves one in-memory connection from an API in this process. */
+  serve(connection: Duplex): void {
+    this.server.accept(connection);
+  }
+
   async onApplicationBootstrap(): Promise<void> {
+    if (this.transport === 'memory') {
+      return;
+    }
     await mkdir(this.config.workerSocketDir, { recursive: true });
     await this.server.listen(this.socketPath);
     this.logger.log({ socket: this.socketPath }, 'Listening for the API');

@@ -16,7 +16,7 @@ import {
   type MarkupCallFormat,
 } from '@mlx-omni/structured-output';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
-import { assertFitsContext, badRequest, generateChoice, type ChoiceSettings } from '../generation/choice-generator';
+import { assertFitsContext, badRequest, generateChoice, generationResult, type ChoiceOutcome, type ChoiceSettings } from '../generation/choice-generator';
 import { jsonConstraintProcessor, vocabularyOf } from '../generation/constrained-decoding';
 import { ChoiceOutput, usesHarmony, type OutputMode } from './choice-output';
 import { withMistralCallIds } from './mistral-call-ids';
@@ -25,6 +25,24 @@ import type { ParsedToolCall } from './parsers/tool-call-parser';
 
 /** Formats whose forced calls are decoded in their own markup rather than as JSON. */
 const MARKUP_CALL_FORMATS: Partial<Record<MarkupToolCallFormat, MarkupCallFormat>> = { qwen3_coder: QWEN3_CODER_CALLS, glm45: GLM45_CALLS };
+
+/**
+ * Sends the prompt's size just before the first generated chunk: by then prefill is done and every
+ * refusal (context length, max_tokens beyond it) has happened, so it never precedes a 4xx.
+ */
+function announcingPrompt(ctx: StreamContext<GenerationChunk>, prompt: GenerationChunk): StreamContext<GenerationChunk> {
+  let announced = false;
+  return {
+    signal: ctx.signal,
+    send: async (chunk) => {
+      if (!announced) {
+        announced = true;
+        await ctx.send(prompt);
+      }
+      await ctx.send(chunk);
+    },
+  };
+}
 
 /**
  * Generates the choices of one chat completion on a pooled model: renders the model's own chat
@@ -42,12 +60,20 @@ export class ChatGenerationService {
     return this.pool.use('chat', params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
   }
 
+  /** The prompt tokens `generate` would report for the same request, without generating. */
+  countTokens(params: ChatGenerationParams): Promise<{ promptTokens: number }> {
+    return this.pool.use('chat', params.model, params.modelPath, async (pooled) => ({
+      promptTokens: pooled.tokenizer.encode(this.renderPrompt(pooled, params), { addSpecialTokens: false }).length,
+    }));
+  }
+
   private async generateWith(pooled: PooledChatModel, params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     const prompt = this.renderPrompt(pooled, params);
     const promptIds = pooled.tokenizer.encode(prompt, { addSpecialTokens: false });
     assertFitsContext(pooled, promptIds.length, 'messages');
     const mode = this.outputMode(pooled, params, prompt);
-    let completionTokens = 0;
+    const announced = announcingPrompt(ctx, { choice: 0, type: 'prompt', promptTokens: promptIds.length, cachedTokens: 0 });
+    const outcomes: ChoiceOutcome[] = [];
     let reasoningTokens = 0;
     for (let choice = 0; choice < params.n; choice++) {
       const output = new ChoiceOutput(choice, mode, () => `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`);
@@ -65,10 +91,10 @@ export class ChatGenerationService {
         skipSpecialTokens: !(mode.kind === 'text' && (mode.toolNames.length > 0 || usesHarmony(mode))),
         stepGate: this.scheduler.lane(params.caller),
       };
-      completionTokens += await generateChoice(pooled, promptIds, settings, output, ctx);
+      outcomes.push(await generateChoice(pooled, promptIds, settings, output, announced));
       reasoningTokens += output.reasoningTokens;
     }
-    return { promptTokens: promptIds.length, completionTokens, reasoningTokens };
+    return generationResult(promptIds.length, reasoningTokens, outcomes);
   }
 
   private renderPrompt({ tokenizer, family }: PooledChatModel, params: ChatGenerationParams): string {

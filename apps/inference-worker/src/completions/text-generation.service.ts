@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { GenerationChunk, GenerationResult, StreamContext, TextGenerationParams, WirePromptLogprob } from '@mlx-omni/ipc';
 import { FairStepScheduler, scorePrompt } from '@mlx-omni/mlx-native';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
-import { assertFitsContext, badRequest, generateChoice } from '../generation/choice-generator';
+import { assertFitsContext, badRequest, generateChoice, generationResult, type ChoiceOutcome, type ChoiceSettings } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
 
 /** Legacy completions: the prompt goes to the model as it is, with no chat template. */
@@ -30,7 +30,7 @@ export class TextGenerationService {
       return { ids, text: typeof prompt === 'string' ? prompt : tokenizer.decode(ids) };
     });
     let promptTokens = 0;
-    let completionTokens = 0;
+    const outcomes: ChoiceOutcome[] = [];
     for (const [index, prompt] of prompts.entries()) {
       promptTokens += prompt.ids.length;
       for (let i = 0; i < params.n; i++) {
@@ -39,26 +39,21 @@ export class TextGenerationService {
         if (params.echo) {
           await ctx.send(params.topLogprobs === undefined ? output.content(prompt.text, undefined) : await this.scoredEcho(pooled, choice, prompt, params.topLogprobs));
         }
-        completionTokens += await generateChoice(
-          pooled,
-          prompt.ids,
-          {
-            choice,
-            sampling: params.sampling,
-            maxTokens: params.maxTokens,
-            stop: params.stop,
-            logprobs: params.topLogprobs !== undefined,
-            topLogprobs: params.topLogprobs ?? 0,
-            logitsProcessors: [],
-            skipSpecialTokens: true,
-            stepGate: this.scheduler.lane(params.caller),
-          },
-          output,
-          ctx,
-        );
+        const settings: ChoiceSettings = {
+          choice,
+          sampling: params.sampling,
+          maxTokens: params.maxTokens,
+          stop: params.stop,
+          logprobs: params.topLogprobs !== undefined,
+          topLogprobs: params.topLogprobs ?? 0,
+          logitsProcessors: [],
+          skipSpecialTokens: true,
+          stepGate: this.scheduler.lane(params.caller),
+        };
+        outcomes.push(await generateChoice(pooled, prompt.ids, settings, output, ctx));
       }
     }
-    return { promptTokens, completionTokens, reasoningTokens: 0 };
+    return generationResult(promptTokens, 0, outcomes);
   }
 
   /** The echoed prompt with each token's logprob given the ones before it (the first has none). */

@@ -1,4 +1,4 @@
-import type { GenerationChunk, SamplingWireOptions, StreamContext, WireTokenLogprob } from '@mlx-omni/ipc';
+import type { GenerationChunk, GenerationResult, GenerationTimingsWire, SamplingWireOptions, StreamContext, WireTokenLogprob } from '@mlx-omni/ipc';
 import { IpcHandlerError } from '@mlx-omni/ipc';
 import {
   ContextLengthExceededError,
@@ -19,11 +19,13 @@ export function badRequest(message: string, param: string | null, code = 'invali
 export function assertFitsContext(pooled: PooledChatModel, promptTokens: number, param: string): void {
   const contextLength = pooled.lm.model.contextLength;
   if (promptTokens >= contextLength) {
-    throw badRequest(
-      `This model's maximum context length is ${contextLength} tokens. However, your prompt resulted in ${promptTokens} tokens.`,
+    throw new IpcHandlerError({
+      message: `This model's maximum context length is ${contextLength} tokens. However, your prompt resulted in ${promptTokens} tokens.`,
+      code: 'context_length_exceeded',
+      status: 400,
       param,
-      'context_length_exceeded',
-    );
+      facts: { promptTokens, contextLength },
+    });
   }
 }
 
@@ -59,14 +61,36 @@ export interface ChoiceSettings {
   stepGate: StepGate;
 }
 
-/** Generates one choice and streams its chunks; returns the completion tokens it took. */
+/** How one choice ended, for the request's result. */
+export interface ChoiceOutcome {
+  completionTokens: number;
+  stopSequence: string | null;
+  timings: GenerationTimingsWire;
+}
+
+/** Folds the choices' outcomes into the request's result; `cachedTokens` stays 0 until the worker has a prompt cache. */
+export function generationResult(promptTokens: number, reasoningTokens: number, outcomes: ChoiceOutcome[]): GenerationResult {
+  return {
+    promptTokens,
+    completionTokens: outcomes.reduce((sum, outcome) => sum + outcome.completionTokens, 0),
+    reasoningTokens,
+    cachedTokens: 0,
+    stopSequences: outcomes.map((outcome) => outcome.stopSequence),
+    timings: {
+      promptMs: outcomes.reduce((sum, outcome) => sum + outcome.timings.promptMs, 0),
+      generationMs: outcomes.reduce((sum, outcome) => sum + outcome.timings.generationMs, 0),
+    },
+  };
+}
+
+/** Generates one choice and streams its chunks. */
 export async function generateChoice(
   { tokenizer, lm }: PooledChatModel,
   promptIds: readonly number[],
   settings: ChoiceSettings,
   output: ChoiceOutputSink,
   ctx: StreamContext<GenerationChunk>,
-): Promise<number> {
+): Promise<ChoiceOutcome> {
   const sampling = settings.sampling;
   const events = generateText(
     lm.model,
@@ -108,7 +132,11 @@ export async function generateChoice(
       for (const chunk of output.end(event.text, event.finishReason)) {
         await ctx.send(chunk);
       }
-      return event.completionTokens;
+      return {
+        completionTokens: event.completionTokens,
+        stopSequence: event.stopSequence ?? null,
+        timings: { promptMs: event.timings.promptMs, generationMs: event.timings.generationMs },
+      };
     }
   } catch (error) {
     if (error instanceof ContextLengthExceededError) {

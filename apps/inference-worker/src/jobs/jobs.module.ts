@@ -7,6 +7,7 @@ import { consumerConnectionOptions, QUEUE_NAMES, redactRedisUrl, RedisLinkMonito
 import { GenerationModule } from '../generation/generation.module';
 import { ModelsModule } from '../models/models.module';
 import { DiagnosticsProcessor } from './diagnostics.processor';
+import { ImagesProcessor } from './images.processor';
 import { JobCancellation } from './job-cancellation';
 import { ModelDownloadProcessor } from './model-download.processor';
 import { SpeechProcessor } from './speech.processor';
@@ -22,11 +23,12 @@ class JobsRedisLink implements OnApplicationBootstrap {
     private readonly moduleRef: ModuleRef,
     private readonly diagnostics: DiagnosticsProcessor,
     private readonly downloads: ModelDownloadProcessor,
+    private readonly images: ImagesProcessor,
     private readonly speech: SpeechProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
-    for (const processor of [this.diagnostics, this.downloads, this.speech]) {
+    for (const processor of [this.diagnostics, this.downloads, this.images, this.speech]) {
       this.link.watch(processor.worker);
     }
     for (const name of QUEUE_NAMES) {
@@ -52,6 +54,7 @@ class JobsRedisLink implements OnApplicationBootstrap {
   providers: [
     DiagnosticsProcessor,
     ModelDownloadProcessor,
+    ImagesProcessor,
     SpeechProcessor,
     JobCancellation,
     JobsRedisLink,

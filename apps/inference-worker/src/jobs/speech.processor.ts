@@ -64,22 +64,10 @@ export class SpeechProcessor extends WorkerHost {
   async process(job: Job<JobPayload<'speech', SpeechJob>>): Promise<JobResult<'speech', SpeechJob>> {
     const name = job.name as SpeechJob;
     switch (name) {
-      case 'synthesize': {
-        const signal = this.cancellation.begin(job.id!);
-        try {
-          return await this.synthesize(job, signal);
-        } catch (error) {
-          if (signal.aborted) {
-            throw new UnrecoverableError(`Speech ${(signal.reason as Error).message}`);
-          }
-          if (error instanceof SpeechInputError) {
-            throw permanentJobError({ status: 400, code: 'invalid_value', message: error.message, param: error.param });
-          }
-          throw asJobFailure(error);
-        } finally {
-          this.cancellation.end(job.id!);
-        }
-      }
+      case 'synthesize':
+        return this.cancellation.run(job.id!, 'Speech', (signal) => this.synthesize(job, signal), (error) =>
+          error instanceof SpeechInputError ? permanentJobError({ status: 400, code: 'invalid_value', message: error.message, param: error.param }) : asJobFailure(error),
+        );
       default:
         // A job name this worker does not know is a deployment mismatch; retrying cannot fix it.
         throw new UnrecoverableError(`No handler for job "${String(name)}" on queue speech`);

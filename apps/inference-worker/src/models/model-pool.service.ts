@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
-import { familyLoader, ModelIncompleteError, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, type FamilyLoader, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { familyLoader, ModelIncompleteError, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, type FamilyLoader, type FamilyLoadOptions, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
-import { describeModelDir, ModelCatalog } from '@mlx-omni/model-hub';
+import { companionFolders, describeModelAt, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
 
 /** A loaded model of one kind, with the id and folder it was loaded under. */
@@ -45,7 +45,10 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
     this.pool = new ModelPool({
       budgetBytes: config.memoryBudgetBytes,
       idleTtlMs: config.modelIdleTtlS * 1000,
-      sizeOf: async (path) => loadFailuresAsBadRequests(path, async () => (await this.familyAt(path)).loader.weightBytes(path, this.loadOptions)),
+      sizeOf: async (path) => {
+        const { loader, options } = await this.familyAt(path);
+        return loadFailuresAsBadRequests(path, () => loader.weightBytes(path, options));
+      },
       load: (id, path) => this.loadModel(id, path),
       onEvict: (id, reason) => this.logger.log({ model: id, reason }, 'Model unloaded'),
     });
@@ -103,19 +106,20 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private get loadOptions() {
-    return { weights: this.config.quantizedWeights, hubCache: this.config.hfHubCache };
-  }
-
-  /** The folder's family (model-families' table) and the engine's loader for it; 400 when the engine runs no such family. */
-  private async familyAt(path: string): Promise<{ family: string; loader: FamilyLoader }> {
-    const described = await describeModelDir(path, { id: path });
+  /**
+   * The folder's family (model-families' table), the engine's loader for it, and its load options: the
+   * weights mode, the memory budget (FLUX leaves T5 out of memory when only the rest fits) and the cached
+   * folders of the repos it takes files from. 400 when the engine runs no such family.
+   */
+  private async familyAt(path: string): Promise<{ family: string; loader: FamilyLoader; options: FamilyLoadOptions }> {
+    const described = await describeModelAt(path, { hubCache: this.config.hfHubCache, extraDirs: this.config.modelDirs });
     const family = described?.family;
     if (described === undefined || family === undefined || described.kind === 'unknown') {
       throw notSupported(`${path} holds no complete model of a known family`);
     }
+    const options = { weights: this.config.quantizedWeights, memoryBudgetBytes: this.config.memoryBudgetBytes, companions: companionFolders(described) };
     try {
-      return { family, loader: familyLoader(family) };
+      return { family, loader: familyLoader(family), options };
     } catch (error) {
       if (error instanceof UnsupportedFamilyError) {
         const kind = described.kind as ModelKind;
@@ -129,8 +133,8 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
 
   private async loadModel(id: string, path: string): Promise<Pooled> {
     const started = performance.now();
-    const { family, loader } = await this.familyAt(path);
-    const model: LoadedModel = await loadFailuresAsBadRequests(id, () => loader.load(path, this.loadOptions));
+    const { family, loader, options } = await this.familyAt(path);
+    const model: LoadedModel = await loadFailuresAsBadRequests(id, () => loader.load(path, options));
     this.logger.log({ model: id, path, family, kind: model.kind, seconds: (performance.now() - started) / 1000 }, 'Model loaded');
     return { ...model, id, path, family };
   }

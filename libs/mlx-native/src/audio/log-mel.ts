@@ -1,5 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
-import { float32ArrayFromHost } from '../io/host-arrays';
+import { arrayFromHost } from '../io/host-arrays';
 import { HOP_LENGTH, N_FFT, SAMPLE_RATE } from './constants';
 
 /** Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz, logarithmic above. */
@@ -74,12 +74,12 @@ let windowArray: mx.array | undefined;
 export async function logMelSpectrogram(samples: Float32Array, nMels: number, { padding = 0 }: { padding?: number } = {}): Promise<mx.array> {
   let filtersT = filterCache.get(nMels);
   if (filtersT === undefined) {
-    filtersT = (await float32ArrayFromHost(melFilterbank(nMels), [nMels, N_FFT / 2 + 1])).T;
+    filtersT = arrayFromHost(melFilterbank(nMels), [nMels, N_FFT / 2 + 1]).T;
     filterCache.set(nMels, filtersT);
   }
-  windowArray ??= await float32ArrayFromHost(periodicHann(N_FFT));
+  windowArray ??= arrayFromHost(periodicHann(N_FFT));
   const edge = N_FFT / 2;
-  let audio = await float32ArrayFromHost(samples);
+  let audio = arrayFromHost(samples);
   if (padding > 0) {
     audio = mx.concatenate([audio, mx.zeros([padding], mx.float32)]);
   }

@@ -137,7 +137,6 @@ export function buildBertEncoder(config: ModelConfig, store: WeightStore): BertE
         qkv: separateQkv(linear('attention.self.query', c.hidden, c.hidden), linear('attention.self.key', c.hidden, c.hidden), linear('attention.self.value', c.hidden, c.hidden)),
         out: linear('attention.output.dense', c.hidden, c.hidden),
         heads: c.heads,
-        headDim,
         scale: 1 / Math.sqrt(headDim),
       }),
       attentionNorm: w.layerNorm(`${p}.attention.output.LayerNorm`, c.hidden, c.eps),

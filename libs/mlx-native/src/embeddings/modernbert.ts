@@ -97,7 +97,6 @@ export function buildModernBertEncoder(config: ModelConfig, store: WeightStore):
         qkv: fusedQkv(w.linear(`${p}.attn.Wqkv`, hidden, 3 * hidden, { bias: attentionBias }), hidden, hidden),
         out: w.linear(`${p}.attn.Wo`, hidden, hidden, { bias: attentionBias }),
         heads,
-        headDim,
         scale: 1 / Math.sqrt(headDim),
         rope: global ? globalRope : localRope,
       }),

@@ -7,4 +7,3 @@ export * from './load-weights';
 export * from './npz';
 export * from './host-arrays';
 export * from './resident-weights';
-export * from './companion-repos';

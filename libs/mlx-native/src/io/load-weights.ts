@@ -4,7 +4,7 @@ import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuantizedTensor } from '../nn/layers';
-import { InvalidModelConfigError, MissingTensorError, ModelFileMissingError, ModelLoadError, TensorShapeMismatchError } from './errors';
+import { InvalidModelConfigError, MissingTensorError, ModelFileMissingError, ModelIncompleteError, ModelLoadError, TensorShapeMismatchError } from './errors';
 import { isJsonObject, type JsonObject } from './model-config';
 import { quantizationFor, type QuantizationConfig } from './quantization';
 import { npzToSafetensors, readNpzHeader } from './npz';
@@ -21,10 +21,25 @@ export type WeightsMode = 'auto' | 'quantized' | 'dequantized';
 export interface LoadOptions {
   weights?: WeightsMode;
   /**
-   * The Hugging Face cache, where files a checkpoint does not carry are looked up (mlx-community's
-   * Whisper conversions leave the tokenizer to the matching openai/whisper-* repo).
+   * Folders of other repos a model takes files from, by repo id (DiffusionKit's FLUX takes its text
+   * encoders from argmaxinc/stable-diffusion, mlx-community's Whisper conversions their tokenizer from
+   * an openai/whisper-* repo); the worker resolves them in the model cache (model-hub's companions).
    */
-  hubCache?: string;
+  companions?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The folder of companion repo `repo` the worker resolved for the model in `modelDir`, or a
+ * ModelIncompleteError saying what the model takes from it (`provides`) and what to pull.
+ */
+export function companionFolder(options: LoadOptions, repo: string, provides: string, modelDir: string): string {
+  const found = options.companions?.[repo];
+  if (found === undefined) {
+    throw new ModelIncompleteError(
+      `${modelDir} takes ${provides} from ${repo}, which is not in the model cache; pull it (mlx-omni-server models pull ${repo}, or pull this model again, which fetches it)`,
+    );
+  }
+  return found;
 }
 
 /** Whether quantized modules stay quantized under `mode` on this machine. */
@@ -105,11 +120,17 @@ export interface WeightLoadPlan {
   keepQuantized: boolean;
   keep: (name: string) => boolean;
   /**
-   * The name the model asks for a checkpoint tensor by, when the checkpoint spells it otherwise
-   * (Qwen3-Embedding saves its decoder without the `model.` prefix). Applied after quantization
-   * lookups, which use the checkpoint's own names as config.json does.
+   * The name the model reads a checkpoint tensor by, or undefined to leave the tensor out, for
+   * checkpoints that spell names otherwise (an image model saved by diffusers, mflux or BFL;
+   * Qwen3-Embedding's decoder without the `model.` prefix). `keep` and the quantization lookups
+   * use the checkpoint's own names, as config.json does; the store holds the renamed ones.
    */
-  rename?: (name: string) => string;
+  rename?: (name: string) => string | undefined;
+}
+
+/** Whether the plan loads checkpoint tensor `name`. */
+function loads(plan: Pick<WeightLoadPlan, 'keep' | 'rename'>, name: string): boolean {
+  return (plan.rename === undefined || plan.rename(name) !== undefined) && plan.keep(name);
 }
 
 const AFFINE_PARTS = ['weight', 'scales', 'biases'] as const;
@@ -158,12 +179,11 @@ export function dequantizeMxfp4(weight: mx.array, scales: mx.array): mx.array {
  * checkpoint's dtype is kept.
  */
 export async function loadWeights(files: string[], plan: WeightLoadPlan): Promise<WeightStore> {
-  const headers = await weightHeaders(files);
   const computeDtype = mx.metal.isAvailable() ? undefined : mx.float32;
   const toCompute = (a: mx.array): mx.array =>
     computeDtype && mx.issubdtype(a.dtype, mx.floating) ? a.astype(computeDtype) : a;
 
-  const names = new Set(headers.filter((t) => plan.keep(t.name)).map((t) => t.name));
+  const names = new Set((await plannedHeaders(files, plan)).map((t) => t.name));
   const quantizedModules = new Set(
     [...names].filter((n) => n.endsWith('.scales')).map((n) => n.slice(0, -'.scales'.length)),
   );
@@ -182,7 +202,8 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
     }
   }
 
-  const rename = plan.rename ?? ((name: string) => name);
+  // Only names `loads` accepts reach it, so a rename never answers undefined here.
+  const rename = (name: string): string => (plan.rename ? (plan.rename(name) as string) : name);
   const dense = new Map<string, mx.array>();
   const quantized = new Map<string, QuantizedTensor>();
   const pending = new Map<string, mx.array>();
@@ -239,7 +260,7 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
       const q = quantizedTensor(module, weight, toCompute(scales), toCompute(biases), plan);
       if (plan.keepQuantized) {
         mx.eval(q.weight, q.scales, q.biases);
-        quantized.set(rename(module), q);
+        quantized.set(rename(`${module}.weight`).slice(0, -'.weight'.length), q);
       } else {
         const full = mx.dequantize(q.weight, q.scales, q.biases, q.groupSize, q.bits);
         mx.eval(full);
@@ -252,6 +273,11 @@ export async function loadWeights(files: string[], plan: WeightLoadPlan): Promis
 /** The tensors of weight files, from their headers alone: safetensors, or numpy .npz (older mlx-community repos). */
 export async function weightHeaders(files: string[]): Promise<TensorInfo[]> {
   return (await Promise.all(files.map((file) => (file.endsWith('.npz') ? readNpzHeader(file) : readSafetensorsHeader(file))))).flat();
+}
+
+/** The tensors of `files` the plan loads, by their checkpoint names. */
+async function plannedHeaders(files: string[], plan: Pick<WeightLoadPlan, 'keep' | 'rename'>): Promise<TensorInfo[]> {
+  return (await weightHeaders(files)).filter((tensor) => loads(plan, tensor.name));
 }
 
 function checkedMxfp4(module: string, weight: mx.array, scales: mx.array): mx.array {
@@ -298,9 +324,12 @@ function quantizedTensor(module: string, weight: mx.array, scales: mx.array, bia
  * float is widened to float32 and dequantized modules expand to float32 matrices, so a bf16 or 4-bit
  * checkpoint takes two to eight times its file size there. Read from the headers alone, before loading.
  */
-export async function loadedWeightBytes(files: string[], plan: Pick<WeightLoadPlan, 'keepQuantized' | 'keep' | 'quantization'>): Promise<number> {
+export async function loadedWeightBytes(
+  files: string[],
+  plan: Pick<WeightLoadPlan, 'keepQuantized' | 'keep' | 'quantization' | 'rename'>,
+): Promise<number> {
   const onCpu = !mx.metal.isAvailable();
-  const headers = (await weightHeaders(files)).filter((tensor) => plan.keep(tensor.name));
+  const headers = await plannedHeaders(files, plan);
   const quantizedModules = new Set(headers.filter((t) => t.name.endsWith('.scales')).map((t) => t.name.slice(0, -'.scales'.length)));
   const elements = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
   let total = 0;

@@ -63,3 +63,33 @@ export function parseQuantization(config: ModelConfig): QuantizationConfig | und
 export function quantizationFor(quantization: QuantizationConfig, module: string): QuantizationParams | false {
   return quantization.overrides[module] ?? { groupSize: quantization.groupSize, bits: quantization.bits, mode: quantization.mode };
 }
+
+/**
+ * MLX affine quantization of a checkpoint that records only its bit width (mflux writes
+ * `quantization_level` into the safetensors metadata, no config.json): each quantized module's group
+ * size follows from its shapes, packed width · 32 / bits inputs in scales-width groups.
+ */
+export function quantizationFromShapes(tensors: ReadonlyArray<{ name: string; shape: readonly number[] }>, bits: number): QuantizationConfig {
+  if (!SUPPORTED_BITS.includes(bits)) {
+    throw new InvalidModelConfigError('safetensors metadata', `quantization_level ${bits} is not supported (one of ${SUPPORTED_BITS.join(', ')})`);
+  }
+  const shapes = new Map(tensors.map((t) => [t.name, t.shape]));
+  const overrides: Record<string, QuantizationParams> = {};
+  const sizes = new Map<number, number>();
+  for (const [name, scales] of shapes) {
+    if (!name.endsWith('.scales')) {
+      continue;
+    }
+    const module = name.slice(0, -'.scales'.length);
+    const packed = shapes.get(`${module}.weight`);
+    if (packed === undefined) {
+      continue;
+    }
+    const inputs = (packed[packed.length - 1] * 32) / bits;
+    const groupSize = inputs / scales[scales.length - 1];
+    overrides[module] = { groupSize, bits, mode: 'affine' };
+    sizes.set(groupSize, (sizes.get(groupSize) ?? 0) + 1);
+  }
+  const common = [...sizes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 64;
+  return { groupSize: common, bits, mode: 'affine', overrides };
+}

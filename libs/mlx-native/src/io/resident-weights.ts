@@ -88,7 +88,7 @@ export class ResidentWeights {
 
   /** A LayerNorm over `dim` channels with its scale and shift under `names` (Kokoro's text encoder calls them gamma/beta). */
   layerNorm(module: string, dim: number, eps: number, names: [string, string] = ['weight', 'bias']): LayerNorm {
-    return new LayerNorm(this.tensor(`${module}.${names[0]}`, [dim]), this.tensor(`${module}.${names[1]}`, [dim]), eps);
+    return new LayerNorm(eps, this.tensor(`${module}.${names[0]}`, [dim]), this.tensor(`${module}.${names[1]}`, [dim]));
   }
 
   rmsNorm(module: string, dim: number, eps: number): RMSNorm {

@@ -33,6 +33,30 @@ export interface TensorInfo {
  * these and crashes the process on a damaged file (measured), so nothing reaches it unchecked.
  */
 export async function readSafetensorsHeader(file: string): Promise<TensorInfo[]> {
+  const { header, dataBytes, corrupt } = await readHeaderObject(file);
+  const tensors: TensorInfo[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      continue;
+    }
+    tensors.push(checkEntry(name, entry, dataBytes, file, corrupt));
+  }
+  return tensors;
+}
+
+/** The header's `__metadata__` (string → string; mflux writes `quantization_level` there), or an empty object. */
+export async function readSafetensorsMetadata(file: string): Promise<Record<string, string>> {
+  const { header } = await readHeaderObject(file);
+  const metadata = header['__metadata__'];
+  if (!isJsonObject(metadata)) {
+    return {};
+  }
+  return Object.fromEntries(Object.entries(metadata).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+async function readHeaderObject(
+  file: string,
+): Promise<{ header: Record<string, unknown>; dataBytes: number; corrupt: (problem: string) => CorruptSafetensorsError }> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
@@ -58,15 +82,7 @@ export async function readSafetensorsHeader(file: string): Promise<TensorInfo[]>
     if (!isJsonObject(header)) {
       throw corrupt('the header is not a JSON object');
     }
-    const dataBytes = size - 8 - headerLength;
-    const tensors: TensorInfo[] = [];
-    for (const [name, entry] of Object.entries(header)) {
-      if (name === '__metadata__') {
-        continue;
-      }
-      tensors.push(checkEntry(name, entry, dataBytes, file, corrupt));
-    }
-    return tensors;
+    return { header, dataBytes: size - 8 - headerLength, corrupt };
   } finally {
     await handle.close();
   }

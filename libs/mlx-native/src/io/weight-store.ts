@@ -1,5 +1,5 @@
 import type { core as mx } from '@frost-beta/mlx';
-import { Conv1d } from '../nn/conv';
+import { Conv1d, Conv2d, mlxConvKernel, type ConvKernelLayout } from '../nn/conv';
 import {
   DenseEmbedding,
   DenseLinear,
@@ -10,7 +10,7 @@ import {
   type Linear,
   type QuantizedTensor,
 } from '../nn/layers';
-import { LayerNorm } from '../nn/norms';
+import { GroupNorm, LayerNorm } from '../nn/norms';
 import { MissingTensorError, TensorShapeMismatchError } from './errors';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -58,7 +58,7 @@ export class WeightStore {
 
   /** The shape of a dense tensor, for layers whose widths only the checkpoint states; undefined when absent. */
   shapeOf(name: string): readonly number[] | undefined {
-    return this.dense.get(this.prefix + name)?.shape;
+    return this.optionalTensor(name)?.shape;
   }
 
   /**
@@ -117,15 +117,42 @@ export class WeightStore {
     return new RMSNorm(transform ? transform(weight) : weight, eps);
   }
 
-  /** `<module>.weight` [dim] and, unless `bias: false` (ModernBERT), `<module>.bias` [dim]. */
-  layerNorm(module: string, dim: number, eps?: number, options: { bias?: boolean } = {}): LayerNorm {
+  /**
+   * Layer norm with `<module>.weight` [dim] and, unless `bias: false` (ModernBERT), `<module>.bias` [dim];
+   * eps defaults to PyTorch's nn.LayerNorm one (Whisper's).
+   */
+  layerNorm(module: string, dim: number, eps = 1e-5, options: { bias?: boolean } = {}): LayerNorm {
     const bias = options.bias ?? true;
-    return new LayerNorm(this.tensor(`${module}.weight`, [dim]), bias ? this.tensor(`${module}.bias`, [dim]) : undefined, eps);
+    return new LayerNorm(eps, this.tensor(`${module}.weight`, [dim]), bias ? this.tensor(`${module}.bias`, [dim]) : undefined);
+  }
+
+  /** Group norm with `<module>.weight` and `<module>.bias` [channels]. */
+  groupNorm(module: string, groups: number, channels: number, eps: number): GroupNorm {
+    return new GroupNorm(groups, eps, this.tensor(`${module}.weight`, [channels]), this.tensor(`${module}.bias`, [channels]));
   }
 
   /** `<module>.weight` [out, kernel, in] (MLX's layout) and `<module>.bias` [out]. */
   conv1d(module: string, inChannels: number, outChannels: number, kernel: number, options: { stride?: number; padding?: number } = {}): Conv1d {
     return new Conv1d(this.tensor(`${module}.weight`, [outChannels, kernel, inChannels]), this.tensor(`${module}.bias`, [outChannels]), options);
+  }
+
+  /** A square-kernel 2-D convolution with bias, its kernel stored as `layout` says; padding keeps the size for odd kernels. */
+  conv2d(module: string, inChannels: number, outChannels: number, kernelSize: number, layout: ConvKernelLayout): Conv2d {
+    const shape = layout === 'oihw' ? [outChannels, inChannels, kernelSize, kernelSize] : [outChannels, kernelSize, kernelSize, inChannels];
+    const kernel = mlxConvKernel(this.tensor(`${module}.weight`, shape), layout);
+    return new Conv2d(kernel, this.tensor(`${module}.bias`, [outChannels]), Math.floor(kernelSize / 2));
+  }
+
+  /**
+   * A per-position projection stored either as a linear [out, in] or as a 1×1 convolution [out, in, 1, 1]
+   * (the VAE's attention in BFL's autoencoder), as a Linear.
+   */
+  pointwise(module: string, inFeatures: number, outFeatures: number): Linear {
+    if (this.optionalTensor(`${module}.weight`)?.ndim === 4) {
+      const weight = this.tensor(`${module}.weight`, [outFeatures, inFeatures, 1, 1]).reshape(outFeatures, inFeatures);
+      return new DenseLinear(weight, this.tensor(`${module}.bias`, [outFeatures]));
+    }
+    return this.linear(module, inFeatures, outFeatures, { bias: true });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
+import { fullAttention, splitHeads } from './full-attention';
 import type { KVCache } from './kv-cache';
 import type { Linear, RMSNorm } from './layers';
 import type { Rope } from './rope';
@@ -71,7 +72,6 @@ export interface BidirectionalAttentionParts {
   qkv: QkvProjection;
   out: Linear;
   heads: number;
-  headDim: number;
   scale: number;
   /** Rotary positions from 0 (ModernBERT); absent for encoders with absolute position embeddings (BERT). */
   rope?: Rope;
@@ -83,18 +83,10 @@ export class BidirectionalAttention {
 
   /** x [batch, length, hidden]; `mask` from {@link paddingMask} (undefined: every key visible). */
   forward(x: mx.array, mask: mx.array | undefined): mx.array {
-    const { qkv, out, heads, headDim, scale, rope } = this.p;
-    const [batch, length] = x.shape;
-    const toHeads = (t: mx.array): mx.array => {
-      const split = t.reshape(batch, length, heads, headDim).transpose(0, 2, 1, 3);
-      return rope ? rope.apply(split, 0) : split;
-    };
-    const [q, k, v] = qkv(x);
-    const values = v.reshape(batch, length, heads, headDim).transpose(0, 2, 1, 3);
-    const attended = mask
-      ? mx.fast.scaledDotProductAttention(toHeads(q), toHeads(k), values, scale, mask)
-      : mx.fast.scaledDotProductAttention(toHeads(q), toHeads(k), values, scale);
-    return out.forward(attended.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim));
+    const { qkv, out, heads, scale, rope } = this.p;
+    const [q, k, v] = qkv(x).map((t) => splitHeads(t, heads));
+    const positioned = (t: mx.array): mx.array => (rope ? rope.apply(t, 0) : t);
+    return out.forward(fullAttention(positioned(q), positioned(k), v, scale, mask));
   }
 }
 

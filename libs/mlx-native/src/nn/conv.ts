@@ -41,6 +41,7 @@ export interface Conv1dOptions {
 
 /** Channels-last 1-D convolution: x [batch, length, in] → [batch, length', out]; weight [out, kernel, in/groups]. */
 export class Conv1d {
+  private readonly unfolds: boolean;
   private readonly stride: number;
   private readonly padding: number;
   private readonly dilation: number;
@@ -57,6 +58,10 @@ export class Conv1d {
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
     this.groups = options.groups ?? 1;
+    // The binding's CPU convolution takes a naive path when dilated: 0.3 GFLOP/s against 10-25 undilated
+    // (measured, 128 channels, kernel 3-11), which made iSTFTNet's dilated resblocks most of Kokoro's time.
+    // Its columns are formed per call, not kept: a second resident copy of every dilated kernel otherwise.
+    this.unfolds = this.dilation > 1 && this.stride === 1 && this.groups === 1;
     const [outChannels, kernel, inPerGroup] = weight.shape;
     const depthwise = this.groups === outChannels && inPerGroup === 1 && this.stride === 1 && this.dilation === 1;
     this.depthwiseTaps = depthwise ? weight.reshape(outChannels, kernel).T : undefined;
@@ -66,12 +71,20 @@ export class Conv1d {
     let y: mx.array;
     if (this.depthwiseTaps) {
       y = depthwiseConv(mx.pad(x, [[0, 0], [this.padding, this.padding], [0, 0]]), this.depthwiseTaps);
-    } else if (this.dilation > 1 && this.stride === 1 && this.groups === 1) {
-      y = dilatedConv(x, this.weight, this.padding, this.dilation);
+    } else if (this.unfolds) {
+      y = this.unfolded(x);
     } else {
       y = mx.conv1d(x, this.weight, this.stride, this.padding, this.dilation, this.groups);
     }
     return this.bias ? mx.add(y, this.bias) : y;
+  }
+
+  /** The dilated convolution as a height-only 2-D one: time runs down the rows, one column wide. */
+  private unfolded(x: mx.array): mx.array {
+    const [batch, length, channels] = x.shape;
+    const padded = mx.pad(x.reshape(batch, length, 1, channels), [[0, 0], [this.padding, this.padding], [0, 0], [0, 0]]);
+    const y = unfoldedConv(padded, kernelColumns(this.weight), [this.weight.shape[1], 1], [this.dilation, 1]);
+    return y.reshape(batch, y.shape[1], y.shape[3]);
   }
 }
 
@@ -89,32 +102,6 @@ const depthwiseConv = mx.compile((padded: mx.array, taps: mx.array) => {
   }
   return y;
 });
-
-/** Floats of unfolded input per block of a dilated convolution: bounds its extra memory to ~64 MB. */
-const UNFOLD_BLOCK_FLOATS = 16 * 2 ** 20;
-
-/**
- * A dilated convolution as matrix products over the unfolded input (im2col), block by block in time.
- * This binding's CPU convolution takes a naive path when dilated: 0.3 GFLOP/s against 10-25 undilated
- * (measured, 128 channels, kernel 3-11), which made iSTFTNet's dilated resblocks most of Kokoro's time.
- */
-function dilatedConv(x: mx.array, weight: mx.array, padding: number, dilation: number): mx.array {
-  const [batch, length, inChannels] = x.shape;
-  const [outChannels, kernel] = weight.shape;
-  const span = (kernel - 1) * dilation;
-  const outLength = length + 2 * padding - span;
-  const padded = mx.pad(x, [[0, 0], [padding, padding], [0, 0]]);
-  // [kernel·in, out], rows ordered tap by tap as the unfolded columns are.
-  const matrix = weight.transpose(1, 2, 0).reshape(kernel * inChannels, outChannels);
-  const block = Math.max(256, Math.floor(UNFOLD_BLOCK_FLOATS / (batch * kernel * inChannels)));
-  const pieces: mx.array[] = [];
-  for (let start = 0; start < outLength; start += block) {
-    const end = Math.min(outLength, start + block);
-    const taps = Array.from({ length: kernel }, (_, k) => padded.index(mx.Slice(), mx.Slice(start + k * dilation, end + k * dilation)));
-    pieces.push(mx.matmul(mx.concatenate(taps, 2), matrix));
-  }
-  return pieces.length === 1 ? pieces[0] : mx.concatenate(pieces, 1);
-}
 
 export interface ConvTranspose1dOptions {
   stride: number;
@@ -183,4 +170,92 @@ function overlapAdd(contributions: mx.array, stride: number, padding: number, ou
   const needed = padding + outLength;
   const extended = needed > span ? mx.pad(full!, [[0, 0], [0, needed - span], [0, 0]]) : full!;
   return extended.index(mx.Slice(), mx.Slice(padding, padding + outLength));
+}
+
+/** How a checkpoint stores a 2-D convolution kernel: PyTorch's [out, in, kh, kw] or MLX's [out, kh, kw, in]. */
+export type ConvKernelLayout = 'oihw' | 'ohwi';
+
+/**
+ * MLX's kernel layout from either: PyTorch checkpoints (diffusers, BFL) are transposed once here, and the
+ * result is made contiguous so that each call does not copy the kernel again.
+ */
+export function mlxConvKernel(kernel: mx.array, layout: ConvKernelLayout): mx.array {
+  if (layout === 'ohwi') {
+    return kernel;
+  }
+  const transposed = mx.add(kernel.transpose(0, 2, 3, 1), mx.zeros([], kernel.dtype));
+  mx.eval(transposed);
+  return transposed;
+}
+
+/**
+ * A 2-D convolution over channels-last maps [batch, height, width, channels], kernel [out, kh, kw, in],
+ * stride 1. On the CPU backend it runs as matrix products over the unfolded input (`unfoldedConv`):
+ * this binding's CPU conv2d measured 5-6× slower than that product through BLAS (3×3, 64 channels,
+ * 128²). Metal keeps MLX's kernel.
+ */
+export class Conv2d {
+  private readonly columns: mx.array | undefined;
+
+  constructor(
+    private readonly kernel: mx.array,
+    private readonly bias: mx.array | undefined,
+    private readonly padding: number,
+  ) {
+    this.columns = mx.metal.isAvailable() ? undefined : kernelColumns(kernel);
+  }
+
+  forward(x: mx.array): mx.array {
+    const p = this.padding;
+    const y = this.columns
+      ? unfoldedConv(p > 0 ? mx.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x, this.columns, [this.kernel.shape[1], this.kernel.shape[2]], [1, 1])
+      : mx.conv2d(x, this.kernel, 1, p);
+    return this.bias ? mx.add(y, this.bias) : y;
+  }
+}
+
+/** Nearest-neighbour 2× upsampling of channels-last maps: each pixel becomes a 2×2 block. */
+export function upsampleNearest2x(x: mx.array): mx.array {
+  const [batch, height, width, channels] = x.shape;
+  const expanded = mx.broadcastTo(x.reshape(batch, height, 1, width, 1, channels), [batch, height, 2, width, 2, channels]);
+  return expanded.reshape(batch, height * 2, width * 2, channels);
+}
+
+/** A kernel [out, …taps, in] as the matrix [taps·in, out] its unfolded input multiplies, rows tap by tap. */
+function kernelColumns(kernel: mx.array): mx.array {
+  const out = kernel.shape[0];
+  return kernel.reshape(out, -1).T;
+}
+
+/** Floats of unfolded input per block: bounds an unfolded convolution's extra memory to ~64 MB. */
+const UNFOLD_BLOCK_FLOATS = 16 * 2 ** 20;
+/** Fewest output positions per block, so that a wide input does not become many small products. */
+const MIN_BLOCK_POSITIONS = 256;
+
+/**
+ * A stride-1 convolution of channels-last `padded` [batch, height, width, in] (padding already applied)
+ * as matrix products over the unfolded input (im2col): each output position's kh·kw taps, `dilation`
+ * apart, side by side times `columns` [kh·kw·in, out] (kernelColumns), block by block of output rows so
+ * the unfolded copy (kh·kw times the input) stays near UNFOLD_BLOCK_FLOATS. The fast CPU path of this
+ * binding, whose own conv2d and dilated conv1d are several to a hundred times slower than the product.
+ */
+function unfoldedConv(padded: mx.array, columns: mx.array, [kh, kw]: [number, number], [dh, dw]: [number, number]): mx.array {
+  const [batch, height, width, inChannels] = padded.shape;
+  const outHeight = height - (kh - 1) * dh;
+  const outWidth = width - (kw - 1) * dw;
+  const out = columns.shape[1];
+  const rows = Math.max(Math.ceil(MIN_BLOCK_POSITIONS / outWidth), Math.floor(UNFOLD_BLOCK_FLOATS / (batch * outWidth * kh * kw * inChannels)));
+  const pieces: mx.array[] = [];
+  for (let start = 0; start < outHeight; start += rows) {
+    const end = Math.min(outHeight, start + rows);
+    const taps: mx.array[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        taps.push(padded.index(mx.Slice(), mx.Slice(start + i * dh, end + i * dh), mx.Slice(j * dw, j * dw + outWidth), mx.Slice()));
+      }
+    }
+    const patches = taps.length === 1 ? taps[0] : mx.concatenate(taps, -1);
+    pieces.push(mx.matmul(patches.reshape(batch * (end - start) * outWidth, kh * kw * inChannels), columns).reshape(batch, end - start, outWidth, out));
+  }
+  return pieces.length === 1 ? pieces[0] : mx.concatenate(pieces, 1);
 }

@@ -7,6 +7,8 @@ export * from './sparse-moe';
 export * from './norms';
 export * from './activations';
 export * from './conv';
+export * from './full-attention';
+export * from './relative-position';
 export * from './lstm';
 export * from './multi-head-attention';
 export * from './convnext';

@@ -1,4 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
+import { geluTanh, silu } from './activations';
 
 /** MLX affine quantization of one matrix: packed uint32 `weight` plus per-group `scales`/`biases`. */
 export interface QuantizedTensor {
@@ -105,12 +106,7 @@ export class RMSNorm {
 export type Gating = (gate: mx.array, up: mx.array) => mx.array;
 
 /** SwiGLU: silu(gate) ⊙ up, silu(x) = x · σ(x). */
-export const swiGlu: Gating = mx.compile((gate: mx.array, up: mx.array) => mx.multiply(mx.multiply(gate, mx.sigmoid(gate)), up));
+export const swiGlu: Gating = mx.compile((gate: mx.array, up: mx.array) => mx.multiply(silu(gate), up));
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** GeGLU with the tanh approximation of GELU (Gemma's `gelu_pytorch_tanh`): ½g(1 + tanh(√(2/π)(g + 0.044715g³))) ⊙ up. */
-export const geluTanhGlu: Gating = mx.compile((gate: mx.array, up: mx.array) => {
-  const inner = mx.multiply(mx.add(gate, mx.multiply(mx.power(gate, 3), 0.044715)), SQRT_2_OVER_PI);
-  return mx.multiply(mx.multiply(mx.multiply(gate, 0.5), mx.add(mx.tanh(inner), 1)), up);
-});
+/** GeGLU with the tanh approximation of GELU (Gemma's `gelu_pytorch_tanh`): geluTanh(gate) ⊙ up. */
+export const geluTanhGlu: Gating = mx.compile((gate: mx.array, up: mx.array) => mx.multiply(geluTanh(gate), up));

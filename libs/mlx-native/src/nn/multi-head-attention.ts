@@ -1,4 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
+import { fullAttention, mergeHeads, splitHeads } from './full-attention';
 import type { AttentionContext, KVCache } from './kv-cache';
 import type { Linear } from './layers';
 
@@ -9,6 +10,8 @@ export interface MultiHeadAttentionParts {
   out: Linear;
   heads: number;
   headDim: number;
+  /** The scores' scale; default 1/√headDim (T5 folds it into its weights: 1). */
+  scale?: number;
 }
 
 /** Keys and values [batch, heads, length, headDim] of a sequence attended to. */
@@ -18,36 +21,37 @@ export interface KeysValues {
 }
 
 /**
- * Multi-head attention without rotary positions (Whisper, BERT-style encoders): bidirectional
- * self-attention, causal self-attention over a KV cache, or cross-attention to keys and values
+ * Multi-head attention without rotary positions (Whisper, CLIP's and T5's text encoders, BERT-style
+ * encoders): bidirectional self-attention, self-attention under an additive mask (causal, or a
+ * position bias), causal self-attention over a KV cache, or cross-attention to keys and values
  * projected once from another sequence (an encoder's output, reused at every decoding step).
  */
 export class MultiHeadAttention {
   private readonly scale: number;
 
   constructor(private readonly p: MultiHeadAttentionParts) {
-    this.scale = 1 / Math.sqrt(p.headDim);
+    this.scale = p.scale ?? 1 / Math.sqrt(p.headDim);
   }
 
   /** Projects `source` [batch, length, hidden] to the keys and values other sequences attend to. */
   keysValues(source: mx.array): KeysValues {
-    return { keys: this.toHeads(this.p.key.forward(source)), values: this.toHeads(this.p.value.forward(source)) };
+    return { keys: splitHeads(this.p.key.forward(source), this.p.heads), values: splitHeads(this.p.value.forward(source), this.p.heads) };
   }
 
-  /** Self-attention; with a cache the new keys are appended and the cache's causal mask applies. */
-  selfAttend(x: mx.array, cache?: KVCache): mx.array {
+  /**
+   * Self-attention; with a cache the new keys are appended and the cache's causal mask applies,
+   * without one `mask` does (additive [queries, keys]: causal, or a bias such as T5's), if any.
+   */
+  selfAttend(x: mx.array, { cache, mask }: { cache?: KVCache; mask?: mx.array } = {}): mx.array {
     const { keys, values } = this.keysValues(x);
-    const context: AttentionContext = cache ? cache.update(keys, values) : { keys, values, mask: undefined };
+    const context: AttentionContext = cache ? cache.update(keys, values) : { keys, values, mask };
     return this.attend(x, context);
   }
 
   /** `x` attends to `context` (cross-attention, or self-attention through a cache). */
   attend(x: mx.array, context: AttentionContext): mx.array {
-    const queries = this.toHeads(this.p.query.forward(x));
-    const attended = context.mask
-      ? mx.fast.scaledDotProductAttention(queries, context.keys, context.values, this.scale, context.mask)
-      : mx.fast.scaledDotProductAttention(queries, context.keys, context.values, this.scale);
-    return this.merge(attended);
+    const queries = splitHeads(this.p.query.forward(x), this.p.heads);
+    return this.p.out.forward(fullAttention(queries, context.keys, context.values, this.scale, context.mask));
   }
 
   /**
@@ -55,23 +59,13 @@ export class MultiHeadAttention {
    * before the softmax: cross-attention alignment (Whisper's word timestamps) reads them.
    */
   attendWithScores(x: mx.array, context: AttentionContext): { output: mx.array; scores: mx.array } {
-    const queries = this.toHeads(this.p.query.forward(x));
+    const queries = splitHeads(this.p.query.forward(x), this.p.heads);
     let scores = mx.multiply(mx.matmul(queries, context.keys.transpose(0, 1, 3, 2)), this.scale);
     if (context.mask) {
       scores = mx.add(scores, context.mask);
     }
     const weights = mx.softmax(scores, -1, true);
-    return { output: this.merge(mx.matmul(weights, context.values)), scores };
-  }
-
-  private toHeads(t: mx.array): mx.array {
-    const [batch, length] = t.shape;
-    return t.reshape(batch, length, this.p.heads, this.p.headDim).transpose(0, 2, 1, 3);
-  }
-
-  private merge(attended: mx.array): mx.array {
-    const [batch, , length] = attended.shape;
-    return this.p.out.forward(attended.transpose(0, 2, 1, 3).reshape(batch, length, this.p.heads * this.p.headDim));
+    return { output: this.p.out.forward(mergeHeads(mx.matmul(weights, context.values))), scores };
   }
 }
 

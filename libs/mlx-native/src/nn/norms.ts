@@ -2,28 +2,58 @@ import { core as mx } from '@frost-beta/mlx';
 import { silu } from './activations';
 import type { Linear } from './layers';
 
-/** Layer norm with a learned scale and shift: (x − mean) / √(var + eps) · weight (+ bias; ModernBERT has none). */
+/**
+ * Layer norm over the last axis: (x − mean) / √(var + eps), then · weight (+ bias) when the layer has
+ * them (FLUX's block norms have neither, ModernBERT's no bias).
+ */
 export class LayerNorm {
   constructor(
-    readonly weight: mx.array,
-    readonly bias: mx.array | undefined,
-    private readonly eps = 1e-5,
+    private readonly eps: number,
+    private readonly weight?: mx.array,
+    private readonly bias?: mx.array,
   ) {}
 
   forward(x: mx.array): mx.array {
-    return mx.fast.layerNorm(x, this.weight, this.bias ?? null, this.eps);
+    return mx.fast.layerNorm(x, this.weight ?? null, this.bias ?? null, this.eps);
   }
 }
 
 /**
- * Instance norm of channels-last x [batch, length, channels]: each channel normalised over time
- * with its biased variance (PyTorch's InstanceNorm1d, which sees [batch, channels, length]).
+ * Each group of consecutive channels of x [batch, positions, channels] normalised over its channels and
+ * all positions together, with the biased variance (PyTorch's GroupNorm and InstanceNorm1d, before their
+ * affine). Statistics in float32 whatever the input dtype, because a 512-channel 128×128 group sums
+ * millions of values. One channel per group is reduced over positions alone: no size-1 axis reaches the
+ * reduction (see foldWeightNorm for what that does to this binding's CPU reductions of some views).
  */
+function normaliseGroups(x: mx.array, groups: number, eps: number): mx.array {
+  const [batch, positions, channels] = x.shape;
+  const perGroup = channels / groups;
+  const wide = x.astype(mx.float32);
+  const grouped = perGroup === 1 ? wide : wide.reshape(batch, positions, groups, perGroup);
+  const axes = perGroup === 1 ? [1] : [1, 3];
+  const normalised = mx.multiply(mx.subtract(grouped, mx.mean(grouped, axes, true)), mx.rsqrt(mx.add(mx.variance(grouped, axes, true), eps)));
+  return normalised.reshape(batch, positions, channels).astype(x.dtype);
+}
+
+/** Group norm of channels-last feature maps [batch, height, width, channels], then scaled and shifted per channel. */
+export class GroupNorm {
+  constructor(
+    private readonly groups: number,
+    private readonly eps: number,
+    private readonly weight: mx.array,
+    private readonly bias: mx.array,
+  ) {}
+
+  forward(x: mx.array): mx.array {
+    const [batch, height, width, channels] = x.shape;
+    const normalised = normaliseGroups(x.reshape(batch, height * width, channels), this.groups, this.eps).reshape(batch, height, width, channels);
+    return mx.add(mx.multiply(normalised, this.weight), this.bias);
+  }
+}
+
+/** Instance norm of channels-last x [batch, length, channels]: each channel normalised over time (PyTorch's InstanceNorm1d). */
 export function instanceNorm(x: mx.array, eps: number): mx.array {
-  const mean = mx.mean(x, 1, true);
-  const centred = mx.subtract(x, mean);
-  const variance = mx.mean(mx.square(centred), 1, true);
-  return mx.multiply(centred, mx.rsqrt(mx.add(variance, eps)));
+  return normaliseGroups(x, x.shape[2], eps);
 }
 
 /** A style vector s [batch, style] projected to per-channel (1 + γ, β), each [batch, 1, channels]. */
@@ -58,15 +88,19 @@ export class AdaIN1d {
 
 /** Adaptive layer norm over channels (StyleTTS 2's AdaLayerNorm): (1 + γ(s)) · LN(x) + β(s), x [batch, length, channels]. */
 export class AdaLayerNorm {
+  private readonly norm: LayerNorm;
+
   constructor(
     private readonly fc: Linear,
     private readonly channels: number,
-    private readonly eps = 1e-5,
-  ) {}
+    eps = 1e-5,
+  ) {
+    this.norm = new LayerNorm(eps);
+  }
 
   forward(x: mx.array, style: mx.array): mx.array {
     const [scale, shift] = styleAffine(this.fc, style, this.channels);
-    return mx.add(mx.multiply(scale, mx.fast.layerNorm(x, null, null, this.eps)), shift);
+    return mx.add(mx.multiply(scale, this.norm.forward(x)), shift);
   }
 }
 

@@ -180,17 +180,23 @@ class FrequencyTableRope implements Rope {
       mx.subtract(mx.multiply(x1, cos), mx.multiply(x2, sin)),
       mx.add(mx.multiply(x2, cos), mx.multiply(x1, sin)),
     ];
-    let rotated: mx.array[];
-    if (this.traditional) {
-      const pairs = part(0, this.dims).reshape([...x.shape.slice(0, -1), half, 2]);
-      const [a, b] = rotate(pairs.index('...', 0), pairs.index('...', 1));
-      rotated = [mx.stack([a, b], -1).reshape([...x.shape.slice(0, -1), this.dims])];
-    } else {
-      rotated = rotate(part(0, half), part(half, this.dims));
-    }
+    const rotated = this.traditional ? [rotateInterleavedPairs(part(0, this.dims), cos, sin)] : rotate(part(0, half), part(half, this.dims));
     if (this.dims < headDim) {
       rotated.push(part(this.dims, headDim));
     }
     return rotated.length === 1 ? rotated[0] : mx.concatenate(rotated, -1);
   }
+}
+
+/**
+ * Rotates the interleaved pairs (2i, 2i + 1) of x's last axis by the angles whose cos and sin are given
+ * (broadcast against [..., pairs]): (a, b) → (a·cos − b·sin, a·sin + b·cos). x-transformers' and FLUX's
+ * rotary embeddings (diffusers' apply_rotary_emb with use_real_unbind_dim=−1).
+ */
+export function rotateInterleavedPairs(x: mx.array, cos: mx.array, sin: mx.array): mx.array {
+  const shape = x.shape;
+  const pairs = x.reshape(...shape.slice(0, -1), shape[shape.length - 1] / 2, 2);
+  const a = pairs.index('...', 0);
+  const b = pairs.index('...', 1);
+  return mx.stack([mx.subtract(mx.multiply(a, cos), mx.multiply(b, sin)), mx.add(mx.multiply(a, sin), mx.multiply(b, cos))], -1).reshape(...shape);
 }

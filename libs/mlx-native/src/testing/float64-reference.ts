@@ -101,6 +101,40 @@ function dequantizedTensor(packed: { entry: HeaderEntry; bytes: Buffer }, scales
   });
 }
 
+/** The tensors of one safetensors file as stored: header entry and data bytes, by name. */
+function rawTensors(path: string): Map<string, { entry: HeaderEntry; bytes: Buffer }> {
+  const bytes = readFileSync(path);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, HeaderEntry>;
+  const tensors = new Map<string, { entry: HeaderEntry; bytes: Buffer }>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name !== '__metadata__') {
+      const [begin, end] = entry.data_offsets;
+      tensors.set(name, { entry, bytes: bytes.subarray(8 + headerLength + begin, 8 + headerLength + end) });
+    }
+  }
+  return tensors;
+}
+
+/** A checkpoint tensor whole, in float64, for references that index flat arrays (Whisper, FLUX). */
+export interface FlatTensor {
+  shape: number[];
+  data: Float64Array;
+}
+
+/**
+ * The float tensors of a safetensors file (F32, F16, BF16) whole in float64, I64 tensors (Whisper's
+ * alignment heads) as their values; added to `into` when given, for a model in several files.
+ */
+export function readFlatTensors(path: string, into = new Map<string, FlatTensor>()): Map<string, FlatTensor> {
+  for (const [name, { entry, bytes }] of rawTensors(path)) {
+    const read = entry.dtype === 'I64' ? (i: number) => Number(bytes.readBigInt64LE(i * 8)) : floatReader(entry.dtype, bytes);
+    const count = entry.shape.reduce((n, d) => n * d, 1);
+    into.set(name, { shape: entry.shape, data: Float64Array.from({ length: count }, (_, i) => read(i)) });
+  }
+  return into;
+}
+
 /** Bits and group size of a quantized module. */
 export interface QuantizationParams {
   bits: number;
@@ -137,14 +171,8 @@ export function readTensors(dir: string): Map<string, Tensor> {
 export function readSafetensorsFiles(files: readonly string[], quantizationOf: (module: string) => QuantizationParams | undefined): Map<string, Tensor> {
   const raw = new Map<string, { entry: HeaderEntry; bytes: Buffer }>();
   for (const file of files) {
-    const bytes = readFileSync(file);
-    const headerLength = Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, HeaderEntry>;
-    for (const [name, entry] of Object.entries(header)) {
-      if (name !== '__metadata__') {
-        const [begin, end] = entry.data_offsets;
-        raw.set(name, { entry, bytes: bytes.subarray(8 + headerLength + begin, 8 + headerLength + end) });
-      }
+    for (const [name, tensor] of rawTensors(file)) {
+      raw.set(name, tensor);
     }
   }
   const tensors = new Map<string, Tensor>();

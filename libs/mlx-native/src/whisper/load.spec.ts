@@ -3,11 +3,13 @@ import { ensureWhisperFixtures, saveNpz, testHubDir, WHISPER_FIXTURE_SPECS } fro
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { companionFoldersAt } from '@mlx-omni/model-hub';
 import { familyLoader } from '../families';
+import { ModelIncompleteError } from '../io/errors';
 import type { WeightsMode } from '../io/load-weights';
 import { npzToSafetensors, readNpzHeader } from '../io/npz';
 import { WhisperTokenizer } from './tokenizer';
-import { whisperTokenizerDir, WhisperTokenizerNotFoundError } from './tokenizer-source';
+import { whisperTokenizerDir } from './tokenizer-source';
 
 jest.setTimeout(300_000);
 
@@ -32,7 +34,7 @@ describe('whisper family loader', () => {
   it.each<WeightsMode>(['dequantized', 'quantized'])('predicts the bytes the loaded weights occupy (%s)', async (weights) => {
     for (const spec of WHISPER_FIXTURE_SPECS) {
       const dir = dirs.get(spec.id)!;
-      const options = { weights, hubCache: testHubDir() };
+      const options = { weights, companions: await companionFoldersAt(dir, { hubCache: testHubDir() }) };
       const loader = familyLoader('whisper');
       const predicted = await loader.weightBytes(dir, options);
       const loaded = await loader.load(dir, options);
@@ -48,23 +50,25 @@ describe('tokenizer resolution', () => {
   it('takes a tokenizer.json in the model folder first, then the cached openai/whisper-* repo', async () => {
     const folder = join(scratch, 'with-tokenizer');
     await mkdir(folder, { recursive: true });
-    const cached = await whisperTokenizerDir(dirs.get(WHISPER_FIXTURE_SPECS[0].id)!, config, testHubDir());
+    const model = dirs.get(WHISPER_FIXTURE_SPECS[0].id)!;
+    const cached = await whisperTokenizerDir(model, config, { companions: await companionFoldersAt(model, { hubCache: testHubDir() }) });
     expect(cached).toContain('models--openai--whisper-large-v2');
     await cp(join(cached, 'tokenizer.json'), join(folder, 'tokenizer.json'));
-    expect(await whisperTokenizerDir(folder, config, testHubDir())).toBe(folder);
+    expect(await whisperTokenizerDir(folder, config, { companions: await companionFoldersAt(model, { hubCache: testHubDir() }) })).toBe(folder);
   });
 
   it('names the repo to pull when the tokenizer is nowhere', async () => {
     const folder = join(scratch, 'bare');
     await mkdir(folder, { recursive: true });
-    const missing = whisperTokenizerDir(folder, { n_vocab: 51864 }, join(scratch, 'empty-hub'));
-    await expect(missing).rejects.toBeInstanceOf(WhisperTokenizerNotFoundError);
-    await expect(missing).rejects.toThrow(/openai\/whisper-medium\.en/);
-    await expect(whisperTokenizerDir(folder, { n_vocab: 1234 }, testHubDir())).rejects.toThrow(/matches no openai\/whisper-\* tokenizer/);
+    const missing = whisperTokenizerDir(folder, { n_vocab: 51864 }, {});
+    await expect(missing).rejects.toBeInstanceOf(ModelIncompleteError);
+    await expect(missing).rejects.toThrow(/takes the tokenizer from openai\/whisper-medium\.en/);
+    await expect(whisperTokenizerDir(folder, { n_vocab: 1234 }, {})).rejects.toThrow(/matches no openai\/whisper-\* tokenizer/);
   });
 
   it('refuses a tokenizer whose special tokens sit elsewhere than the vocabulary size implies', async () => {
-    const dir = await whisperTokenizerDir(dirs.get(WHISPER_FIXTURE_SPECS[0].id)!, config, testHubDir());
+    const model = dirs.get(WHISPER_FIXTURE_SPECS[0].id)!;
+    const dir = await whisperTokenizerDir(model, config, { companions: await companionFoldersAt(model, { hubCache: testHubDir() }) });
     await expect(WhisperTokenizer.load(dir, 51866)).rejects.toThrow('<|translate|> is 50358, the model expects 50359');
     await expect(WhisperTokenizer.load(dir, 51864)).rejects.toThrow('<|endoftext|> is 50257, the model expects 50256');
     const tokenizer = await WhisperTokenizer.load(dir, 51865);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { ModelFileMissingError } from '../io/errors';
-import { float32ArrayFromHost } from '../io/host-arrays';
+import { arrayFromHost } from '../io/host-arrays';
 import { keepsQuantized, loadedWeightBytes, loadWeights, readModelJson, type LoadOptions } from '../io/load-weights';
 import { ModelConfig } from '../io/model-config';
 import { parseQuantization } from '../io/quantization';
@@ -34,14 +34,14 @@ async function readConfig(dir: string): Promise<ModelConfig> {
 export async function loadWhisper(dir: string, options: LoadOptions = {}): Promise<LoadedWhisper & { weightBytes: number }> {
   const config = await readConfig(dir);
   const dims = readWhisperDimensions(config);
-  const tokenizer = await WhisperTokenizer.load(await whisperTokenizerDir(dir, config.raw, options.hubCache), dims.nVocab);
+  const tokenizer = await WhisperTokenizer.load(await whisperTokenizerDir(dir, config.raw, options), dims.nVocab);
   const store = await loadWeights([await weightFile(dir)], {
     modelDir: dir,
     quantization: parseQuantization(config),
     keepQuantized: keepsQuantized(options.weights),
     keep: () => true,
   });
-  const positions = await float32ArrayFromHost(sinusoids(dims.nAudioCtx, dims.nAudioState), [dims.nAudioCtx, dims.nAudioState]);
+  const positions = arrayFromHost(sinusoids(dims.nAudioCtx, dims.nAudioState), [dims.nAudioCtx, dims.nAudioState]);
   const model = WhisperModel.build(dims, store, positions);
   return { model, tokenizer, decoder: new WindowDecoder(model, tokenizer), weightBytes: store.residentBytes() };
 }

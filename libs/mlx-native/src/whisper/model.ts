@@ -75,7 +75,7 @@ class ResidualAttentionBlock {
   }
 
   forward(x: mx.array, options: { cache?: FixedKVCache; cross?: KeysValues; crossScores?: mx.array[] } = {}): mx.array {
-    let h = mx.add(x, this.attn.selfAttend(this.attnLn.forward(x), options.cache));
+    let h = mx.add(x, this.attn.selfAttend(this.attnLn.forward(x), { cache: options.cache }));
     if (this.crossAttn && this.crossAttnLn && options.cross) {
       const context = { ...options.cross, mask: undefined };
       const normed = this.crossAttnLn.forward(h);

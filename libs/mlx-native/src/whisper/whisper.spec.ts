@@ -1,5 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { ensureWhisperFixtures, speak, testHubDir } from '@mlx-omni/model-fixtures';
+import { companionFoldersAt } from '@mlx-omni/model-hub';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,9 +95,10 @@ describe('transcription against the float64 reference (fp16 model.safetensors, t
 
   beforeAll(async () => {
     const dir = dirs.get(FP16)!;
-    whisper = await loadWhisper(dir, { hubCache: testHubDir() });
+    const options = { companions: await companionFoldersAt(dir, { hubCache: testHubDir() }) };
+    whisper = await loadWhisper(dir, options);
     reference = new ReferenceWhisper(dir);
-    tokenizerDir = await whisperTokenizerDir(dir, { n_vocab: reference.dims.n_vocab }, testHubDir());
+    tokenizerDir = await whisperTokenizerDir(dir, { n_vocab: reference.dims.n_vocab }, options);
   });
 
   const expectSameTranscript = (engine: Awaited<ReturnType<typeof run>>, expected: ReturnType<typeof referenceTranscribe>) => {
@@ -132,8 +134,9 @@ describe('transcription against the float64 reference (fp16 model.safetensors, t
 describe('the 4-bit large-v3 layout in weights.npz', () => {
   it('loads, and transcribes the same whether the weights stay quantized or are dequantized', async () => {
     const dir = dirs.get(V3_4BIT)!;
-    const quantized = await loadWhisper(dir, { hubCache: testHubDir(), weights: 'quantized' });
-    const dequantized = await loadWhisper(dir, { hubCache: testHubDir(), weights: 'dequantized' });
+    const companions = await companionFoldersAt(dir, { hubCache: testHubDir() });
+    const quantized = await loadWhisper(dir, { companions, weights: 'quantized' });
+    const dequantized = await loadWhisper(dir, { companions, weights: 'dequantized' });
     expect(quantized.model.dims.nMels).toBe(128);
     expect(quantized.tokenizer.special.numLanguages).toBe(100);
     const a = await run(quantized, short, { task: 'transcribe', temperature: 0, language: 'en' });

@@ -20,7 +20,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsLogitBias, IsPlainObject, IsStopSequences } from '../common/union-validators';
+import { IsLogitBias, IsObjectArray, IsPlainObject, IsStopSequences } from '../common/union-validators';
 
 export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -100,6 +100,7 @@ export class ChatMessageDto {
 
   @IsOptional()
   @IsArray()
+  @IsObjectArray()
   @ValidateNested({ each: true })
   @Type(() => ToolCallDto)
   tool_calls?: ToolCallDto[];
@@ -311,6 +312,7 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
   model!: string;
 
   @IsArray()
+  @IsObjectArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(4096)
   @ValidateNested({ each: true })
@@ -339,6 +341,7 @@ export class ChatCompletionRequestDto extends SamplingParametersDto {
 
   @IsOptional()
   @IsArray()
+  @IsObjectArray()
   @ArrayMaxSize(128)
   @ValidateNested({ each: true })
   @Type(() => ToolDto)

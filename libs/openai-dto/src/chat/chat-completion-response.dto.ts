@@ -66,6 +66,11 @@ export class CompletionTokensDetailsDto {
   reasoning_tokens!: number;
 }
 
+export class PromptTokensDetailsDto {
+  @ApiProperty({ description: 'Prompt tokens the prompt cache served instead of computing them' })
+  cached_tokens!: number;
+}
+
 export class UsageDto {
   @ApiProperty()
   prompt_tokens!: number;
@@ -75,6 +80,9 @@ export class UsageDto {
 
   @ApiProperty()
   total_tokens!: number;
+
+  @ApiPropertyOptional({ type: PromptTokensDetailsDto })
+  prompt_tokens_details?: PromptTokensDetailsDto;
 
   @ApiPropertyOptional({ type: CompletionTokensDetailsDto })
   completion_tokens_details?: CompletionTokensDetailsDto;

@@ -48,6 +48,24 @@ export function IsPlainObject(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
+/**
+ * A list whose every element is a JSON object. `ValidateNested({ each: true })` checks the objects
+ * of a list but lets nulls and lists nested in the list through unchecked, which would then reach
+ * code that reads their fields.
+ */
+export function IsObjectArray(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isObjectArray',
+      validator: {
+        validate: (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item)),
+        defaultMessage: () => '$property must be an array of objects',
+      },
+    },
+    options,
+  );
+}
+
 const isTokenIds = (value: unknown): value is number[] =>
   Array.isArray(value) && value.length > 0 && value.every((id) => Number.isInteger(id) && (id as number) >= 0);
 

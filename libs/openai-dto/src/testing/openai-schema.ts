@@ -108,6 +108,19 @@ export function expectOpenAiSchema(component: string, value: unknown): void {
 }
 
 /**
+ * Checks one event of a stream against the member of the union (e.g. `ResponseStreamEvent`) that
+ * its `type` names, so a mismatch reports that event's own schema rather than every alternative's.
+ */
+export function expectOpenAiEvent(union: string, event: { type: string }): void {
+  const schemas = openAi().schemas as { [name: string]: { anyOf?: Array<{ $ref: string }>; properties?: { type?: { enum?: string[] } } } };
+  const member = schemas[union]?.anyOf?.map((alternative) => alternative.$ref.split('/').pop()!).find((name) => schemas[name].properties?.type?.enum?.includes(event.type));
+  if (member === undefined) {
+    throw new Error(`${union} has no event of type ${event.type}`);
+  }
+  expectOpenAiSchema(member, event);
+}
+
+/**
  * Each chunk of a streamed legacy completion against OpenAI's `CreateCompletionResponse` (the
  * description says stream events are that object), adjusted: the description lists
  * `finish_reason` as stop/length/content_filter only, but the real API sends `finish_reason: null`

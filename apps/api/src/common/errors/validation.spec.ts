@@ -1,7 +1,7 @@
 import { ArgumentMetadata } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsString, Max, ValidateNested } from 'class-validator';
-import { OpenAiHttpException } from './openai-http.exception';
+import { ApiError } from './api-error';
 import { createValidationPipe } from './validation';
 
 class Message {
@@ -33,27 +33,29 @@ describe('createValidationPipe', () => {
 
   it('names the nested field at fault in param', async () => {
     const failure = pipe.transform({ messages: [{ role: 'user', content: 'hi' }, { role: 'robot', content: 'x' }], n: 1 }, metadata);
-    await expect(failure).rejects.toBeInstanceOf(OpenAiHttpException);
+    await expect(failure).rejects.toBeInstanceOf(ApiError);
     await expect(failure).rejects.toMatchObject({
-      response: { error: { param: 'messages[1].role', type: 'invalid_request_error', code: 'invalid_value' } },
+      status: 400,
+      param: 'messages[1].role',
+      code: 'invalid_value',
     });
   });
 
   it('says a missing field is required, and a value of the wrong type what type it must be, before any size rule', async () => {
     await expect(pipe.transform({ n: 1 }, metadata)).rejects.toMatchObject({
-      response: { error: { param: 'messages', message: 'messages is required' } },
+      param: 'messages', message: 'messages is required',
     });
     await expect(pipe.transform({ messages: 'hello', n: 1 }, metadata)).rejects.toMatchObject({
-      response: { error: { param: 'messages', message: 'messages must be an array' } },
+      param: 'messages', message: 'messages must be an array',
     });
     await expect(pipe.transform({ messages: [], n: 1 }, metadata)).rejects.toMatchObject({
-      response: { error: { param: 'messages', message: 'messages must contain at least 1 elements' } },
+      param: 'messages', message: 'messages must contain at least 1 elements',
     });
   });
 
   it('reports top-level fields by name and keeps the reason', async () => {
     await expect(pipe.transform({ messages: [{ role: 'user', content: 'hi' }], n: 11 }, metadata)).rejects.toMatchObject({
-      response: { error: { param: 'n', message: expect.stringMatching(/n must not be greater than 10/) } },
+      param: 'n', message: expect.stringMatching(/n must not be greater than 10/),
     });
   });
 

@@ -1,5 +1,5 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
-import { OpenAiHttpException } from './openai-http.exception';
+import { ApiError } from './api-error';
 
 /**
  * class-validator reports every constraint a value breaks, in no useful order: a missing `messages`
@@ -35,12 +35,12 @@ function firstFailure(errors: ValidationError[], parent = ''): { param: string; 
 }
 
 /** The 400 for failed class-validator checks, `param` naming the first failing field; undefined when none failed. */
-export function validationFailure(errors: ValidationError[]): OpenAiHttpException | undefined {
+export function validationFailure(errors: ValidationError[]): ApiError | undefined {
   if (errors.length === 0) {
     return undefined;
   }
   const failure = firstFailure(errors) ?? { param: '', message: 'Invalid request body' };
-  return new OpenAiHttpException(400, failure.message, { param: failure.param || null, code: 'invalid_value' });
+  return new ApiError(400, failure.message, { param: failure.param || null, code: 'invalid_value' });
 }
 
 /**
@@ -52,6 +52,6 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: false,
-    exceptionFactory: (errors) => validationFailure(errors) ?? new OpenAiHttpException(400, 'Invalid request body', { code: 'invalid_value' }),
+    exceptionFactory: (errors) => validationFailure(errors) ?? new ApiError(400, 'Invalid request body', { code: 'invalid_value' }),
   });
 }

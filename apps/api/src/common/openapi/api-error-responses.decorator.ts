@@ -1,4 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, type Type } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import type { ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ErrorResponseDto, errorTypeForStatus } from '@mlx-omni/openai-dto';
@@ -49,30 +49,47 @@ const ERRORS: Record<number, { description: string; message: string; param: stri
     param: null,
     code: 'no_worker_available',
   },
+  529: {
+    description: 'Every inference worker is full (Anthropic says overloaded_error); see Retry-After',
+    message: 'All inference workers are busy; retry shortly',
+    param: null,
+    code: 'workers_busy',
+  },
 };
 
-/** The documented response for an error status: OpenAI's envelope, with this server's example of it. */
-export function errorResponse(status: number): ResponseObject {
+/** An API surface's error body, for the document: its schema, and its example of an error. */
+export interface ErrorEnvelopeDoc {
+  schema: Type;
+  example(status: number, error: { message: string; param: string | null; code: string }): object;
+}
+
+export const OPENAI_ERROR_ENVELOPE: ErrorEnvelopeDoc = {
+  schema: ErrorResponseDto,
+  example: (status, { message, param, code }) => ({ error: { message, type: errorTypeForStatus(status), param, code } }),
+};
+
+/** The documented response for an error status: the surface's envelope, with this server's example of it. */
+export function errorResponse(status: number, envelope: ErrorEnvelopeDoc = OPENAI_ERROR_ENVELOPE): ResponseObject {
   const error = ERRORS[status] ?? { description: 'Error', message: 'Error', param: null, code: 'error' };
   return {
     description: error.description,
-    content: {
-      'application/json': {
-        schema: { $ref: getSchemaPath(ErrorResponseDto) },
-        example: { error: { message: error.message, type: errorTypeForStatus(status), param: error.param, code: error.code } },
-      },
-    },
+    content: { 'application/json': { schema: { $ref: getSchemaPath(envelope.schema) }, example: envelope.example(status, error) } },
   };
+}
+
+/** Documents `envelope` for each status a route can answer with (and 500). */
+export function documentErrorResponses(envelope: ErrorEnvelopeDoc, statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiExtraModels(envelope.schema),
+    ...[...new Set([...statuses, 500])].map((status) => ApiResponse({ status, ...errorResponse(status, envelope) })),
+  );
 }
 
 /**
  * Documents the OpenAI error envelope for each status a route can answer with (and 500). 401 and 429
  * are added to every protected route where the document is built (installSwagger), from the same rule
- * the API-key guard and the rate limits apply.
+ * the API-key guard and the rate limits apply, in the envelope of the route's surface.
  */
 export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ApiExtraModels(ErrorResponseDto),
-    ...[...new Set([...statuses, 500])].map((status) => ApiResponse({ status, ...errorResponse(status) })),
-  );
+  return documentErrorResponses(OPENAI_ERROR_ENVELOPE, statuses);
 }

@@ -5,6 +5,7 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { isOperationsPath } from '../../auth/caller';
 import { MODEL_ID_ALIAS_SEGMENTS } from '../../models/model-id.param';
 import { ModelsService } from '../../models/models.service';
+import { errorEnvelopeDocFor } from '../../surface-errors';
 import { errorResponse } from './api-error-responses.decorator';
 
 /**
@@ -20,9 +21,14 @@ const API_KEY_SCHEME = 'x-api-key';
 const TAGS: Array<[string, string]> = [
   ['chat', 'Chat completions (OpenAI)'],
   ['completions', 'Legacy text completions (OpenAI)'],
+  ['responses', 'Responses API (OpenAI), stored in Redis for GET and previous_response_id'],
+  ['anthropic', "Anthropic's Messages and Models APIs under /anthropic (errors in Anthropic's envelope)"],
+  ['embeddings', 'Embeddings (OpenAI)'],
+  ['rerank', 'Reranking documents against a query'],
   ['models', 'The models in the cache: list, describe, pull from the Hub, delete, load and unload'],
-  ['jobs', 'Long jobs queued on Redis: model downloads, self-tests'],
-  ['audio', 'Speech to text: transcriptions and translations (OpenAI, Whisper)'],
+  ['jobs', 'Long jobs queued on Redis: model downloads, speech, image generations, self-tests'],
+  ['audio', 'Speech to text (Whisper: transcriptions, translations) and text to speech (Kokoro: speech, voices), OpenAI'],
+  ['images', 'Text to image: generations (OpenAI, FLUX.1), run as jobs on the workers'],
   ['files', 'Files the long jobs produce (images, speech)'],
   ['workers', 'Inference worker processes'],
   ['diagnostics', 'Checks of the MLX backend'],
@@ -57,9 +63,9 @@ function applyRouteRules(document: OpenAPIObject, config: OmniConfig): void {
         continue;
       }
       operation.security = [{ [BEARER_SCHEME]: [] }, { [API_KEY_SCHEME]: [] }];
-      operation.responses['401'] ??= errorResponse(401);
+      operation.responses['401'] ??= errorResponse(401, errorEnvelopeDocFor(path));
       if (!isOperationsPath(path)) {
-        operation.responses['429'] ??= errorResponse(429);
+        operation.responses['429'] ??= errorResponse(429, errorEnvelopeDocFor(path));
       }
     }
   }
@@ -81,7 +87,8 @@ export function installSwagger(app: INestApplication): void {
   const builder = new DocumentBuilder()
     .setTitle('MLX Omni Server')
     .setDescription(
-      'OpenAI- and Anthropic-compatible local inference on Apple MLX. Errors use OpenAI\'s `{"error": {...}}` envelope. ' +
+      'OpenAI- and Anthropic-compatible local inference on Apple MLX. Errors use OpenAI\'s `{"error": {...}}` envelope, ' +
+        'and Anthropic\'s `{"type": "error", "error": {...}}` under /anthropic. ' +
         'When the server has API keys, use **Authorize** with one (as a Bearer token or as `x-api-key`); `/health` and `/metrics` stay open.',
     )
     .setVersion('0.1.0')

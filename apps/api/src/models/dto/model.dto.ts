@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MODEL_KINDS, type ModelKind } from '@mlx-omni/model-families';
 
 export class QuantizationDto {
@@ -76,15 +76,18 @@ export class ModelDto {
   @ApiProperty({ type: [ModelLoadDto] })
   loads!: ModelLoadDto[];
 
-  @ApiProperty({ type: () => [ModelCompanionDto], description: "Other repos it takes files from (F5-TTS: its Vocos vocoder; a Whisper conversion: its tokenizer); pulling the model pulls them" })
+  @ApiProperty({ type: () => [ModelCompanionDto], description: 'Other repos it takes files from (DiffusionKit FLUX: its text encoders; F5-TTS: its Vocos vocoder; a Whisper conversion: its tokenizer); pulling the model pulls them' })
   companions!: ModelCompanionDto[];
+
+  @ApiPropertyOptional({ example: 'mlx-community/Qwen3-4B-4bit', description: 'Present on an alias (MLX_OMNI_MODEL_ALIASES): the model it stands for' })
+  alias_of?: string;
 }
 
 export class ModelCompanionDto {
-  @ApiProperty({ example: 'lucasnewman/vocos-mel-24khz' })
+  @ApiProperty({ example: 'argmaxinc/stable-diffusion' })
   repo!: string;
 
-  @ApiProperty({ example: 'the Vocos vocoder' })
+  @ApiProperty({ example: 'the CLIP-L and T5-XXL text encoders and the CLIP tokenizer' })
   provides!: string;
 
   @ApiProperty({ description: 'Whether it is in the cache; the model cannot load until it is' })

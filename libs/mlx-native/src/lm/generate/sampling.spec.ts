@@ -39,6 +39,22 @@ describe('filterLogits', () => {
     expect(kept({ topP: 1 })).toEqual([true, true, true, true]);
   });
 
+  test('a top_p near 0 keeps exactly the most likely token of a real-sized vocabulary', () => {
+    // Float32 sums over ~150k probabilities drift by ~1e-4: summed from the bottom they kept a dozen
+    // tokens for a flat distribution and none at all for a peaked one (then token 0 came out).
+    const vocab = 151_936;
+    for (const [seed, scale] of [[0, 0.02], [1, 1], [2, 20]]) {
+      mx.random.seed(seed);
+      const logits = mx.multiply(mx.random.normal([vocab]), scale);
+      const best = mx.argmax(logits).item() as number;
+      for (const topP of [1e-6, 1e-9]) {
+        const survivors = mx.greater(filterLogits(logits, resolveSampling({ topP })), -Infinity);
+        expect(mx.sum(survivors).item()).toBe(1);
+        expect(survivors.index(best).item()).toBe(true);
+      }
+    }
+  });
+
   test('min_p keeps tokens at least min_p times as likely as the best', () => {
     expect(kept({ minP: 0.5 })).toEqual([true, true, false, false]);
     expect(kept({ minP: 0.25 })).toEqual([true, true, true, false]);
@@ -65,6 +81,17 @@ describe('filterLogits', () => {
 describe('TokenSampler', () => {
   test('temperature 0 is greedy', async () => {
     expect(new Set(await draw(new TokenSampler(resolveSampling({ temperature: 0 })), 20))).toEqual(new Set([0]));
+  });
+
+  test('a top_p near 0 samples what temperature 0 picks', async () => {
+    const vocab = 151_936;
+    for (const [seed, scale] of [[0, 1], [1, 1], [2, 20], [3, 20]]) {
+      mx.random.seed(seed);
+      const logits = mx.multiply(mx.random.normal([vocab]), scale);
+      const greedy = (await draw(new TokenSampler(resolveSampling({ temperature: 0 })), 1, logits))[0];
+      const nucleus = await draw(new TokenSampler(resolveSampling({ temperature: 1, topP: 1e-6, seed })), 8, logits);
+      expect(nucleus).toEqual(new Array(8).fill(greedy));
+    }
   });
 
   test('temperature 1 samples the distribution itself', async () => {

@@ -51,13 +51,18 @@ export function resolveSampling(options: SamplingOptions): Sampling {
 export function filterLogits(logits: mx.array, { topP, minP, topK }: Sampling): mx.array {
   let filtered = logits;
   if (topP < 1) {
-    // A token survives when the probability mass strictly below it exceeds 1 - topP, i.e. it is
-    // inside the smallest set of top tokens that reaches topP (transformers' rule). A full sort is
-    // the price of exactness; it is the dearest step of sampling on the CPU backend.
+    // A token survives when the probability mass strictly above it is below topP: it is inside the
+    // smallest set of top tokens that reaches topP (transformers' rule). The mass is summed from the
+    // most likely token down, so for a small topP it adds a few small numbers exactly; summing up
+    // from the least likely (mlx-lm's order) accumulates float32 error over the whole vocabulary
+    // (~1e-4 at 150k tokens), which with topP = 1e-6 kept a dozen tokens or masked every one, and a
+    // fully masked row samples token 0. The most likely token has nothing above it, so it always
+    // survives and a topP near 0 is greedy. A full sort is the price of exactness; it is the
+    // dearest step of sampling on the CPU backend.
     const probs = mx.softmax(filtered, -1);
-    const ascending = mx.sort(probs, -1);
-    const cumulative = mx.cumsum(ascending);
-    const smallestKept = mx.min(mx.where(mx.greater(cumulative, 1 - topP), ascending, Infinity));
+    const descending = mx.negative(mx.sort(mx.negative(probs), -1));
+    const massAbove = mx.subtract(mx.cumsum(descending), descending);
+    const smallestKept = mx.min(mx.where(mx.less(massAbove, topP), descending, Infinity));
     filtered = mx.where(mx.less(probs, smallestKept), -Infinity, filtered);
   }
   if (minP > 0) {

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { F5_VOCODER_REPO } from '@mlx-omni/model-families';
+import { F5_VOCODER_COMPANIONS } from '@mlx-omni/model-families';
 import { MelSpectrogram } from '../../audio/mel-spectrogram';
 import { Stft } from '../../audio/stft';
-import { cachedRepoFolder } from '../../io/companion-repos';
-import { InvalidModelConfigError, ModelIncompleteError } from '../../io/errors';
-import { keepsQuantized, type LoadOptions } from '../../io/load-weights';
+import { InvalidModelConfigError } from '../../io/errors';
+import { companionFolder, keepsQuantized, type LoadOptions } from '../../io/load-weights';
 import { checkpointBytes, f5Checkpoint, f5Files, loadCheckpoint, type F5Checkpoint } from './checkpoint';
 import { Dit } from './dit';
 import { DurationPredictor } from './duration';
@@ -12,25 +11,6 @@ import { F5Model } from './model';
 import { F5Weights } from './modules';
 import { F5Vocabulary } from './text';
 import { isVocosInferenceTensor, readVocosAudio, Vocos, VOCOS_WEIGHTS } from './vocos';
-
-/** No Vocos beside the model and none in the cache: the model is incomplete until it is pulled. */
-export class VocosNotFoundError extends ModelIncompleteError {
-  constructor(modelDir: string) {
-    super(
-      `The F5-TTS model in ${modelDir} speaks through the Vocos vocoder of ${F5_VOCODER_REPO}, which is not in the Hugging Face cache. ` +
-        `Pull the model again (mlx-omni-server models pull <model>), which fetches ${F5_VOCODER_REPO} with it, or pull ${F5_VOCODER_REPO} itself`,
-    );
-  }
-}
-
-/** Where the Vocos vocoder is: the cached lucasnewman/vocos-mel-24khz (model-families names it the model's companion repo). */
-export async function vocosFolder(dir: string, options: LoadOptions): Promise<string> {
-  const cached = options.hubCache === undefined ? undefined : await cachedRepoFolder(options.hubCache, F5_VOCODER_REPO, VOCOS_WEIGHTS);
-  if (cached === undefined) {
-    throw new VocosNotFoundError(dir);
-  }
-  return cached;
-}
 
 interface F5Checkpoints {
   dit: F5Checkpoint;
@@ -42,7 +22,9 @@ interface F5Checkpoints {
 
 async function checkpoints(dir: string, options: LoadOptions): Promise<F5Checkpoints> {
   const files = await f5Files(dir);
-  const vocosDir = await vocosFolder(dir, options);
+  const [vocoder] = F5_VOCODER_COMPANIONS;
+  // f5-tts-mlx loads Vocos from its own repo by name; the worker passes where that repo is cached.
+  const vocosDir = companionFolder(options, vocoder.repo, vocoder.provides, dir);
   return {
     dit: await f5Checkpoint(files.model, dir, files.bits),
     duration: files.duration === undefined ? undefined : await f5Checkpoint(files.duration, dir, undefined),

@@ -126,7 +126,6 @@ export function f5Attention(w: F5Weights, prefix: string, dim: number, rope: Rop
     qkv: separateQkv(projection('to_q'), projection('to_k'), projection('to_v')),
     out: w.linear(`${prefix}.to_out.0`, inner, dim),
     heads: inner / headDim,
-    headDim,
     scale: 1 / Math.sqrt(headDim),
     rope,
   });

@@ -3,7 +3,8 @@ import { ensureF5Fixtures, F5_FIXTURE_SPECS, f5WeightsFile, testHubDir, type F5F
 import { F5_VOCODER_REPO } from '@mlx-omni/model-families';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { float32ArrayFromHost } from '../../io/host-arrays';
+import { ModelIncompleteError } from '../../io/errors';
+import { arrayFromHost } from '../../io/host-arrays';
 import type { WeightsMode } from '../../io/load-weights';
 import { PacedWork } from '../../runtime/paced-work';
 import { erf, readSafetensorsFiles, type Tensor } from '../../testing/float64-reference';
@@ -525,6 +526,12 @@ afterEach(async () => {
   await new Promise(setImmediate);
 });
 
+it('names the Vocos repo to pull when the worker found none cached (the model is incomplete, not broken)', async () => {
+  const [spec] = F5_FIXTURE_SPECS;
+  await expect(loadF5Model(dirs.get(spec.id)!, {})).rejects.toThrow(ModelIncompleteError);
+  await expect(loadF5Model(dirs.get(spec.id)!, {})).rejects.toThrow(`takes the Vocos vocoder from ${F5_VOCODER_REPO}`);
+});
+
 describe.each(F5_FIXTURE_SPECS.map((spec) => [spec.id, spec] as const))('F5-TTS %s against a float64 reference', (_id, spec) => {
   let reference: ReferenceRun;
   let mels: number;
@@ -539,14 +546,14 @@ describe.each(F5_FIXTURE_SPECS.map((spec) => [spec.id, spec] as const))('F5-TTS 
   });
 
   it.each<WeightsMode>(spec.quantization ? ['dequantized', 'quantized'] : ['auto'])('matches stage by stage and end to end (weights %s)', async (weights) => {
-    const model: F5Model = await loadF5Model(dirs.get(spec.id)!, { weights, hubCache: testHubDir() });
+    const model: F5Model = await loadF5Model(dirs.get(spec.id)!, { weights, companions: { [F5_VOCODER_REPO]: dirs.get(F5_VOCODER_REPO)! } });
     expect(model.duration !== undefined).toBe(spec.duration !== undefined);
     const prompt = { transcript: TRANSCRIPT, text: TEXT, speed: SPEED };
     const tokens = model.vocabulary.encode(model.conditioningText(prompt));
     expect(tokens).toEqual(reference.tokens);
 
     const rms = Math.sqrt(REFERENCE_SAMPLES.reduce((a, v) => a + v * v, 0) / REFERENCE_SAMPLES.length);
-    const referenceMel = model.referenceMel(await float32ArrayFromHost(REFERENCE_SAMPLES.map((v) => v * (0.1 / rms))));
+    const referenceMel = model.referenceMel(arrayFromHost(REFERENCE_SAMPLES.map((v) => v * (0.1 / rms))));
     expect(relativeError(engineFlat(referenceMel), flat(reference.mel))).toBeLessThan(1e-4);
 
     const frames = await model.totalFrames({ ...prompt, referenceMel }, tokens, new PacedWork());

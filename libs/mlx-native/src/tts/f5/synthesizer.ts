@@ -1,5 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
-import { float32ArrayFromHost } from '../../io/host-arrays';
+import { arrayFromHost } from '../../io/host-arrays';
 import { PacedWork } from '../../runtime/paced-work';
 import { SpeechInputError, type ReferenceVoice, type SpeechChunk, type SpeechRequest, type SpeechSynthesizer } from '../speech-synthesizer';
 import type { F5Model } from './model';
@@ -45,7 +45,7 @@ export class F5Synthesizer implements SpeechSynthesizer {
     const work = new PacedWork(request.turns, request.signal);
     const rms = rootMeanSquare(reference.samples);
     const gain = rms > 0 && rms < TARGET_RMS ? TARGET_RMS / rms : 1;
-    const audio = await float32ArrayFromHost(gain === 1 ? reference.samples : reference.samples.map((sample) => sample * gain));
+    const audio = arrayFromHost(gain === 1 ? reference.samples : reference.samples.map((sample) => sample * gain));
     const referenceMel = await work.run(() => this.model.referenceMel(audio));
     const referenceFrames = referenceMel.shape[0];
     const seconds = reference.samples.length / this.sampleRate;

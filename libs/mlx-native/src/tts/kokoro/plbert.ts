@@ -1,6 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { ModelLoadError } from '../../io/errors';
-import { geluByName } from '../../nn/activations';
+import { requireActivation } from '../../nn/activations';
 import type { Embedding, Linear } from '../../nn/layers';
 import type { LayerNorm } from '../../nn/norms';
 import type { PlBertConfig } from './config';
@@ -37,10 +37,7 @@ export class PlBert {
     tokens: number,
   ) {
     const { hiddenSize: hidden, embeddingSize: embedding, intermediateSize: intermediate, layerNormEps: eps } = config;
-    const activation = geluByName(config.hiddenAct);
-    if (activation === undefined) {
-      throw new ModelLoadError(`plbert.hidden_act "${config.hiddenAct}" is not supported (gelu, gelu_new, gelu_pytorch_tanh)`);
-    }
+    const activation = requireActivation(config.hiddenAct, 'config.json plbert.hidden_act');
     if (hidden % config.heads !== 0) {
       throw new ModelLoadError(`plbert.hidden_size (${hidden}) is not a multiple of num_attention_heads (${config.heads})`);
     }

@@ -1,53 +1,17 @@
 /**
  * An independent float64 Whisper, in plain typed-array loops written from openai/whisper
  * (audio.py, model.py, decoding.py with its ApplyTimestampRules, transcribe.py) and librosa's mel
- * filters: its own safetensors reader and fp16 decoder, its own DFT, encoder, decoder and decoding
- * rules, and Hugging Face's tokenizer for text. The engine's front end, tokens, text and segment
- * times must agree with it.
+ * filters: the tests' own safetensors reader (testing/float64-reference.ts), its own DFT,
+ * encoder, decoder and decoding rules, and Hugging Face's tokenizer for text. The engine's front
+ * end, tokens, text and segment times must agree with it.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { halfToFloat } from '../../testing/float64-reference';
+import { readFlatTensors, type FlatTensor } from '../../testing/float64-reference';
 
-interface Tensor {
-  shape: number[];
-  data: Float64Array;
-}
-
-/** Float tensors of a safetensors file (F16 or F32) as float64; integer tensors as their values. */
-export function readSafetensors(path: string): Map<string, Tensor> {
-  const bytes = readFileSync(path);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const tensors = new Map<string, Tensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      continue;
-    }
-    const start = 8 + headerLength + info.data_offsets[0];
-    const count = info.shape.reduce((n, d) => n * d, 1);
-    const data = new Float64Array(count);
-    for (let i = 0; i < count; i++) {
-      switch (info.dtype) {
-        case 'F16':
-          data[i] = halfToFloat(bytes.readUInt16LE(start + 2 * i));
-          break;
-        case 'F32':
-          data[i] = bytes.readFloatLE(start + 4 * i);
-          break;
-        case 'I64':
-          data[i] = Number(bytes.readBigInt64LE(start + 8 * i));
-          break;
-        default:
-          throw new Error(`reference reader: dtype ${info.dtype}`);
-      }
-    }
-    tensors.set(name, { shape: info.shape, data });
-  }
-  return tensors;
-}
+type Tensor = FlatTensor;
 
 // ---------------------------------------------------------------- front end
 
@@ -180,7 +144,7 @@ export class ReferenceWhisper {
 
   constructor(dir: string) {
     this.dims = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Dims;
-    this.w = readSafetensors(join(dir, 'model.safetensors'));
+    this.w = readFlatTensors(join(dir, 'model.safetensors'));
   }
 
   private t(name: string): Float64Array {

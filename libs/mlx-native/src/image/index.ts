@@ -1,0 +1,2 @@
+export * from './flow-sampler';
+export * from './flux';

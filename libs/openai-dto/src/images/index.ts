@@ -1,0 +1,2 @@
+export * from './create-image-request.dto';
+export * from './images-response.dto';

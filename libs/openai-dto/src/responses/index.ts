@@ -1,0 +1,2 @@
+export * from './response-request.dto';
+export * from './response-object.dto';
