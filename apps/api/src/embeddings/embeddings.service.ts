@@ -2,10 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EmbeddingParams } from '@mlx-omni/ipc';
 import type { EmbeddingRequestDto, EmbeddingResponseDto } from '@mlx-omni/openai-dto';
 import type { RequestContext } from '../common/http/request-context';
-import { InferenceMetricsService } from '../metrics/inference-metrics.service';
-import { ModelsService } from '../models/models.service';
-import { RateLimitService } from '../rate-limits/rate-limit.service';
-import { WorkerRegistryService } from '../workers/worker-registry.service';
+import { InferenceGateway } from '../inference/inference-gateway.service';
 
 /** The float32 little-endian bytes of a vector, as the worker sends them, back to numbers. */
 function toFloats(base64: string): number[] {
@@ -16,29 +13,20 @@ function toFloats(base64: string): number[] {
 /** /v1/embeddings: resolve the model, let a worker embed every input, answer in OpenAI's shape. */
 @Injectable()
 export class EmbeddingsService {
-  constructor(
-    private readonly models: ModelsService,
-    private readonly workers: WorkerRegistryService,
-    private readonly inference: InferenceMetricsService,
-    private readonly rateLimits: RateLimitService,
-  ) {}
+  constructor(private readonly gateway: InferenceGateway) {}
 
   async create(request: EmbeddingRequestDto, context: RequestContext, signal: AbortSignal): Promise<EmbeddingResponseDto> {
-    const model = await this.models.resolveFor(request.model, 'embedding');
+    const model = await this.gateway.resolve(request.model, 'embedding');
     const input = request.input;
     // One token-id list is one input; a list of strings or of id lists is several.
     const inputs = typeof input === 'string' || typeof input[0] === 'number' ? [input as string | number[]] : (input as Array<string | number[]>);
     const params: EmbeddingParams = { model: request.model, caller: context.keyName ?? '', modelPath: model.path, inputs, dimensions: request.dimensions };
-    const { client } = this.workers.pick(model.id);
-    const work = this.inference.trackRequest(client.call('embeddings.create', params, { signal }), {
-      context,
-      model: request.model,
-      endpoint: 'embeddings',
-      inputs: inputs.length,
-      tokensOf: (result) => result.promptTokens,
-    });
-    this.rateLimits.chargeTokens(work, (result) => result.promptTokens);
-    const result = await work;
+    const result = await this.gateway.call(
+      'embeddings.create',
+      params,
+      { endpoint: 'embeddings', model, modelName: request.model, context, signal },
+      { read: { inputs: inputs.length, tokensOf: (embedded) => embedded.promptTokens } },
+    );
     const base64 = request.encoding_format === 'base64';
     return {
       object: 'list',

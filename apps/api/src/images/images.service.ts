@@ -4,9 +4,9 @@ import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
 import { ArtifactStore, artifactsDir, type ImageGenerationPayload, type ImageGenerationResult } from '@mlx-omni/jobs';
 import type { CreateImageRequestDto, ImagesResponseDto } from '@mlx-omni/openai-dto';
 import { ApiError } from '../common/errors/api-error';
+import type { RequestContext } from '../common/http/request-context';
+import { InferenceGateway } from '../inference/inference-gateway.service';
 import type { JobResponseDto } from '../jobs/dto/job-response.dto';
-import { JobsService } from '../jobs/jobs.service';
-import { ModelsService } from '../models/models.service';
 
 /** The sides FLUX is asked for: multiples of its 16-pixel latent patches, within what fits a worker. */
 export const IMAGE_SIDE = { multiple: 16, min: 64, max: 2048 } as const;
@@ -41,14 +41,13 @@ export class ImagesService {
 
   constructor(
     @Inject(OMNI_CONFIG) config: OmniConfig,
-    private readonly models: ModelsService,
-    private readonly jobs: JobsService,
+    private readonly gateway: InferenceGateway,
   ) {
     this.store = new ArtifactStore(artifactsDir(config.stateDir));
   }
 
   /** Validates, resolves the model, and runs an `images/generate` job on a worker; `baseUrl` makes the files' URLs. */
-  async generate(body: CreateImageRequestDto, baseUrl: string): Promise<ImagesAnswer> {
+  async generate(body: CreateImageRequestDto, baseUrl: string, context: RequestContext, signal: AbortSignal): Promise<ImagesAnswer> {
     if (body.negative_prompt !== undefined && body.negative_prompt !== null) {
       throw badRequest('negative_prompt is not supported: FLUX.1 is guidance-distilled and has no classifier-free guidance to steer away from a prompt', 'negative_prompt', 'unsupported_parameter');
     }
@@ -56,7 +55,7 @@ export class ImagesService {
       throw badRequest('Streaming partial images is not supported; leave stream unset', 'stream', 'unsupported_parameter');
     }
     const { width, height } = parseImageSize(body.size);
-    const model = await this.models.resolveFor(body.model, 'image');
+    const model = await this.gateway.resolve(body.model, 'image');
     const payload: ImageGenerationPayload = {
       model: body.model,
       path: model.path,
@@ -70,7 +69,7 @@ export class ImagesService {
       output_format: body.output_format ?? 'png',
       output_compression: body.output_compression ?? null,
     };
-    const job = await this.jobs.submit('images', 'generate', payload);
+    const job = await this.gateway.job('images', 'generate', payload, { endpoint: 'images', model, modelName: body.model, context, signal, prompt: body.prompt });
     if (job.status !== 'completed') {
       return { status: 202, body: job };
     }

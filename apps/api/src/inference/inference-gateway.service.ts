@@ -6,7 +6,7 @@ import type { ResolvedModel } from '@mlx-omni/model-hub';
 import type { RequestContext } from '../common/http/request-context';
 import type { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { JobsService } from '../jobs/jobs.service';
-import { InferenceMetricsService, type InferenceObservation } from '../metrics/inference-metrics.service';
+import { InferenceMetricsService, type InferenceObservation, type InputsRead } from '../metrics/inference-metrics.service';
 import { ModelsService } from '../models/models.service';
 import { RateLimitService } from '../rate-limits/rate-limit.service';
 import { WorkerRegistryService } from '../workers/worker-registry.service';
@@ -116,16 +116,19 @@ export class InferenceGateway {
     return firstChunkArrived(stream);
   }
 
-  /** One answer from a worker (embeddings, a short transcription), with its outcome recorded. */
+  /**
+   * One answer from a worker (embeddings, rerank), with its outcome recorded. Inputs read (`read`) are
+   * counted on the embedding metrics and charged to the caller's tokens-per-minute limit.
+   */
   call<M extends UnaryMethod>(
     method: M,
     params: UnaryMethods[M]['params'],
     request: InferenceRequest,
-    options: ChargeOptions<UnaryMethods[M]['result']> & { timeoutMs?: number } = {},
+    options: { read?: InputsRead<UnaryMethods[M]['result']>; timeoutMs?: number } = {},
   ): Promise<UnaryMethods[M]['result']> {
     const { client } = this.workers.pick(request.model.id);
-    const result = this.metrics.trackCall(client.call(method, params, { signal: request.signal, timeoutMs: options.timeoutMs }), this.observation(request));
-    this.charge(result, options);
+    const result = this.metrics.trackCall(client.call(method, params, { signal: request.signal, timeoutMs: options.timeoutMs }), this.observation(request), options.read);
+    this.charge(result, { tokensOf: options.read?.tokensOf });
     return result;
   }
 

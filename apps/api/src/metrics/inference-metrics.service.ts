@@ -21,11 +21,8 @@ export interface InferenceObservation {
 
 type Outcome = 'finished' | 'error' | 'cancelled';
 
-/** A request answered whole by a worker (embeddings, rerank): how many inputs, and the tokens its result says were read. */
-export interface TrackedRequest<R> {
-  context: RequestContext;
-  model: string;
-  endpoint: 'embeddings' | 'rerank';
+/** What a call that reads inputs (embeddings, rerank) also counts: how many inputs, and the tokens its result says were read. */
+export interface InputsRead<R> {
   inputs: number;
   tokensOf(result: R): number;
 }
@@ -154,44 +151,6 @@ export class InferenceMetricsService {
     });
   }
 
-  /** Records an embedding or rerank request answered whole by a worker, and logs one line for it. */
-  async trackRequest<R>(work: Promise<R>, request: TrackedRequest<R>): Promise<R> {
-    const labels = { model: request.model, endpoint: request.endpoint };
-    const startedAt = performance.now();
-    let result: R | undefined;
-    let failure: unknown;
-    try {
-      result = await work;
-      return result;
-    } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      const seconds = (performance.now() - startedAt) / 1000;
-      const tokens = result === undefined ? null : request.tokensOf(result);
-      this.unaryRequests.inc({ ...labels, outcome: result === undefined ? 'error' : 'finished' });
-      if (tokens !== null) {
-        this.unaryLatency.observe(labels, seconds);
-        this.unaryInputs.inc(labels, request.inputs);
-        this.unaryTokens.inc(labels, tokens);
-      }
-      this.logger.log(
-        {
-          requestId: request.context.requestId,
-          key: request.context.keyName,
-          model: request.model,
-          endpoint: request.endpoint,
-          outcome: result === undefined ? 'error' : 'finished',
-          inputs: request.inputs,
-          promptTokens: tokens,
-          latencyMs: round(seconds * 1000),
-          ...(failure === undefined ? {} : { error: failure instanceof Error ? failure.message : String(failure) }),
-        },
-        'Request ended',
-      );
-    }
-  }
-
   /**
    * Wraps a worker's token generation so that relaying it records the figures. Iterate the returned
    * stream instead of the original; leaving it early still cancels the worker's request.
@@ -222,14 +181,30 @@ export class InferenceMetricsService {
     return { result: stream.result, [Symbol.asyncIterator]: observe };
   }
 
-  /** Records one answered call (embeddings, a job awaited): outcome, duration and the log line. */
-  async trackCall<R>(call: Promise<R>, work: InferenceObservation): Promise<R> {
+  /**
+   * Records one answered call (embeddings, a job awaited): outcome, duration and the log line; with
+   * `read`, also the embedding and rerank counters (inputs and tokens read).
+   */
+  async trackCall<R>(call: Promise<R>, work: InferenceObservation, read?: InputsRead<R>): Promise<R> {
     const startedAt = performance.now();
+    const labels = { model: work.model, endpoint: work.endpoint };
     try {
       const result = await call;
-      this.ended(work, 'finished', startedAt, undefined, {});
+      let fields = {};
+      if (read !== undefined) {
+        const promptTokens = read.tokensOf(result);
+        this.unaryRequests.inc({ ...labels, outcome: 'finished' });
+        this.unaryLatency.observe(labels, (performance.now() - startedAt) / 1000);
+        this.unaryInputs.inc(labels, read.inputs);
+        this.unaryTokens.inc(labels, promptTokens);
+        fields = { inputs: read.inputs, promptTokens };
+      }
+      this.ended(work, 'finished', startedAt, undefined, fields);
       return result;
     } catch (error) {
+      if (read !== undefined) {
+        this.unaryRequests.inc({ ...labels, outcome: 'error' });
+      }
       this.ended(work, error instanceof Error && error.name === 'AbortError' ? 'cancelled' : 'error', startedAt, error, {});
       throw error;
     }
