@@ -11,6 +11,8 @@ const swc = ['@swc/jest', {
 const moduleNameMapper = {
   '^mlx-omni-server/testing$': '<rootDir>/apps/in-process/src',
   '^@mlx-omni/openai-dto/testing$': '<rootDir>/libs/openai-dto/src/testing/openai-schema',
+  // The ffmpeg decoding helper alone, for the API, which never loads the MLX binding.
+  '^@mlx-omni/mlx-native/decode-audio$': '<rootDir>/libs/mlx-native/src/audio/decode-audio',
   '^@mlx-omni/([a-z-]+)$': '<rootDir>/libs/$1/src',
 };
 module.exports = {

@@ -30,8 +30,13 @@ export interface SpeechPayload {
   model: string;
   model_path: string;
   input: string;
-  /** One of the model's voices (an OpenAI name already mapped). */
+  /** One of the model's voices (an OpenAI name already mapped), or a registered reference voice's name. */
   voice: string;
+  /**
+   * For a family that clones a voice (F5-TTS): the registered voice's clip (a WAV under the state
+   * directory, read by path) and what it says.
+   */
+  reference?: { audio_path: string; transcript: string };
   speed: number;
   seed: number;
   response_format: SpeechResponseFormat;

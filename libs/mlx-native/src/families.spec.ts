@@ -1,5 +1,6 @@
-import { EMBEDDING_FIXTURE_SPECS, ensureFixtures, ensureKokoroFixtures, FIXTURE_SPECS, KOKORO_FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
+import { EMBEDDING_FIXTURE_SPECS, ensureF5Fixtures, ensureFixtures, ensureKokoroFixtures, F5_FIXTURE_SPECS, FIXTURE_SPECS, KOKORO_FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
 import { classifyModel, MODEL_FAMILIES, type FamilyDeclaration } from '@mlx-omni/model-families';
+import { companionFoldersAt } from '@mlx-omni/model-hub';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WeightsMode } from './io/load-weights';
@@ -11,7 +12,7 @@ const SPECS = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS];
 let dirs: Map<string, string>;
 
 beforeAll(async () => {
-  dirs = new Map([...(await ensureFixtures(testHubDir(), SPECS.map((spec) => spec.id))), ...(await ensureKokoroFixtures(testHubDir()))]);
+  dirs = new Map([...(await ensureFixtures(testHubDir(), SPECS.map((spec) => spec.id))), ...(await ensureKokoroFixtures(testHubDir())), ...(await ensureF5Fixtures(testHubDir()))]);
 });
 
 afterEach(async () => {
@@ -22,7 +23,8 @@ afterEach(async () => {
 /** The family model-families gives the folder, from its config.json and file list as the hub sees them. */
 async function familyOf(dir: string): Promise<string> {
   const files = (await readdir(dir, { recursive: true })).map((path) => path.split('\\').join('/'));
-  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const text = await readFile(join(dir, 'config.json'), 'utf8').catch(() => undefined);
+  const config = text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
   const found = classifyModel({ config, files: new Set(files), weightsComplete: true });
   if (found === undefined || !found.complete) {
     throw new Error(`${dir} is not classified as a complete model`);
@@ -78,12 +80,16 @@ describe('familyLoader', () => {
     }
   });
 
-  it.each<WeightsMode>(['dequantized', 'quantized'])('predicts the bytes a loaded Kokoro model occupies (%s)', async (weights) => {
-    for (const spec of KOKORO_FIXTURE_SPECS) {
+  // Text-to-speech models count the arrays their layers hold (convolutions transposed, norms folded at load).
+  it.each<WeightsMode>(['dequantized', 'quantized'])('predicts the bytes a loaded speech model occupies (%s)', async (weights) => {
+    const specs = [...KOKORO_FIXTURE_SPECS, ...F5_FIXTURE_SPECS];
+    expect(await Promise.all(F5_FIXTURE_SPECS.map((spec) => familyOf(dirs.get(spec.id) as string)))).toEqual(['f5-tts', 'f5-tts']);
+    for (const spec of specs) {
       const dir = dirs.get(spec.id) as string;
-      const loader = familyLoader('kokoro');
-      const predicted = await loader.weightBytes(dir, { weights });
-      const loaded = await loader.load(dir, { weights });
+      const loader = familyLoader(await familyOf(dir));
+      const options = { weights, companions: await companionFoldersAt(dir, { hubCache: testHubDir() }) };
+      const predicted = await loader.weightBytes(dir, options);
+      const loaded = await loader.load(dir, options);
       expect([spec.id, predicted]).toEqual([spec.id, loaded.kind === 'text-to-speech' ? loaded.weightBytes : -1]);
       await new Promise(setImmediate);
     }

@@ -20,6 +20,8 @@ import {
 } from './embeddings/load';
 import { loadWhisper, whisperWeightBytes } from './whisper/load';
 import type { LoadedWhisper } from './whisper/transcribe';
+import { f5WeightBytes, loadF5Model } from './tts/f5/load';
+import { F5Synthesizer } from './tts/f5/synthesizer';
 import { kokoroWeightBytes, loadKokoroModel } from './tts/kokoro/load';
 import { KokoroSynthesizer } from './tts/kokoro/synthesizer';
 import type { SpeechSynthesizer } from './tts/speech-synthesizer';
@@ -125,6 +127,14 @@ const kokoroLoader: FamilyLoader<'text-to-speech'> = {
   weightBytes: kokoroWeightBytes,
 };
 
+const f5Loader: FamilyLoader<'text-to-speech'> = {
+  async load(dir, options) {
+    const model = await loadF5Model(dir, options);
+    return { kind: 'text-to-speech', synthesizer: new F5Synthesizer(model), weightBytes: model.weightBytes };
+  },
+  weightBytes: f5WeightBytes,
+};
+
 /**
  * The engine's loader of every family model-families declares `engine: true`: the only registry of
  * what the engine runs. Keyed by that declaration, so a family flipped on without its loader, or a
@@ -150,6 +160,7 @@ const LOADERS: { [F in ImplementedFamilyId]: FamilyLoader<KindOfFamily<F>> } = {
   whisper: whisperLoader,
   flux: fluxLoader,
   kokoro: kokoroLoader,
+  'f5-tts': f5Loader,
 };
 
 export class UnsupportedFamilyError extends ModelLoadError {

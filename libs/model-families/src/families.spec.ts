@@ -104,6 +104,18 @@ describe('classifyModel companions', () => {
     const mflux = ['transformer/0.safetensors', 'vae/0.safetensors', 'text_encoder/0.safetensors', 'text_encoder_2/0.safetensors'];
     expect(companionsOf({ config: undefined, files: new Set(mflux), weightsComplete: true })).toEqual([]);
   });
+
+  it("takes F5-TTS's Vocos vocoder from lucasnewman/vocos-mel-24khz, which f5-tts-mlx loads by name", () => {
+    const f5 = { config: undefined, files: new Set(['model_v1.safetensors', 'vocab.txt']), weightsComplete: true };
+    expect(companionsOf(f5)).toEqual([{ repo: 'lucasnewman/vocos-mel-24khz', files: ['config.yaml', 'model.safetensors'], provides: 'the Vocos vocoder' }]);
+  });
+});
+
+describe('text-to-speech voices', () => {
+  it('clones registered voices with F5-TTS, where Kokoro speaks in the packs its folder ships', () => {
+    const speech = (MODEL_FAMILIES as readonly FamilyDeclaration[]).filter((family) => family.kind === 'text-to-speech' && family.engine);
+    expect(Object.fromEntries(speech.map((family) => [family.id, family.voices]))).toEqual({ kokoro: 'bundled', 'f5-tts': 'cloned' });
+  });
 });
 
 describe('MODEL_FAMILIES', () => {

@@ -1,3 +1,4 @@
+import { F5_VOCODER_COMPANIONS } from './f5';
 import { DIFFUSIONKIT_COMPANIONS, fluxLayoutOf } from './image-layouts';
 import { architecturesOf, hasModuleFolder, hasTokenizer, isF5Checkpoint, isSentenceTransformer, modelTypeOf, objectAt, type ModelSignals } from './signals';
 import { voiceNames } from './voices';
@@ -32,6 +33,12 @@ export interface FamilyDeclaration {
    * model pulls those files too, and the loader gets their cached folders.
    */
   companions?(signals: ModelSignals): readonly CompanionRepo[];
+  /**
+   * Text-to-speech families: where a request's voice comes from: one of the packs the model folder ships
+   * (`bundled`: Kokoro's voices/*.safetensors), or a reference clip registered on the server that the
+   * model clones (`cloned`: F5-TTS, POST /v1/audio/voices).
+   */
+  readonly voices?: 'bundled' | 'cloned';
 }
 
 /** Another repo whose files a model needs, and which of its files. */
@@ -126,14 +133,17 @@ export const MODEL_FAMILIES = [
       modelTypeOf(s) === 'kokoro' ||
       (objectAt(s.config, 'istftnet') !== undefined && objectAt(s.config, 'plbert') !== undefined && objectAt(s.config, 'vocab') !== undefined),
     needs: ['weights', 'voices'],
+    voices: 'bundled',
   },
   {
     id: 'f5-tts',
     kind: 'text-to-speech',
-    engine: false,
-    when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt",
+    engine: true,
+    when: "no config.json; lucasnewman/f5-tts-mlx's model_v1.safetensors (or a 4/8-bit model_v1_*b.safetensors) beside vocab.txt; speaks through the Vocos vocoder of lucasnewman/vocos-mel-24khz",
     matches: (s) => s.config === undefined && s.files.has('vocab.txt') && [...s.files].some(isF5Checkpoint),
     needs: ['weights'],
+    companions: () => F5_VOCODER_COMPANIONS,
+    voices: 'cloned',
   },
   {
     id: 'other-tts',

@@ -1,3 +1,4 @@
+export * from './f5';
 export * from './families';
 export * from './signals';
 export * from './image-layouts';

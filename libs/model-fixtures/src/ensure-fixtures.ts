@@ -25,20 +25,21 @@ export async function ensureFixtures(hubCacheDir: string, ids?: string[]): Promi
 }
 
 /**
- * Each spec's snapshot in the hub cache, by id: a complete one (it has config.json) is kept and `refs/main`
- * pointed back at it; a missing one is written by `write`.
+ * Each spec's snapshot in the hub cache, by id: a complete one (it has `marker`, config.json unless the
+ * layout has none) is kept and `refs/main` pointed back at it; a missing one is written by `write`.
  */
 export async function ensureSnapshots<S extends { id: string }>(
   hubCacheDir: string,
   specs: readonly S[],
   revisionOf: (spec: S) => string,
   write: (hubCacheDir: string, spec: S, revision: string) => Promise<void>,
+  marker = 'config.json',
 ): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
   for (const spec of specs) {
     const revision = revisionOf(spec);
     const dir = snapshotDir(hubCacheDir, spec.id, revision);
-    if (await exists(join(dir, 'config.json'))) {
+    if (await exists(join(dir, marker))) {
       await writeRef(join(hubCacheDir, repoFolderName(spec.id)), revision);
     } else {
       await write(hubCacheDir, spec, revision);

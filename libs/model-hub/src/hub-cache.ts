@@ -70,9 +70,10 @@ async function resolveInHub(options: ModelHubOptions, repoId: string, revision: 
 }
 
 /**
- * Where a companion repo (files another model takes, such as DiffusionKit's text encoders) is: refs/main's
- * snapshot in the hub cache, else the newest; else `<dir>/<org>/<name>` in an extra folder. Companions are
- * partial downloads of large repos, so unlike models they are not asked to be servable on their own.
+ * Where a companion repo (files another model takes, such as DiffusionKit's text encoders or F5-TTS's
+ * vocoder) is: refs/main's snapshot in the hub cache, else the newest; else `<dir>/<org>/<name>` in an
+ * extra folder. Companions are partial downloads of large repos, so unlike models they are not asked to be
+ * servable on their own.
  */
 export function companionLocator(options: ModelHubOptions): CompanionLocator {
   return async (repo) => {

@@ -29,7 +29,7 @@ export interface ResolvedModel {
   readonly createdAt: number;
   /**
    * Other repos the model takes files from (DiffusionKit's text encoders, a Whisper conversion's
-   * tokenizer), and where each is cached, if it is.
+   * tokenizer, F5-TTS's vocoder), and where each is cached, if it is.
    */
   readonly companions: readonly ResolvedCompanion[];
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveModel } from './hub-cache';
 import { pullModel } from './pull';
@@ -27,6 +27,17 @@ const STABLE_DIFFUSION = {
   'sd3_medium.safetensors': weights(6000),
 };
 const T5 = { 'config.json': '{"model_type": "t5"}', 'spiece.model': weights(30), 'pytorch_model.bin': weights(9000), 'tokenizer_config.json': '{}' };
+/** lucasnewman/f5-tts-mlx: no config.json, the DiT and its conversions, the duration model, the vocabulary. */
+const F5 = 'lucasnewman/f5-tts-mlx';
+const F5_FILES = {
+  'model_v1.safetensors': weights(600),
+  'model_v1_4b.safetensors': weights(100),
+  'duration_v2.safetensors': weights(50),
+  'vocab.txt': ' \n!\na\n',
+  'README.md': '# F5 TTS',
+};
+const VOCOS = 'lucasnewman/vocos-mel-24khz';
+const VOCOS_FILES = { 'config.yaml': 'feature_extractor: {}\n', 'model.safetensors': weights(80), 'pytorch_model.bin': weights(80), 'README.md': '# Vocos' };
 
 let hub: HubServer;
 let cache: string;
@@ -41,6 +52,8 @@ beforeEach(async () => {
     { repoId: 'argmaxinc/mlx-FLUX.1-schnell', commit: commitOf('dk'), files: DIFFUSION_KIT },
     { repoId: 'argmaxinc/stable-diffusion', commit: commitOf('sd'), files: STABLE_DIFFUSION },
     { repoId: 'google/t5-v1_1-xxl', commit: commitOf('t5'), files: T5 },
+    { repoId: F5, commit: commitOf('f5'), files: F5_FILES },
+    { repoId: VOCOS, commit: commitOf('vocos'), files: VOCOS_FILES },
   ]);
 });
 afterEach(async () => {
@@ -56,6 +69,12 @@ describe('pullModel', () => {
     expect((await readdir(snapshot)).sort()).toEqual(['special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
     expect(await readFile(join(snapshot, 'tokenizer.json'), 'utf8')).toBe(OPENAI_FILES['tokenizer.json']);
     expect(await readFile(join(cache, 'models--openai--whisper-large-v2', 'refs', 'main'), 'utf8')).toBe(commitOf('openai'));
+  });
+
+  it('lists a companion that is not cached as such', async () => {
+    await pullModel(F5, 'main', { hubCache: cache, endpoint: hub.url });
+    await rm(join(cache, 'models--lucasnewman--vocos-mel-24khz'), { recursive: true });
+    expect((await resolveModel(F5, { hubCache: cache }))?.companions.map((c) => [c.repo, c.path])).toEqual([[VOCOS, undefined]]);
   });
 
   it('pulls nothing else for a model that needs nothing from another repo', async () => {
@@ -79,5 +98,15 @@ describe('pullModel', () => {
       ['argmaxinc/stable-diffusion', sd.path],
       ['google/t5-v1_1-xxl', google.path],
     ]);
+  });
+
+  it('pulls F5-TTS and the two files of the Vocos repo it speaks through, and lists it as a supported model', async () => {
+    const pulled = await pullModel(F5, 'main', { hubCache: cache, endpoint: hub.url });
+    expect(pulled.companions.map((companion) => companion.repoId)).toEqual([VOCOS]);
+    const snapshot = join(cache, 'models--lucasnewman--vocos-mel-24khz', 'snapshots', commitOf('vocos'));
+    expect((await readdir(snapshot)).sort()).toEqual(['config.yaml', 'model.safetensors']);
+    const model = await resolveModel(F5, { hubCache: cache });
+    expect(model).toMatchObject({ kind: 'text-to-speech', family: 'f5-tts', supported: true });
+    expect(model?.companions).toEqual([{ repo: VOCOS, files: ['config.yaml', 'model.safetensors'], provides: 'the Vocos vocoder', path: snapshot }]);
   });
 });

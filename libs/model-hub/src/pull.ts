@@ -2,7 +2,7 @@ import { downloadModel, type DownloadedModel, type HubDownloadOptions } from './
 import { describeModelDir } from './model-dir';
 
 export interface PulledModel extends DownloadedModel {
-  /** Files fetched from other repos because the model's family needs them (Whisper's tokenizer, DiffusionKit's text encoders). */
+  /** Files fetched from other repos because the model's family needs them (Whisper's tokenizer, DiffusionKit's text encoders, F5-TTS's vocoder). */
   companions: DownloadedModel[];
 }
 

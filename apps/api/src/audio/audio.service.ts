@@ -15,7 +15,7 @@ import { relayToSse } from '../inference/sse/relay';
 import { SseWriter } from '../inference/sse/sse-writer';
 import type { WorkerStream } from '../inference/worker-stream';
 import { renderOpenAiError } from '../openai/openai-error';
-import { readAudioUpload } from './audio-upload';
+import { readAudioUpload } from '../common/http/audio-upload';
 import { render, type Transcript } from './transcript-formats';
 
 export type AudioTask = 'transcribe' | 'translate';

@@ -1,13 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CreateSpeechRequestDto } from '@mlx-omni/openai-dto';
-import { ApiError } from '../common/errors/api-error';
 import { clientGone } from '../common/http/client-gone';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { sseResponse } from '../inference/sse/relay';
 import { JobResponseDto } from '../jobs/dto/job-response.dto';
-import { VoiceListDto } from './dto/voice-list.dto';
 import { SpeechService } from './speech.service';
 
 @ApiTags('audio')
@@ -51,17 +49,5 @@ export class SpeechController {
     // The audio is written to the socket as it is read; Fastify must not answer on its own.
     reply.hijack();
     await this.speech.send(started, reply.raw, signal);
-  }
-
-  @Get('voices')
-  @ApiOperation({ summary: "A speech model's voices, and the OpenAI voice names that map to them" })
-  @ApiQuery({ name: 'model', description: 'A text-to-speech model id', example: 'mlx-community/Kokoro-82M-bf16' })
-  @ApiOkResponse({ type: VoiceListDto })
-  @ApiErrorResponses(400, 404)
-  voices(@Query('model') model: string | undefined): Promise<VoiceListDto> {
-    if (model === undefined || model.trim() === '') {
-      throw new ApiError(400, 'The query parameter "model" is required: the speech model whose voices to list', { code: 'missing_required_parameter', param: 'model' });
-    }
-    return this.speech.voices(model);
   }
 }

@@ -14,9 +14,8 @@ import { renderOpenAiError } from '../openai/openai-error';
 import type { JobResponseDto } from '../jobs/dto/job-response.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { ModelsService } from '../models/models.service';
-import type { VoiceListDto } from './dto/voice-list.dto';
 import { followGrowingFile } from './follow-file';
-import { modelVoices, OPENAI_VOICE_COUNTERPARTS, resolveVoice } from './voices';
+import { VoicesService } from './voices.service';
 
 /** The seed when the request names none: the same request then gives the same audio. */
 const DEFAULT_SEED = 0;
@@ -55,20 +54,10 @@ export class SpeechService {
   constructor(
     private readonly models: ModelsService,
     private readonly jobs: JobsService,
+    private readonly voices: VoicesService,
     @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
   ) {
     this.artifacts = new ArtifactStore(artifactsDir(config.stateDir));
-  }
-
-  async voices(modelId: string): Promise<VoiceListDto> {
-    const model = await this.models.resolveFor(modelId, 'text-to-speech');
-    const aliases = new Map(Object.entries(OPENAI_VOICE_COUNTERPARTS).map(([openai, voice]) => [voice, openai]));
-    const voices = await modelVoices(model.path);
-    return {
-      object: 'list',
-      model: model.id,
-      data: voices.map((id) => ({ id, object: 'voice', ...(aliases.has(id) ? { openai_name: aliases.get(id) } : {}) })),
-    };
   }
 
   /**
@@ -78,13 +67,13 @@ export class SpeechService {
    */
   async start(request: CreateSpeechRequestDto): Promise<SpeechStart> {
     const model = await this.models.resolveFor(request.model, 'text-to-speech');
-    const voice = resolveVoice(request.voice, await modelVoices(model.path));
+    const voice = await this.voices.resolve(request.voice, model);
     const format = request.response_format ?? 'mp3';
     const payload: SpeechPayload = {
       model: model.id,
       model_path: model.path,
       input: request.input,
-      voice,
+      ...voice,
       speed: request.speed ?? 1,
       seed: request.seed ?? DEFAULT_SEED,
       response_format: format,
@@ -121,7 +110,7 @@ export class SpeechService {
     const bytes = started.kind === 'growing' ? this.growing(started.file, settled, signal) : this.complete(await this.completePath(started.result), signal);
     const headers: Record<string, string> = { 'x-mlx-omni-job-id': job.id };
     if (request.instructions !== undefined) {
-      // Kokoro has no instruction-following voice control; the client learns it was not applied.
+      // Neither Kokoro nor F5-TTS follows instructions; the client learns it was not applied.
       headers['x-mlx-omni-ignored-parameters'] = 'instructions';
     }
     return { bytes, headers, final: () => final };

@@ -15,7 +15,7 @@ import {
   type SpeechChunkReport,
   type SpeechProgress,
 } from '@mlx-omni/jobs';
-import { FairStepScheduler, SpeechInputError } from '@mlx-omni/mlx-native';
+import { AudioDecodeError, decodeAudioFile, FairStepScheduler, SpeechInputError, type ReferenceVoice } from '@mlx-omni/mlx-native';
 import { ModelPoolService } from '../models/model-pool.service';
 import { AudioEncoder } from '../speech/audio-encoder';
 import { JobCancellation } from './job-cancellation';
@@ -29,6 +29,22 @@ type SpeechJob = JobName<'speech'>;
  * by at most one synthesis unit per token instead of starving it.
  */
 const SPEECH_LANE = 'speech-jobs';
+
+/**
+ * A registered voice's clip, decoded at the model's rate. The API checked it when it was registered;
+ * one deleted since the request was made is the caller's 400, not a failure of the job.
+ */
+async function referenceVoice(request: JobPayload<'speech', 'synthesize'>, sampleRate: number, signal: AbortSignal): Promise<ReferenceVoice> {
+  const { audio_path: path, transcript } = request.reference!;
+  try {
+    return { samples: await decodeAudioFile(path, { sampleRate, signal }), transcript };
+  } catch (error) {
+    if (error instanceof AudioDecodeError) {
+      throw new SpeechInputError(`The reference voice "${request.voice}" is no longer registered (or its clip cannot be read): ${error.detail}`, 'voice');
+    }
+    throw error;
+  }
+}
 
 @Processor('speech', processorOptions('speech'))
 export class SpeechProcessor extends WorkerHost {
@@ -64,6 +80,7 @@ export class SpeechProcessor extends WorkerHost {
     const format = SPEECH_FORMATS[request.response_format];
     const started = performance.now();
     return this.pool.use('text-to-speech', request.model, request.model_path, async ({ synthesizer }) => {
+      const reference = request.reference === undefined ? undefined : await referenceVoice(request, synthesizer.sampleRate, signal);
       const chunks: SpeechChunkReport[] = [];
       let samples = 0;
       const file = await this.artifacts.create(
@@ -74,6 +91,7 @@ export class SpeechProcessor extends WorkerHost {
             for await (const chunk of synthesizer.synthesize({
               input: request.input,
               voice: request.voice,
+              reference,
               speed: request.speed,
               seed: request.seed,
               signal,

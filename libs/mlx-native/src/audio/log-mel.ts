@@ -8,24 +8,42 @@ const MIN_LOG_HZ = 1000;
 const MIN_LOG_MEL = MIN_LOG_HZ / F_SP;
 const LOG_STEP = Math.log(6.4) / 27;
 
-const hzToMel = (hz: number): number => (hz >= MIN_LOG_HZ ? MIN_LOG_MEL + Math.log(hz / MIN_LOG_HZ) / LOG_STEP : hz / F_SP);
-const melToHz = (mel: number): number => (mel >= MIN_LOG_MEL ? MIN_LOG_HZ * Math.exp(LOG_STEP * (mel - MIN_LOG_MEL)) : F_SP * mel);
+/** The two mel scales in use: Slaney's (librosa, Whisper) and HTK's 2595·log10(1 + f/700) (torchaudio's default: Vocos, F5-TTS). */
+export type MelScale = 'slaney' | 'htk';
+
+const MEL_SCALES: Readonly<Record<MelScale, { toMel(hz: number): number; toHz(mel: number): number }>> = {
+  slaney: {
+    toMel: (hz) => (hz >= MIN_LOG_HZ ? MIN_LOG_MEL + Math.log(hz / MIN_LOG_HZ) / LOG_STEP : hz / F_SP),
+    toHz: (mel) => (mel >= MIN_LOG_MEL ? MIN_LOG_HZ * Math.exp(LOG_STEP * (mel - MIN_LOG_MEL)) : F_SP * mel),
+  },
+  htk: {
+    toMel: (hz) => 2595 * Math.log10(1 + hz / 700),
+    toHz: (mel) => 700 * (10 ** (mel / 2595) - 1),
+  },
+};
+
+export interface MelFilterOptions {
+  scale: MelScale;
+  /** Slaney's area normalisation (each triangle scaled by 2 / its width in Hz), or none (torchaudio's default). */
+  areaNormalised: boolean;
+}
 
 /**
- * librosa.filters.mel(sr, n_fft, n_mels) with its defaults (fmin 0, fmax sr/2, Slaney scale and
- * area normalisation), which is what Whisper's bundled mel_filters.npz holds: triangles between
- * n_mels + 2 points evenly spaced in mel, each scaled by 2 / its width in Hz. Computed in double
- * precision, returned [nMels, nFft/2 + 1] row-major.
+ * Triangular mel filters [nMels, nFft/2 + 1] (row-major) between nMels + 2 points evenly spaced in mel
+ * from 0 Hz to sampleRate/2, computed in double precision. The default is librosa.filters.mel(sr, n_fft,
+ * n_mels) (Slaney scale and area normalisation), which is what Whisper's bundled mel_filters.npz holds;
+ * `{ scale: 'htk', areaNormalised: false }` is torchaudio's melscale_fbanks as MelSpectrogram uses it.
  */
-export function melFilterbank(nMels: number, sampleRate = SAMPLE_RATE, nFft = N_FFT): Float32Array {
+export function melFilterbank(nMels: number, sampleRate = SAMPLE_RATE, nFft = N_FFT, options: MelFilterOptions = { scale: 'slaney', areaNormalised: true }): Float32Array {
+  const { toMel, toHz } = MEL_SCALES[options.scale];
   const bins = nFft / 2 + 1;
   const fftFreqs = Array.from({ length: bins }, (_, i) => (i * sampleRate) / nFft);
-  const maxMel = hzToMel(sampleRate / 2);
-  const melPoints = Array.from({ length: nMels + 2 }, (_, i) => melToHz((i * maxMel) / (nMels + 1)));
+  const maxMel = toMel(sampleRate / 2);
+  const melPoints = Array.from({ length: nMels + 2 }, (_, i) => toHz((i * maxMel) / (nMels + 1)));
   const filters = new Float32Array(nMels * bins);
   for (let m = 0; m < nMels; m++) {
     const [left, centre, right] = [melPoints[m], melPoints[m + 1], melPoints[m + 2]];
-    const norm = 2 / (right - left);
+    const norm = options.areaNormalised ? 2 / (right - left) : 1;
     for (let k = 0; k < bins; k++) {
       const rising = (fftFreqs[k] - left) / (centre - left);
       const falling = (right - fftFreqs[k]) / (right - centre);

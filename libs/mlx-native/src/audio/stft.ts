@@ -70,10 +70,15 @@ export class Stft {
     this.realOnlyBins = mx.array(Array.from({ length: bins }, (_, k) => k === 0 || 2 * k === size)).reshape(1, bins);
   }
 
+  /** signal [samples] → magnitude [frames, bins] (torch.stft(…).abs()), frames = ⌊samples / hop⌋ + 1. */
+  magnitude(signal: mx.array): mx.array {
+    const [re, im] = mx.split(this.spectrum(signal), [this.bins], -1);
+    return mx.sqrt(mx.add(mx.square(re), mx.square(im)));
+  }
+
   /** signal [samples] → magnitude and phase, each [frames, bins] with frames = ⌊samples / hop⌋ + 1. */
   magnitudePhase(signal: mx.array): { magnitude: mx.array; phase: mx.array } {
-    const padded = reflectPad(signal, Math.floor(this.fftSize / 2));
-    const spectrum = this.analysis.forward(padded.reshape(1, -1, 1)).index(0);
+    const spectrum = this.spectrum(signal);
     const [re, rawIm] = mx.split(spectrum, [this.bins], -1);
     // Imaginary parts that are exactly zero in exact arithmetic are made +0, as an FFT's pairwise
     // cancellation makes them: at DC and Nyquist, and in the whole first frame, which reflect padding
@@ -83,6 +88,12 @@ export class Stft {
     const firstFrame = mx.array(Array.from({ length: frames }, (_, f) => f === 0)).reshape(frames, 1);
     const im = mx.where(mx.logicalOr(this.realOnlyBins, firstFrame), mx.zeros([1, this.bins]), rawIm);
     return { magnitude: mx.sqrt(mx.add(mx.square(re), mx.square(im))), phase: arctan2(im, re) };
+  }
+
+  /** Real parts then imaginary parts of each centred frame's DFT, [frames, 2·bins]. */
+  private spectrum(signal: mx.array): mx.array {
+    const padded = reflectPad(signal, Math.floor(this.fftSize / 2));
+    return this.analysis.forward(padded.reshape(1, -1, 1)).index(0);
   }
 
   /**

@@ -6,3 +6,4 @@ export * from './weight-store';
 export * from './load-weights';
 export * from './npz';
 export * from './host-arrays';
+export * from './resident-weights';

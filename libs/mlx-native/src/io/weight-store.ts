@@ -61,6 +61,19 @@ export class WeightStore {
     return this.optionalTensor(name)?.shape;
   }
 
+  /**
+   * The logical shape of a linear or embedding module's weight, dense or quantized (a packed matrix's rows
+   * and its unpacked columns), for widths only the checkpoint states; undefined when absent.
+   */
+  moduleShape(module: string): readonly number[] | undefined {
+    const q = this.quantized.get(this.prefix + module);
+    if (q) {
+      const { shape } = q.weight;
+      return [...shape.slice(0, -1), (shape[shape.length - 1] * 32) / q.bits];
+    }
+    return this.shapeOf(`${module}.weight`);
+  }
+
   /** The arrays a module built by `linear` or `embedding` holds (packed parts when quantized, plus its bias). */
   moduleArrays(module: string): mx.array[] {
     const path = this.prefix + module;

@@ -28,6 +28,12 @@ export const quickGelu: Activation = mx.compile((x: mx.array) => mx.multiply(x, 
 /** GeGLU with exact GELU (ModernBERT's MLP): gelu(input) ⊙ gate. */
 export const geluGlu: (input: mx.array, gate: mx.array) => mx.array = mx.compile((input: mx.array, gate: mx.array) => mx.multiply(gelu(input), gate));
 
+/** softplus: ln(1 + eˣ), as logaddexp(x, 0) so large x neither overflows nor loses precision. */
+export const softplus: Activation = mx.compile((x: mx.array) => mx.logaddexp(x, 0));
+
+/** Mish (Misra 2019): x · tanh(softplus(x)). */
+export const mish: Activation = mx.compile((x: mx.array) => mx.multiply(x, mx.tanh(softplus(x))));
+
 /** max(x, 0) + slope · min(x, 0). */
 export function leakyRelu(x: mx.array, slope: number): mx.array {
   return mx.maximum(x, mx.multiply(x, slope));

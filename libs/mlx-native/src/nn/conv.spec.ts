@@ -68,6 +68,8 @@ describe('Conv1d', () => {
     [4, 4, 11, { stride: 1, padding: 25, dilation: 5, groups: 1 }],
     [6, 8, 12, { stride: 6, padding: 3, dilation: 1, groups: 1 }],
     [6, 6, 7, { stride: 1, padding: 3, dilation: 1, groups: 6 }],
+    [6, 6, 7, { stride: 1, padding: 0, dilation: 1, groups: 6 }],
+    [16, 16, 31, { stride: 1, padding: 15, dilation: 1, groups: 4 }],
   ])('matches PyTorch for in %i, out %i, kernel %i, %o', (inC, outC, k, options) => {
     const L = 40;
     const x = tensor([inC, L], 1);

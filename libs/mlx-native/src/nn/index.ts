@@ -11,3 +11,5 @@ export * from './full-attention';
 export * from './relative-position';
 export * from './lstm';
 export * from './multi-head-attention';
+export * from './convnext';
+export * from './sinusoidal';

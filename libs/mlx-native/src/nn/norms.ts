@@ -1,4 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
+import { silu } from './activations';
 import type { Linear } from './layers';
 
 /**
@@ -101,4 +102,21 @@ export class AdaLayerNorm {
     const [scale, shift] = styleAffine(this.fc, style, this.channels);
     return mx.add(mx.multiply(scale, this.norm.forward(x)), shift);
   }
+}
+
+/**
+ * The adaptive norms' parameters of a diffusion transformer block (DiT's adaLN-Zero, as F5-TTS and FLUX
+ * use it): a conditioning vector c [batch, features] (the timestep's embedding) through linear(silu(c)),
+ * cut into `parts` per-channel vectors, each [batch, 1, channels], in the order the checkpoint trained them
+ * (shift, scale, gate … for F5's blocks).
+ */
+export function adaptiveParameters(linear: Linear, condition: mx.array, parts: number): mx.array[] {
+  const h = linear.forward(silu(condition));
+  const [batch, width] = h.shape;
+  return mx.split(h.reshape(batch, 1, width), parts, -1);
+}
+
+/** A layer norm without weights of its own, scaled and shifted by the adaptive parameters: LN(x) · (1 + scale) + shift. */
+export function modulatedLayerNorm(x: mx.array, shift: mx.array, scale: mx.array, eps: number): mx.array {
+  return mx.add(mx.multiply(mx.fast.layerNorm(x, null, null, eps), mx.add(scale, 1)), shift);
 }

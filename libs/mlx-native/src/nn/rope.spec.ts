@@ -1,5 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
-import { createRope, llama3Frequencies } from './rope';
+import { createRope, llama3Frequencies, ropeFromFrequencies } from './rope';
 
 const DIMS = 16;
 const x = mx.random.normal([1, 2, 5, DIMS], mx.float32, 0, 1, mx.random.key(7));
@@ -35,6 +35,22 @@ describe('createRope', () => {
     const expected = createRope({ dims: DIMS, base: grown, traditional: false, maxPositionEmbeddings: 1e9 });
     expect(maxAbsDiff(dynamic.apply(x, 10), expected.apply(x, 10))).toBeLessThan(1e-5);
     expect(maxAbsDiff(dynamic.apply(x, 10), plain.apply(x, 10))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('ropeFromFrequencies', () => {
+  const baseFrequencies = Float32Array.from({ length: DIMS / 2 }, (_, i) => 10000 ** ((-2 * i) / DIMS));
+
+  it.each([true, false])('with the base-10000 table equals the fused kernel (traditional %s)', (traditional) => {
+    const fused = createRope({ dims: DIMS, base: 10000, traditional, maxPositionEmbeddings: 64 });
+    expect(maxAbsDiff(ropeFromFrequencies(baseFrequencies, traditional).apply(x, 3), fused.apply(x, 3))).toBeLessThan(1e-4);
+  });
+
+  it('rotates only the leading dimensions its table covers', () => {
+    const rotated = ropeFromFrequencies(baseFrequencies.subarray(0, 4), true).apply(x, 2);
+    const rest = (a: mx.array) => a.index('...', mx.Slice(8, DIMS));
+    expect(maxAbsDiff(rest(rotated), rest(x))).toBe(0);
+    expect(maxAbsDiff(rotated, x)).toBeGreaterThan(1e-3);
   });
 });
 

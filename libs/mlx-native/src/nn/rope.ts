@@ -143,7 +143,17 @@ export function llama3Frequencies(dims: number, base: number, scaling: Extract<R
   return freqs;
 }
 
-/** Rotate-half rotary embedding over an explicit frequency table. */
+/**
+ * Rotary embedding over the leading 2·freqs.length dimensions of each head with the checkpoint's own
+ * inverse frequencies (x-transformers' RotaryEmbedding keeps them as a buffer, `inv_freq`, and F5-TTS's
+ * MLX-trained duration model even trained them), interleaved pairs when `traditional` (x-transformers'
+ * rotate_half pairs dimensions 2i and 2i+1) or halves otherwise.
+ */
+export function ropeFromFrequencies(freqs: Float32Array, traditional: boolean): Rope {
+  return new FrequencyTableRope(2 * freqs.length, freqs, 1, traditional);
+}
+
+/** Rotary embedding over an explicit frequency table: rotate-half pairs (i, i + dims/2), or interleaved pairs (2i, 2i + 1) when traditional. */
 class FrequencyTableRope implements Rope {
   private readonly freqs: mx.array;
 
@@ -152,6 +162,7 @@ class FrequencyTableRope implements Rope {
     freqs: Float32Array,
     /** Multiplies cos and sin (YaRN's attention factor). */
     private readonly magnitude = 1,
+    private readonly traditional = false,
   ) {
     this.freqs = mx.array(Array.from(freqs), mx.float32);
   }
@@ -165,15 +176,27 @@ class FrequencyTableRope implements Rope {
     const cos = mx.multiply(mx.cos(angles), this.magnitude).astype(x.dtype);
     const sin = mx.multiply(mx.sin(angles), this.magnitude).astype(x.dtype);
     const part = (start: number, stop: number): mx.array => x.index('...', mx.Slice(start, stop));
-    const x1 = part(0, half);
-    const x2 = part(half, this.dims);
-    const rotated = [
+    const rotate = (x1: mx.array, x2: mx.array): [mx.array, mx.array] => [
       mx.subtract(mx.multiply(x1, cos), mx.multiply(x2, sin)),
       mx.add(mx.multiply(x2, cos), mx.multiply(x1, sin)),
     ];
+    const rotated = this.traditional ? [rotateInterleavedPairs(part(0, this.dims), cos, sin)] : rotate(part(0, half), part(half, this.dims));
     if (this.dims < headDim) {
       rotated.push(part(this.dims, headDim));
     }
-    return mx.concatenate(rotated, -1);
+    return rotated.length === 1 ? rotated[0] : mx.concatenate(rotated, -1);
   }
+}
+
+/**
+ * Rotates the interleaved pairs (2i, 2i + 1) of x's last axis by the angles whose cos and sin are given
+ * (broadcast against [..., pairs]): (a, b) → (a·cos − b·sin, a·sin + b·cos). x-transformers' and FLUX's
+ * rotary embeddings (diffusers' apply_rotary_emb with use_real_unbind_dim=−1).
+ */
+export function rotateInterleavedPairs(x: mx.array, cos: mx.array, sin: mx.array): mx.array {
+  const shape = x.shape;
+  const pairs = x.reshape(...shape.slice(0, -1), shape[shape.length - 1] / 2, 2);
+  const a = pairs.index('...', 0);
+  const b = pairs.index('...', 1);
+  return mx.stack([mx.subtract(mx.multiply(a, cos), mx.multiply(b, sin)), mx.add(mx.multiply(a, sin), mx.multiply(b, cos))], -1).reshape(...shape);
 }

@@ -135,13 +135,19 @@ export function readFlatTensors(path: string, into = new Map<string, FlatTensor>
   return into;
 }
 
+/** Bits and group size of a quantized module. */
+export interface QuantizationParams {
+  bits: number;
+  group_size: number;
+}
+
 /**
  * Every tensor of a snapshot (single file or sharded), parsed from the raw bytes; quantized modules
  * (`.weight` + `.scales` + `.biases`) come back as their dequantized `.weight`. Integer tensors
  * (legacy position ids) are skipped.
  */
 export function readTensors(dir: string): Map<string, Tensor> {
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { quantization?: { bits: number; group_size: number } & Record<string, unknown> };
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { quantization?: QuantizationParams & Record<string, unknown> };
   let files = ['model.safetensors'];
   try {
     const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
@@ -149,15 +155,29 @@ export function readTensors(dir: string): Map<string, Tensor> {
   } catch {
     // No index: a single-file checkpoint.
   }
+  return readSafetensorsFiles(
+    files.map((file) => join(dir, file)),
+    (module) => {
+      const override = config.quantization?.[module];
+      return typeof override === 'object' && override !== null ? (override as QuantizationParams) : config.quantization;
+    },
+  );
+}
+
+/**
+ * The tensors of safetensors files, as readTensors; a quantized module is dequantized with what
+ * `quantizationOf` gives for it (a configless checkpoint says its bits elsewhere, F5-TTS in its file name).
+ */
+export function readSafetensorsFiles(files: readonly string[], quantizationOf: (module: string) => QuantizationParams | undefined): Map<string, Tensor> {
   const raw = new Map<string, { entry: HeaderEntry; bytes: Buffer }>();
   for (const file of files) {
-    for (const [name, tensor] of rawTensors(join(dir, file))) {
+    for (const [name, tensor] of rawTensors(file)) {
       raw.set(name, tensor);
     }
   }
   const tensors = new Map<string, Tensor>();
   for (const [name, tensor] of raw) {
-    if (name.endsWith('.scales') || name.endsWith('.biases') || ['I64', 'I32', 'U32'].includes(tensor.entry.dtype)) {
+    if (name.endsWith('.scales') || name.endsWith('.biases') || ['I64', 'I32', 'U32', 'BOOL'].includes(tensor.entry.dtype)) {
       continue;
     }
     tensors.set(name, denseTensor(tensor.entry, tensor.bytes));
@@ -167,8 +187,7 @@ export function readTensors(dir: string): Map<string, Tensor> {
       continue;
     }
     const module = name.slice(0, -'.scales'.length);
-    const override = config.quantization?.[module];
-    const params = typeof override === 'object' && override !== null ? (override as { bits: number; group_size: number }) : config.quantization;
+    const params = quantizationOf(module);
     if (!params) {
       throw new Error(`reference reader: ${name} without a quantization block`);
     }

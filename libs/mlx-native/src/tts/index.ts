@@ -1,2 +1,3 @@
 export * from './speech-synthesizer';
 export * from './kokoro';
+export * from './f5';

@@ -1,9 +1,18 @@
 import type { StepGate } from '../runtime/step-gate';
 
+/** A voice given by example, for the families that clone one (F5-TTS): a clip and the words it says. */
+export interface ReferenceVoice {
+  /** Mono samples in [-1, 1] at the synthesizer's sample rate. */
+  samples: Float32Array;
+  transcript: string;
+}
+
 export interface SpeechRequest {
   input: string;
-  /** One of the model's voices. */
+  /** One of the model's voices, or the name of the reference voice given in `reference`. */
   voice: string;
+  /** The voice to clone, for a family that clones one; the others ignore it. */
+  reference?: ReferenceVoice;
   /** 0.25-4; how the model honours it is its own (Kokoro divides its predicted durations). */
   speed: number;
   /** Seeds every random draw, so the same request gives the same audio. */
@@ -27,7 +36,7 @@ export interface SpeechChunk {
 /** A loaded text-to-speech model, whatever its family. */
 export interface SpeechSynthesizer {
   readonly sampleRate: number;
-  /** The voices a request may name. */
+  /** The voices it ships (Kokoro's packs); none for a family that clones each request's reference voice. */
   voices(): Promise<string[]>;
   synthesize(request: SpeechRequest): AsyncGenerator<SpeechChunk>;
 }

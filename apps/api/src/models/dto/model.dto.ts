@@ -76,7 +76,7 @@ export class ModelDto {
   @ApiProperty({ type: [ModelLoadDto] })
   loads!: ModelLoadDto[];
 
-  @ApiProperty({ type: () => [ModelCompanionDto], description: 'Other repos it takes files from (DiffusionKit FLUX: its text encoders); pulling the model pulls them' })
+  @ApiProperty({ type: () => [ModelCompanionDto], description: 'Other repos it takes files from (DiffusionKit FLUX: its text encoders; F5-TTS: its Vocos vocoder; a Whisper conversion: its tokenizer); pulling the model pulls them' })
   companions!: ModelCompanionDto[];
 
   @ApiPropertyOptional({ example: 'mlx-community/Qwen3-4B-4bit', description: 'Present on an alias (MLX_OMNI_MODEL_ALIASES): the model it stands for' })

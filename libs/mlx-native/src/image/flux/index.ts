@@ -3,4 +3,3 @@ export * from './layout';
 export * from './load';
 export * from './pipeline';
 export * from './slices';
-export { timestepFeatures } from './transformer';

@@ -1,5 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { arrayFromHost } from '../../io/host-arrays';
+import { rotateInterleavedPairs } from '../../nn/rope';
 
 /**
  * FLUX's rotary table over three position axes (FluxPosEmbed / BFL's EmbedND): each token has a
@@ -36,16 +37,7 @@ export function fluxPositions(textTokens: number, patchRows: number, patchColumn
   return positions;
 }
 
-/**
- * Rotates interleaved pairs of x [batch, heads, tokens, headDim] by the table: (a, b) → (a·cos − b·sin,
- * a·sin + b·cos), diffusers' apply_rotary_emb with use_real_unbind_dim=−1.
- */
+/** Rotates interleaved pairs of x [batch, heads, tokens, headDim] by the table (see rotateInterleavedPairs). */
 export function applyFluxRope(x: mx.array, table: { cos: mx.array; sin: mx.array }): mx.array {
-  const shape = x.shape;
-  const pairs = x.reshape(...shape.slice(0, -1), shape[shape.length - 1] / 2, 2);
-  const a = pairs.index('...', 0);
-  const b = pairs.index('...', 1);
-  const rotatedA = mx.subtract(mx.multiply(a, table.cos), mx.multiply(b, table.sin));
-  const rotatedB = mx.add(mx.multiply(a, table.sin), mx.multiply(b, table.cos));
-  return mx.stack([rotatedA, rotatedB], -1).reshape(...shape);
+  return rotateInterleavedPairs(x, table.cos, table.sin);
 }

@@ -3,7 +3,8 @@ import type { WeightStore } from '../../io/weight-store';
 import { geluTanh, silu } from '../../nn/activations';
 import { fullAttention, splitHeads } from '../../nn/full-attention';
 import type { Linear, RMSNorm } from '../../nn/layers';
-import { LayerNorm } from '../../nn/norms';
+import { adaptiveParameters, modulatedLayerNorm } from '../../nn/norms';
+import { sinusoidalEmbedding } from '../../nn/sinusoidal';
 import type { FluxTransformerConfig } from './config';
 import { applyFluxRope, fluxPositions, fluxRopeTable } from './rope';
 import type { SliceRunner } from './slices';
@@ -11,16 +12,8 @@ import type { SliceRunner } from './slices';
 /** FLUX's norms inside attention and around the blocks all use ε = 1e-6. */
 const EPS = 1e-6;
 
-/** The blocks' layer norm has no weights of its own: the modulation scales and shifts it. */
-const plainNorm = new LayerNorm(EPS);
-
-/** (1 + scale) · LN(x) + shift, the adaptive norm of every block. */
-const modulate = (x: mx.array, shift: mx.array, scale: mx.array): mx.array => mx.add(mx.multiply(plainNorm.forward(x), mx.add(scale, 1)), shift);
-
-/** linear(silu(temb)) cut into `parts` vectors [1, 1, hidden]: the shifts, scales and gates a block applies. */
-function modulation(linear: Linear, temb: mx.array, parts: number): mx.array[] {
-  return mx.split(linear.forward(silu(temb)), parts, -1).map((part) => mx.expandDims(part, 1));
-}
+/** (1 + scale) · LN(x) + shift, the adaptive norm of every block (its layer norm has no weights of its own). */
+const modulate = (x: mx.array, shift: mx.array, scale: mx.array): mx.array => modulatedLayerNorm(x, shift, scale, EPS);
 
 /** x [batch, length, hidden] → q, k, v [batch, length, hidden], from separate matrices or BFL's fused qkv. */
 type Projection = (x: mx.array) => mx.array[];
@@ -106,8 +99,8 @@ class DoubleStreamBlock {
   }
 
   forward(image: mx.array, text: mx.array, temb: mx.array, rope: FluxConditioning['rope']): [mx.array, mx.array] {
-    const [shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp] = modulation(this.norm1, temb, 6);
-    const [cShiftMsa, cScaleMsa, cGateMsa, cShiftMlp, cScaleMlp, cGateMlp] = modulation(this.norm1Context, temb, 6);
+    const [shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp] = adaptiveParameters(this.norm1, temb, 6);
+    const [cShiftMsa, cScaleMsa, cGateMsa, cShiftMlp, cScaleMlp, cGateMlp] = adaptiveParameters(this.norm1Context, temb, 6);
     const img = heads(this.imageQkv(modulate(image, shiftMsa, scaleMsa)), this.c.heads, this.norms.q, this.norms.k);
     const txt = heads(this.textQkv(modulate(text, cShiftMsa, cScaleMsa)), this.c.heads, this.norms.addedQ, this.norms.addedK);
     const q = applyFluxRope(mx.concatenate([txt.q, img.q], 2), rope);
@@ -149,7 +142,7 @@ class SingleStreamBlock {
   }
 
   forward(x: mx.array, temb: mx.array, rope: FluxConditioning['rope']): mx.array {
-    const [shift, scale, gate] = modulation(this.norm, temb, 3);
+    const [shift, scale, gate] = adaptiveParameters(this.norm, temb, 3);
     const [q, k, v, mlp] = this.project(modulate(x, shift, scale));
     const attention = heads([q, k, v], this.c.heads, this.normQ, this.normK);
     const attended = fullAttention(applyFluxRope(attention.q, rope), applyFluxRope(attention.k, rope), attention.v, 1 / Math.sqrt(this.c.headDim));
@@ -172,21 +165,6 @@ class EmbedderMlp {
   forward(x: mx.array): mx.array {
     return this.second.forward(silu(this.first.forward(x)));
   }
-}
-
-/**
- * Sinusoidal features of a timestep (diffusers' get_timestep_embedding with flip_sin_to_cos, shift 0):
- * [cos(t·f_j), sin(t·f_j)], f_j = 10000^(−j/half). Computed on the host in float64; t is σ·1000.
- */
-export function timestepFeatures(t: number, channels: number): Float32Array {
-  const half = channels / 2;
-  const features = new Float32Array(channels);
-  for (let j = 0; j < half; j++) {
-    const angle = t * Math.exp((-Math.log(10000) * j) / half);
-    features[j] = Math.cos(angle);
-    features[half + j] = Math.sin(angle);
-  }
-  return features;
 }
 
 /**
@@ -247,14 +225,15 @@ export class FluxTransformer {
     const textLength = text.shape[1];
     return run(() => {
       const imageTokens = joint.index(mx.Slice(), mx.Slice(textLength));
-      const [first, second] = modulation(this.normOut, temb, 2);
+      const [first, second] = adaptiveParameters(this.normOut, temb, 2);
       const [shift, scale] = this.config.finalModulation === 'scale-shift' ? [second, first] : [first, second];
       return this.projOut.forward(modulate(imageTokens, shift, scale));
     });
   }
 
   private embedding(sigma: number, cond: FluxConditioning): mx.array {
-    const features = (value: number) => mx.array(Array.from(timestepFeatures(value * 1000, this.config.timestepChannels))).reshape(1, -1);
+    // diffusers' get_timestep_embedding with flip_sin_to_cos and shift 0, of σ·1000.
+    const features = (value: number) => sinusoidalEmbedding(mx.array([value], mx.float32), this.config.timestepChannels, { order: 'cos-sin', scale: 1000 });
     let temb = this.timeEmbedder.forward(features(sigma));
     if (this.guidanceEmbedder) {
       temb = mx.add(temb, this.guidanceEmbedder.forward(features(cond.guidance)));

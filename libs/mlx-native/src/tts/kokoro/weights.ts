@@ -1,10 +1,9 @@
-import { core as mx } from '@frost-beta/mlx';
-import { MissingTensorError } from '../../io/errors';
+import type { core as mx } from '@frost-beta/mlx';
+import { materialized, ResidentWeights, type ConvSpec } from '../../io/resident-weights';
 import type { WeightStore } from '../../io/weight-store';
-import { Conv1d, conv1dWeightFromTorch, ConvTranspose1d, convTranspose1dWeightFromTorch, foldWeightNorm, type Conv1dOptions } from '../../nn/conv';
-import type { Embedding, Linear } from '../../nn/layers';
+import { Conv1d, conv1dWeightFromTorch, ConvTranspose1d, convTranspose1dWeightFromTorch, foldWeightNorm } from '../../nn/conv';
 import { BiLstm, type LstmDirectionWeights } from '../../nn/lstm';
-import { LayerNorm } from '../../nn/norms';
+import type { LayerNorm } from '../../nn/norms';
 
 /**
  * How a Kokoro checkpoint names and lays out its tensors. hexgrad's export (and mlx-community's bf16
@@ -39,56 +38,23 @@ export function isKokoroResidentTensor(name: string): boolean {
   return isKokoroInferenceTensor(name) && !name.endsWith('.weight_g') && !/\.(bias_hh_l0(_reverse)?|bias_hh_(forward|backward))$/.test(name);
 }
 
-/**
- * A transposed view copied into its own row-major buffer, so each convolution reads it without a
- * copy per call (this binding has no `contiguous`; an elementwise op writes its output row-major).
- */
-function materialized(view: mx.array): mx.array {
-  const copy = mx.multiply(view, 1);
-  mx.eval(copy);
-  return copy;
-}
-
-export interface ConvSpec extends Conv1dOptions {
-  inChannels: number;
-  outChannels: number;
-  kernel: number;
+export interface KokoroConvSpec extends ConvSpec {
   /** weight_g / weight_v rather than a plain weight. */
   weightNorm?: boolean;
-  bias?: boolean;
 }
 
 /**
  * The checkpoint as Kokoro's modules ask for it, whatever its naming: every accessor checks the
  * tensor against the shape the config implies and returns the layer in this engine's layout
- * (channels-last convolutions with weight norm folded). It also keeps the arrays the built layers hold,
- * so the loaded model can tell what it occupies.
+ * (channels-last convolutions with weight norm folded), holding what it built (see ResidentWeights).
  */
-export class KokoroWeights {
-  private readonly held = new Set<mx.array>();
-
+export class KokoroWeights extends ResidentWeights {
   constructor(
-    private readonly store: WeightStore,
+    store: WeightStore,
     readonly naming: KokoroNaming,
-    private readonly modelDir: string,
-  ) {}
-
-  /** Bytes of every array the built layers hold. */
-  get residentBytes(): number {
-    let total = 0;
-    for (const array of this.held) {
-      total += array.size * array.itemsize;
-    }
-    return total;
-  }
-
-  /** The shape of a tensor as stored, for widths the config does not state (the decoder's). */
-  storedShape(name: string): readonly number[] {
-    const shape = this.store.shapeOf(name);
-    if (shape === undefined) {
-      throw new MissingTensorError(name, this.modelDir);
-    }
-    return shape;
+    modelDir: string,
+  ) {
+    super(store, modelDir);
   }
 
   /** Output channels of a (weight-normed or plain) convolution, read from its weights. */
@@ -96,33 +62,12 @@ export class KokoroWeights {
     return this.store.shapeOf(`${module}.weight_g`)?.[0] ?? this.storedShape(`${module}.weight`)[0];
   }
 
-  has(name: string): boolean {
-    return this.store.shapeOf(name) !== undefined;
-  }
-
-  tensor(name: string, shape: readonly number[]): mx.array {
-    return this.hold(this.store.tensor(name, shape));
-  }
-
-  linear(module: string, inFeatures: number, outFeatures: number, bias = true): Linear {
-    const layer = this.store.linear(module, inFeatures, outFeatures, { bias });
-    this.store.moduleArrays(module).forEach((array) => this.hold(array));
-    return layer;
-  }
-
-  embedding(module: string, rows: number, width: number): Embedding {
-    const layer = this.store.embedding(module, rows, width);
-    this.store.moduleArrays(module).forEach((array) => this.hold(array));
-    return layer;
-  }
-
   /** A LayerNorm over `dim` channels; the text encoder's are `gamma`/`beta` in PyTorch naming. */
-  layerNorm(module: string, dim: number, eps: number, torchNames: [string, string] = ['weight', 'bias']): LayerNorm {
-    const [weightName, biasName] = this.naming === 'pytorch' ? torchNames : ['weight', 'bias'];
-    return new LayerNorm(eps, this.tensor(`${module}.${weightName}`, [dim]), this.tensor(`${module}.${biasName}`, [dim]));
+  override layerNorm(module: string, dim: number, eps: number, torchNames: [string, string] = ['weight', 'bias']): LayerNorm {
+    return super.layerNorm(module, dim, eps, this.naming === 'pytorch' ? torchNames : ['weight', 'bias']);
   }
 
-  conv(module: string, spec: ConvSpec): Conv1d {
+  conv(module: string, spec: KokoroConvSpec): Conv1d {
     const groups = spec.groups ?? 1;
     const torchShape = [spec.outChannels, spec.inChannels / groups, spec.kernel];
     const weight = this.hold(materialized(conv1dWeightFromTorch(this.convWeight(module, torchShape, spec.weightNorm ?? false))));
@@ -131,7 +76,7 @@ export class KokoroWeights {
   }
 
   /** A weight-normed ConvTranspose1d (PyTorch weight [in, out/groups, kernel]). */
-  convTranspose(module: string, spec: ConvSpec & { stride: number; outputPadding?: number }): ConvTranspose1d {
+  convTranspose(module: string, spec: KokoroConvSpec & { stride: number; outputPadding?: number }): ConvTranspose1d {
     const groups = spec.groups ?? 1;
     const torchShape = [spec.inChannels, spec.outChannels / groups, spec.kernel];
     const weight = this.hold(materialized(convTranspose1dWeightFromTorch(this.convWeight(module, torchShape, spec.weightNorm ?? true), groups)));
@@ -169,10 +114,5 @@ export class KokoroWeights {
     const direction = this.store.tensor(`${module}.weight_v`, stored(torchShape));
     const magnitude = this.store.tensor(`${module}.weight_g`, [torchShape[0], 1, 1]);
     return toTorch(foldWeightNorm(magnitude, direction));
-  }
-
-  private hold<T extends mx.array>(array: T): T {
-    this.held.add(array);
-    return array;
   }
 }
