@@ -324,7 +324,7 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
     // One at a time: this stack's only worker takes two requests (MLX_OMNI_WORKER_MAX_PENDING), heartbeats included.
     expect(await sendHostile(`${stack.baseUrl}/anthropic/v1/messages`, headers, variants, isAnthropicEnvelope, 1)).toEqual([]);
     expect(await sendHostile(`${stack.baseUrl}/anthropic/v1/messages/count_tokens`, headers, variants.slice(0, 120), isAnthropicEnvelope, 1)).toEqual([]);
-  });
+  }, 600_000);
 
   it('answers 529 overloaded_error when every worker is full', async () => {
     // MLX_OMNI_WORKER_MAX_PENDING=2: by the third long stream at the latest, the only worker is full.

@@ -253,6 +253,7 @@ describe('OpenAI Responses through the official client (API → gateway → IPC 
     expect(new Ajv({ strict: false }).compile(shell.parameters!)(JSON.parse(shellCall.arguments))).toBe(true);
   });
 
+  // Each variant the surface accepts runs a real generation (hundreds of them): a safety-net timeout, not a speed check.
   it('answers every hostile variation of a Codex-shaped request without a 5xx, each 4xx in OpenAI’s envelope', async () => {
     const valid = {
       model: QWEN,
@@ -275,7 +276,7 @@ describe('OpenAI Responses through the official client (API → gateway → IPC 
     expect(variants.length).toBeGreaterThan(300);
     const isOpenAiEnvelope = (body: any) => typeof body?.error?.message === 'string' && typeof body.error.type === 'string' && 'param' in body.error;
     expect(await sendHostile(`${stack.baseUrl}/v1/responses`, {}, variants, isOpenAiEnvelope, 4)).toEqual([]);
-  });
+  }, 600_000);
 
   it.each([
     ['background mode', { background: true }, 'background'],
