@@ -3,11 +3,11 @@ import { ensureFixtures } from './ensure-fixtures';
 import { ensureF5Fixtures, F5_BENCH_SPEC, F5_FIXTURE_SPECS } from './f5-fixtures';
 import { ensureKokoroFixtures, KOKORO_BENCH_SPEC, KOKORO_FIXTURE_SPECS } from './kokoro';
 import { ensureWhisperFixtures, WHISPER_BENCH_FIXTURE_SPEC, WHISPER_FIXTURE_SPECS } from './whisper-fixtures';
-import { BENCH_FIXTURE_SPEC, EMBEDDING_BENCH_FIXTURE_SPEC, EMBEDDING_FIXTURE_SPECS, FIXTURE_SPECS } from './specs';
+import { BENCH_256M_FIXTURE_SPEC, BENCH_FIXTURE_SPEC, EMBEDDING_BENCH_FIXTURE_SPEC, EMBEDDING_FIXTURE_SPECS, FIXTURE_SPECS } from './specs';
 
 /**
- * `npm run fixtures [-- --bench]`: writes the tiny test models, chat and speech (and with --bench the ~100M
- * chat model, the Whisper-tiny-sized one, the full-size Kokoro and the small F5-TTS) into $HF_HUB_CACHE, or
+ * `npm run fixtures [-- --bench]`: writes the tiny test models, chat and speech (and with --bench the ~100M and ~256M chat
+ * models, the Whisper-tiny-sized one, the full-size Kokoro and the small F5-TTS) into $HF_HUB_CACHE, or
  * ./.fixtures/hub. F5-TTS brings the Vocos repo it speaks through.
  */
 async function main(): Promise<void> {
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const speechIds = KOKORO_FIXTURE_SPECS.map((s) => s.id);
   const f5Ids = F5_FIXTURE_SPECS.map((s) => s.id);
   if (bench) {
-    ids.push(BENCH_FIXTURE_SPEC.id, EMBEDDING_BENCH_FIXTURE_SPEC.id);
+    ids.push(BENCH_FIXTURE_SPEC.id, BENCH_256M_FIXTURE_SPEC.id, EMBEDDING_BENCH_FIXTURE_SPEC.id);
     speechIds.push(KOKORO_BENCH_SPEC.id);
     f5Ids.push(F5_BENCH_SPEC.id);
   }

@@ -619,4 +619,22 @@ export const BENCH_FIXTURE_SPEC: FixtureSpec = {
   seed: 100,
 };
 
-export const ALL_FIXTURE_SPECS: readonly FixtureSpec[] = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS, BENCH_FIXTURE_SPEC, EMBEDDING_BENCH_FIXTURE_SPEC];
+/**
+ * ~256M-parameter Llama-shaped float32 model (about 1 GB read per decoded token): the size at which
+ * the CPU backend's decode is bound by memory bandwidth, for `bench:batch` and the llama.cpp side-by-side.
+ */
+export const BENCH_256M_FIXTURE_SPEC: FixtureSpec = {
+  id: `${FIXTURE_ORG}/bench-llama-256m`,
+  config: llamaConfig(
+    { hidden_size: 1024, intermediate_size: 2816, num_hidden_layers: 16, num_attention_heads: 16, num_key_value_heads: 4, head_dim: 64 },
+    { vocab_size: 32000, rope_scaling: null, rope_theta: 10000, max_position_embeddings: 4096, bos_token_id: 1, eos_token_id: 2 },
+  ),
+  dtype: 'float32',
+  shards: 3,
+  tokenizer: 'llama2',
+  chatTemplate: 'mistral',
+  generationConfig: mistralGeneration,
+  seed: 101,
+};
+
+export const ALL_FIXTURE_SPECS: readonly FixtureSpec[] = [...FIXTURE_SPECS, ...EMBEDDING_FIXTURE_SPECS, BENCH_FIXTURE_SPEC, BENCH_256M_FIXTURE_SPEC, EMBEDDING_BENCH_FIXTURE_SPEC];
