@@ -2,7 +2,7 @@ import { core as mx } from '@frost-beta/mlx';
 import { RotatingKVCache, StandardKVCache } from './cache';
 import type { Attention } from '../nn/attention';
 import type { FeedForward } from '../nn/feed-forward';
-import type { KVCache } from '../nn/kv-cache';
+import type { ForkableKVCache, LayerCache } from '../nn/kv-cache';
 import type { DecoderLanguageModel, ForwardOptions } from './language-model';
 import type { Embedding, Linear, RMSNorm } from '../nn/layers';
 
@@ -24,7 +24,7 @@ export interface DecoderLayerParts {
 export class DecoderLayer {
   constructor(readonly parts: DecoderLayerParts) {}
 
-  forward(x: mx.array, cache: KVCache): mx.array {
+  forward(x: mx.array, cache: LayerCache): mx.array {
     const { attention, mlp, inputNorm, postAttentionNorm, preMlpNorm, postMlpNorm } = this.parts;
     let attended = attention.forward(inputNorm.forward(x), cache);
     if (postAttentionNorm) {
@@ -64,7 +64,7 @@ export class DecoderModel implements DecoderLanguageModel {
     this.contextLength = parts.contextLength;
   }
 
-  forward(tokens: mx.array, cache: KVCache[] = this.createCache(), options: ForwardOptions = {}): mx.array {
+  forward(tokens: mx.array, cache: LayerCache[] = this.createCache(), options: ForwardOptions = {}): mx.array {
     let h = this.layerOutputs(tokens, cache);
     if (options.lastTokenOnly) {
       const length = h.shape[1];
@@ -73,7 +73,7 @@ export class DecoderModel implements DecoderLanguageModel {
     return this.logits(this.parts.norm.forward(h));
   }
 
-  hiddenStates(tokens: mx.array, cache: KVCache[] = this.createCache()): mx.array {
+  hiddenStates(tokens: mx.array, cache: LayerCache[] = this.createCache()): mx.array {
     return this.parts.norm.forward(this.layerOutputs(tokens, cache));
   }
 
@@ -84,7 +84,7 @@ export class DecoderModel implements DecoderLanguageModel {
   }
 
   /** Embedding and every layer, before the final norm (which `lastTokenOnly` applies to one position only). */
-  private layerOutputs(tokens: mx.array, cache: KVCache[]): mx.array {
+  private layerOutputs(tokens: mx.array, cache: LayerCache[]): mx.array {
     const { embedding, embeddingScale, layers } = this.parts;
     if (cache.length !== layers.length) {
       throw new RangeError(`cache has ${cache.length} entries, the model has ${layers.length} layers`);
@@ -99,7 +99,7 @@ export class DecoderModel implements DecoderLanguageModel {
     return h;
   }
 
-  createCache(): KVCache[] {
+  createCache(): ForkableKVCache[] {
     return this.parts.layers.map(({ parts: { slidingWindow } }) =>
       slidingWindow === undefined ? new StandardKVCache() : new RotatingKVCache(slidingWindow),
     );

@@ -4,3 +4,4 @@ export * from './load-language-model';
 export * from './cache';
 export * from './architectures';
 export * from './generate';
+export * from './engine';

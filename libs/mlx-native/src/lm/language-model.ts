@@ -1,5 +1,5 @@
 import type { core as mx } from '@frost-beta/mlx';
-import type { KVCache } from '../nn/kv-cache';
+import type { ForkableKVCache, LayerCache } from '../nn/kv-cache';
 
 export interface ForwardOptions {
   /**
@@ -21,11 +21,12 @@ export interface LanguageModel {
   /**
    * Token ids [batch, length] (int32) → logits [batch, length, vocab] (float32), or
    * [batch, 1, vocab] with `lastTokenOnly`. Appends to `cache` when given; without one the
-   * call sees only `tokens`.
+   * call sees only `tokens`. A layer's entry may be {@link RowCaches}: then row r of `tokens`
+   * continues its own sequence (continuous batching).
    */
-  forward(tokens: mx.array, cache?: KVCache[], options?: ForwardOptions): mx.array;
+  forward(tokens: mx.array, cache?: LayerCache[], options?: ForwardOptions): mx.array;
   /** A fresh cache with one entry per layer (rotating for sliding-window layers). */
-  createCache(): KVCache[];
+  createCache(): ForkableKVCache[];
 }
 
 /** A language model whose hidden states can be read, as every architecture here builds one. */
@@ -34,7 +35,7 @@ export interface DecoderLanguageModel extends LanguageModel {
    * The last layer's output after the final norm, [batch, length, hidden]: what `forward` feeds the
    * output head. Decoder embedders pool it; rerankers take a few logits of one position from it.
    */
-  hiddenStates(tokens: mx.array, cache?: KVCache[]): mx.array;
+  hiddenStates(tokens: mx.array, cache?: LayerCache[]): mx.array;
   /** The output head: hidden states [..., hidden] → float32 vocabulary logits [..., vocab]. */
   logits(hidden: mx.array): mx.array;
 }

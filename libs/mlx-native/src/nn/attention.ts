@@ -1,6 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { fullAttention, splitHeads } from './full-attention';
-import type { KVCache } from './kv-cache';
+import { RowCaches, type KVCache, type LayerCache } from './kv-cache';
 import type { Linear, RMSNorm } from './layers';
 import type { Rope } from './rope';
 
@@ -44,27 +44,47 @@ export interface AttentionParts {
 export class Attention {
   constructor(private readonly p: AttentionParts) {}
 
-  forward(x: mx.array, cache: KVCache): mx.array {
-    const { qkv, out, heads, kvHeads, headDim, scale, rope, queryNorm, keyNorm } = this.p;
+  /**
+   * With {@link RowCaches} the projections run once for the whole batch and only rotation and
+   * attention, which depend on each row's own position and history, run per row.
+   */
+  forward(x: mx.array, cache: LayerCache): mx.array {
+    const { qkv, out, heads, kvHeads, headDim, queryNorm, keyNorm } = this.p;
     const [batch, length] = x.shape;
     const [q, k, v] = qkv(x);
     const toHeads = (t: mx.array, count: number, norm?: RMSNorm): mx.array => {
       const split = t.reshape(batch, length, count, headDim);
       return (norm ? norm.forward(split) : split).transpose(0, 2, 1, 3);
     };
-    const offset = cache.offset;
-    const queries = rope.apply(toHeads(q, heads, queryNorm), offset);
-    const keys = rope.apply(toHeads(k, kvHeads, keyNorm), offset);
-    const context = cache.update(keys, toHeads(v, kvHeads));
+    const queries = toHeads(q, heads, queryNorm);
+    const keys = toHeads(k, kvHeads, keyNorm);
+    const values = toHeads(v, kvHeads);
     let attended: mx.array;
-    if (this.p.sinks) {
-      attended = attendWithSinks(queries, context.keys, context.values, scale, context.mask, this.p.sinks);
-    } else if (context.mask) {
-      attended = mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale, context.mask);
+    if (cache instanceof RowCaches) {
+      const row = (t: mx.array, r: number) => t.index(mx.Slice(r, r + 1));
+      attended = mx.concatenate(
+        cache.rows.map((rowCache, r) => this.attend(row(queries, r), row(keys, r), row(values, r), rowCache)),
+        0,
+      );
     } else {
-      attended = mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale);
+      attended = this.attend(queries, keys, values, cache);
     }
     return out.forward(attended.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim));
+  }
+
+  /** Rotates to the cache's position, appends, and attends: heads-first tensors of one sequence (or a batch sharing one cache). */
+  private attend(queries: mx.array, keys: mx.array, values: mx.array, cache: KVCache): mx.array {
+    const { scale, rope, sinks } = this.p;
+    const offset = cache.offset;
+    const context = cache.update(rope.apply(keys, offset), values);
+    const rotated = rope.apply(queries, offset);
+    if (sinks) {
+      return attendWithSinks(rotated, context.keys, context.values, scale, context.mask, sinks);
+    }
+    if (context.mask) {
+      return mx.fast.scaledDotProductAttention(rotated, context.keys, context.values, scale, context.mask);
+    }
+    return mx.fast.scaledDotProductAttention(rotated, context.keys, context.values, scale);
   }
 }
 

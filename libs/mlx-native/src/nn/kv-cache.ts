@@ -18,3 +18,28 @@ export interface KVCache {
   /** Appends keys/values [batch, kvHeads, length, headDim] and returns what the new queries attend to. */
   update(keys: mx.array, values: mx.array): AttentionContext;
 }
+
+/** A language model's per-layer cache, which the batch engine measures, forks and keeps for reuse. */
+export interface ForkableKVCache extends KVCache {
+  /** Bytes its buffers hold now (preallocated room included). */
+  readonly nbytes: number;
+  /**
+   * An independent cache holding the first `length` positions (default: all), which later updates of
+   * either never disturb; undefined when this cache no longer stores them (a sliding window that moved
+   * past them).
+   */
+  fork(length?: number): ForkableKVCache | undefined;
+}
+
+/**
+ * One layer's caches of independent sequences run as the rows of one batch (continuous batching):
+ * row r of the batch appends to `rows[r]` at its own position. Keeping a cache per row rather than
+ * one padded tensor lets rows join, leave and fork without copying the others, and sliding-window
+ * layers batch with no extra bookkeeping.
+ */
+export class RowCaches {
+  constructor(readonly rows: readonly KVCache[]) {}
+}
+
+/** What a layer's attention appends to: one sequence's cache, or one per row of a batch. */
+export type LayerCache = KVCache | RowCaches;

@@ -1,6 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { StandardKVCache } from '../cache';
-import type { KVCache } from '../../nn/kv-cache';
+import { RowCaches, type ForkableKVCache, type KVCache, type LayerCache } from '../../nn/kv-cache';
 import type { ForwardOptions, LanguageModel } from '../language-model';
 
 /**
@@ -20,20 +20,25 @@ export class ToyModel implements LanguageModel {
     readonly contextLength = 4096,
   ) {}
 
-  forward(tokens: mx.array, cache?: KVCache[], options?: ForwardOptions): mx.array {
-    const length = tokens.shape[1];
-    const start = cache?.[0].offset ?? 0;
-    cache?.[0].update(mx.zeros([1, 1, length, 1]), mx.zeros([1, 1, length, 1]));
+  forward(tokens: mx.array, cache?: LayerCache[], options?: ForwardOptions): mx.array {
+    const [batch, length] = tokens.shape;
+    const layer = cache?.[0];
+    const rowCaches: Array<KVCache | undefined> = layer instanceof RowCaches ? [...layer.rows] : Array<KVCache | undefined>(batch).fill(layer);
     this.forwardLengths.push(length);
-    const first = options?.lastTokenOnly ? start + length - 1 : start;
-    const rows = [];
-    for (let position = first; position < start + length; position++) {
-      rows.push(this.logitsAfter(position));
-    }
-    return mx.expandDims(mx.stack(rows), 0);
+    const rows = rowCaches.map((rowCache) => {
+      const start = rowCache?.offset ?? 0;
+      rowCache?.update(mx.zeros([1, 1, length, 1]), mx.zeros([1, 1, length, 1]));
+      const first = options?.lastTokenOnly ? start + length - 1 : start;
+      const positions = [];
+      for (let position = first; position < start + length; position++) {
+        positions.push(this.logitsAfter(position));
+      }
+      return mx.stack(positions);
+    });
+    return mx.stack(rows);
   }
 
-  createCache(): KVCache[] {
+  createCache(): ForkableKVCache[] {
     return [new StandardKVCache()];
   }
 }

@@ -1,3 +1,4 @@
 export * from './mask';
 export * from './standard-kv-cache';
 export * from './rotating-kv-cache';
+export * from './prompt-cache';

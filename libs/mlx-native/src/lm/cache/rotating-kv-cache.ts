@@ -1,5 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
-import type { AttentionContext, KVCache } from '../../nn/kv-cache';
+import type { AttentionContext, ForkableKVCache } from '../../nn/kv-cache';
 import { attentionMask } from './mask';
 import { KV_CACHE_STEP } from './standard-kv-cache';
 
@@ -14,7 +14,7 @@ const all = mx.Slice();
  * chunk (prefill) first puts the history back in order and returns `window - 1` old keys plus the
  * chunk, so that each query of the chunk still sees its full window, with a mask for the rest.
  */
-export class RotatingKVCache implements KVCache {
+export class RotatingKVCache implements ForkableKVCache {
   private keys: mx.array | undefined;
   private values: mx.array | undefined;
   private seen = 0;
@@ -31,6 +31,36 @@ export class RotatingKVCache implements KVCache {
 
   get offset(): number {
     return this.seen;
+  }
+
+  get nbytes(): number {
+    return (this.keys?.nbytes ?? 0) + (this.values?.nbytes ?? 0);
+  }
+
+  /**
+   * Forks at the current position, or at an earlier one while no position has been dropped yet; past
+   * that the window no longer holds what an earlier position's queries would need.
+   */
+  fork(length = this.seen): RotatingKVCache | undefined {
+    if (!Number.isInteger(length) || length < 0 || length > this.seen) {
+      throw new RangeError(`cannot fork ${length} positions of a cache holding ${this.seen}`);
+    }
+    const dropped = this.seen - this.filled;
+    if (length < this.seen && dropped > 0) {
+      return undefined;
+    }
+    const copy = new RotatingKVCache(this.window);
+    const kept = length - dropped;
+    if (kept > 0 && this.keys && this.values) {
+      const head = mx.Slice(0, kept);
+      // In temporal order, so the copy's ring starts unwrapped: its oldest slot is slot 0.
+      copy.keys = this.inTemporalOrder(this.keys).index(all, all, head, all);
+      copy.values = this.inTemporalOrder(this.values).index(all, all, head, all);
+      copy.filled = kept;
+      copy.next = kept % this.window;
+    }
+    copy.seen = length;
+    return copy;
   }
 
   update(keys: mx.array, values: mx.array): AttentionContext {

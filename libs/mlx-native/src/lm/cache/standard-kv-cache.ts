@@ -1,5 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
-import type { AttentionContext, KVCache } from '../../nn/kv-cache';
+import type { AttentionContext, ForkableKVCache } from '../../nn/kv-cache';
 import { attentionMask } from './mask';
 
 /** Grow the buffers this many positions at a time, so decoding does not reallocate every token. */
@@ -16,13 +16,35 @@ const all = mx.Slice();
  * waits for the garbage collector the next in-place write must copy the entire buffer instead
  * (measured: 2.3 ms per layer and tensor at 4096 positions, growing with the context).
  */
-export class StandardKVCache implements KVCache {
+export class StandardKVCache implements ForkableKVCache {
   private keys: mx.array | undefined;
   private values: mx.array | undefined;
   private seen = 0;
 
   get offset(): number {
     return this.seen;
+  }
+
+  get nbytes(): number {
+    return (this.keys?.nbytes ?? 0) + (this.values?.nbytes ?? 0);
+  }
+
+  /**
+   * The copy starts as views of this cache's first `length` positions, exactly full: its first update
+   * grows it into buffers of its own, so neither cache ever writes into memory the other reads.
+   */
+  fork(length = this.seen): StandardKVCache {
+    if (!Number.isInteger(length) || length < 0 || length > this.seen) {
+      throw new RangeError(`cannot fork ${length} positions of a cache holding ${this.seen}`);
+    }
+    const copy = new StandardKVCache();
+    if (length > 0 && this.keys && this.values) {
+      const head = mx.Slice(0, length);
+      copy.keys = this.keys.index(all, all, head, all);
+      copy.values = this.values.index(all, all, head, all);
+      copy.seen = length;
+    }
+    return copy;
   }
 
   update(keys: mx.array, values: mx.array): AttentionContext {

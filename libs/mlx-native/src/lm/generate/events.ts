@@ -35,6 +35,8 @@ export interface GenerationFinished {
   readonly promptTokens: number;
   /** Tokens reported as `token` events (a final EOS is not one). */
   readonly completionTokens: number;
+  /** Prompt tokens whose keys and values were reused from the prompt cache instead of computed. */
+  readonly cachedTokens?: number;
   readonly timings: GenerationTimings;
 }
 

@@ -1,0 +1,2 @@
+export * from './batch-engine';
+export * from './sequence';
