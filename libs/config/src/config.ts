@@ -34,8 +34,16 @@ export interface OmniConfig {
   audioMaxBytes: number;
   /** Readiness fails when the state directory's disk has less free than this. */
   minFreeDiskBytes: number;
-  /** Host memory the worker's model pool may fill. */
+  /** Host memory the worker's model pool may fill: weights, the running sequences' KV caches and the prompt cache. */
   memoryBudgetBytes: number;
+  /** Sequences one loaded chat model decodes together (continuous batching); past it requests wait. */
+  batchMaxRows: number;
+  /** Newcomers wait while a model's running sequences hold this many bytes of keys and values. */
+  kvCacheBytes: number;
+  /** Keys and values of finished sequences kept per chat model for prompts that start the same way; 0 turns reuse off. */
+  promptCacheBytes: number;
+  /** Reuse cached prefixes across API keys (a shared system prompt); off, a faster first token would tell one key what another sent. */
+  promptCacheShared: boolean;
   /** Puts prompt and completion text into the per-request log lines; off, since they may be private. */
   logPrompts: boolean;
   /** One admin key (MLX_OMNI_API_KEY); keys are off when neither this nor keysFile is set. */
@@ -268,6 +276,10 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     minFreeDiskBytes: readInteger(env, 'MLX_OMNI_MIN_FREE_DISK_BYTES', gib, 0, Number.MAX_SAFE_INTEGER),
     // Three quarters leaves the OS, the API and the KV caches room on a shared machine.
     memoryBudgetBytes: readInteger(env, 'MLX_OMNI_MEMORY_BUDGET_BYTES', Math.floor(totalmem() * 0.75), 0, Number.MAX_SAFE_INTEGER),
+    batchMaxRows: readInteger(env, 'MLX_OMNI_BATCH_MAX_ROWS', 16, 1, 1024),
+    kvCacheBytes: readInteger(env, 'MLX_OMNI_KV_CACHE_BYTES', 4 * gib, 0, Number.MAX_SAFE_INTEGER),
+    promptCacheBytes: readInteger(env, 'MLX_OMNI_PROMPT_CACHE_BYTES', gib, 0, Number.MAX_SAFE_INTEGER),
+    promptCacheShared: readBoolean(env, 'MLX_OMNI_PROMPT_CACHE_SHARED', false),
     logPrompts: readBoolean(env, 'MLX_OMNI_LOG_PROMPTS', false),
     apiKey: readApiKey(env),
     keysFile: readPath(env, 'MLX_OMNI_KEYS_FILE'),

@@ -16,6 +16,29 @@ export interface LoadedModelInfo {
   /** Requests using it now; a model in use is never evicted or unloaded. */
   activeRequests: number;
   lastUsedAt: string;
+  /** A chat model's batch engine and prompt cache. */
+  batch?: BatchStatus;
+}
+
+/** A chat model's continuous batching, as its worker reports it. */
+export interface BatchStatus {
+  /** Requests in the batch (prefilling or decoding) and requests waiting for a place in it. */
+  running: number;
+  waiting: number;
+  /** Sequences decoding now (a request with `n` choices has `n`), and the most there may be. */
+  rows: number;
+  maxRows: number;
+  /** Keys and values the running sequences hold, and the bytes past which newcomers wait (null: no limit). */
+  kvBytes: number;
+  kvLimitBytes: number | null;
+  promptCacheBytes: number;
+  promptCacheLimitBytes: number;
+  /** Since load: prompt-cache lookups, prompt tokens they covered, and tokens served from the cache. */
+  prefixCacheQueries: number;
+  prefixCacheQueriedTokens: number;
+  prefixCacheHitTokens: number;
+  /** Decode steps run, by the number of rows: entry b counts steps over b rows. */
+  stepsByBatchSize: number[];
 }
 
 /** The worker's model pool: its memory budget and how often it had to unload a model. */

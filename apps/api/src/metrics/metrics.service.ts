@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type Redis from 'ioredis';
+import type { BatchStatus, WorkerStatus } from '@mlx-omni/ipc';
 import { QUEUE_NAMES } from '@mlx-omni/jobs';
 import { JobsService } from '../jobs/jobs.service';
 import { REDIS_CLIENT } from '../redis/redis.module';
@@ -142,6 +143,7 @@ export class MetricsService {
         }
       },
     });
+    this.registerBatchMetrics(statuses);
     // Each load is observed once, the first scrape after a heartbeat shows it (a model loaded and
     // unloaded between two scrapes is missed); the key tells a reload from the same load seen again.
     const observed = new Set<string>();
@@ -159,6 +161,73 @@ export class MetricsService {
               this.observe(model.loadSeconds);
             }
           }
+        }
+      },
+    });
+  }
+
+  /** vLLM's names for the batch and the prefix cache, per worker and chat model, from the last heartbeat. */
+  private registerBatchMetrics(statuses: () => WorkerStatus[]): void {
+    const batches = () =>
+      statuses().flatMap(({ workerId, loadedModels }) =>
+        loadedModels.flatMap((model) => (model.batch === undefined ? [] : [{ labels: { worker_id: workerId, model: model.id }, key: `${workerId}\t${model.path}\t${model.loadedAt}`, batch: model.batch }])),
+      );
+    new Gauge({
+      name: `${METRIC_PREFIX}kv_cache_usage_perc`,
+      help: "Fraction of a chat model's KV cache limit (MLX_OMNI_KV_CACHE_BYTES) its running sequences hold",
+      labelNames: ['worker_id', 'model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, batch } of batches()) {
+          this.set(labels, batch.kvLimitBytes ? batch.kvBytes / batch.kvLimitBytes : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}prompt_cache_bytes`,
+      help: 'Bytes of keys and values a chat model keeps for prompts that start the same way',
+      labelNames: ['worker_id', 'model'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, batch } of batches()) {
+          this.set(labels, batch.promptCacheBytes);
+        }
+      },
+    });
+    const tokenCounter = (name: string, help: string, read: (batch: BatchStatus) => number) =>
+      new Counter({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        labelNames: ['worker_id', 'model'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const { labels, batch } of batches()) {
+            this.inc(labels, read(batch));
+          }
+        },
+      });
+    tokenCounter('prefix_cache_queries_total', 'Prompt tokens looked up in the prefix (prompt) cache', (batch) => batch.prefixCacheQueriedTokens);
+    tokenCounter('prefix_cache_hits_total', 'Prompt tokens served from the prefix (prompt) cache instead of computed', (batch) => batch.prefixCacheHitTokens);
+    // Workers count steps per batch size since load; each scrape observes what is new since the last one.
+    const seen = new Map<string, number[]>();
+    new Histogram({
+      name: `${METRIC_PREFIX}batch_size`,
+      help: 'Sequences decoded together per decode step of a chat model',
+      labelNames: ['worker_id', 'model'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [this.registry],
+      collect() {
+        for (const { labels, key, batch } of batches()) {
+          const before = seen.get(key) ?? [];
+          batch.stepsByBatchSize.forEach((steps, size) => {
+            for (let i = before[size] ?? 0; i < steps; i++) {
+              this.observe(labels, size);
+            }
+          });
+          seen.set(key, [...batch.stepsByBatchSize]);
         }
       },
     });

@@ -34,6 +34,19 @@ export class WorkersController {
         id: model.id,
         size_bytes: model.sizeBytes,
         loaded_at: unixSeconds(Date.parse(model.loadedAt)),
+        ...(model.batch === undefined
+          ? {}
+          : {
+              batch: {
+                running: model.batch.running,
+                waiting: model.batch.waiting,
+                running_rows: model.batch.rows,
+                max_rows: model.batch.maxRows,
+                kv_cache_bytes: model.batch.kvBytes,
+                prompt_cache_bytes: model.batch.promptCacheBytes,
+                prompt_cache_hit_tokens: model.batch.prefixCacheHitTokens,
+              },
+            }),
       })),
       memory: status
         ? {

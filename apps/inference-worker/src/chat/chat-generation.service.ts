@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { GenerationChunk, ChatGenerationParams, GenerationResult, StreamContext } from '@mlx-omni/ipc';
-import { ChatTemplateError, FairStepScheduler } from '@mlx-omni/mlx-native';
+import { ChatTemplateError, type SubmittedSequence } from '@mlx-omni/mlx-native';
 import { familyById, type ToolCallFormat } from '@mlx-omni/model-families';
 import {
   assertSupportedSchema,
@@ -16,7 +16,7 @@ import {
   type MarkupCallFormat,
 } from '@mlx-omni/structured-output';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
-import { assertFitsContext, badRequest, generateChoice, generationResult, type ChoiceOutcome, type ChoiceSettings } from '../generation/choice-generator';
+import { assertFitsContext, badRequest, generateChoices, generationResult, type ChoiceSettings } from '../generation/choice-generator';
 import { jsonConstraintProcessor, vocabularyOf } from '../generation/constrained-decoding';
 import { ChoiceOutput, usesHarmony, type OutputMode } from './choice-output';
 import { withMistralCallIds } from './mistral-call-ids';
@@ -30,14 +30,14 @@ const MARKUP_CALL_FORMATS: Partial<Record<MarkupToolCallFormat, MarkupCallFormat
  * Sends the prompt's size just before the first generated chunk: by then prefill is done and every
  * refusal (context length, max_tokens beyond it) has happened, so it never precedes a 4xx.
  */
-function announcingPrompt(ctx: StreamContext<GenerationChunk>, prompt: GenerationChunk): StreamContext<GenerationChunk> {
+function announcingPrompt(ctx: StreamContext<GenerationChunk>, prompt: () => GenerationChunk): StreamContext<GenerationChunk> {
   let announced = false;
   return {
     signal: ctx.signal,
     send: async (chunk) => {
       if (!announced) {
         announced = true;
-        await ctx.send(prompt);
+        await ctx.send(prompt());
       }
       await ctx.send(chunk);
     },
@@ -51,10 +51,7 @@ function announcingPrompt(ctx: StreamContext<GenerationChunk>, prompt: Generatio
  */
 @Injectable()
 export class ChatGenerationService {
-  constructor(
-    private readonly pool: ModelPoolService,
-    private readonly scheduler: FairStepScheduler,
-  ) {}
+  constructor(private readonly pool: ModelPoolService) {}
 
   generate(params: ChatGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     return this.pool.use('chat', params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
@@ -72,12 +69,11 @@ export class ChatGenerationService {
     const promptIds = pooled.tokenizer.encode(prompt, { addSpecialTokens: false });
     assertFitsContext(pooled, promptIds.length, 'messages');
     const mode = this.outputMode(pooled, params, prompt);
-    const announced = announcingPrompt(ctx, { choice: 0, type: 'prompt', promptTokens: promptIds.length, cachedTokens: 0 });
-    const outcomes: ChoiceOutcome[] = [];
-    let reasoningTokens = 0;
-    for (let choice = 0; choice < params.n; choice++) {
-      const output = new ChoiceOutput(choice, mode, () => `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`);
-      const settings: ChoiceSettings = {
+    let submitted: SubmittedSequence | undefined;
+    const announced = announcingPrompt(ctx, () => ({ choice: 0, type: 'prompt', promptTokens: promptIds.length, cachedTokens: submitted?.cachedTokens ?? 0 }));
+    const outputs = Array.from({ length: params.n }, (_, choice) => new ChoiceOutput(choice, mode, () => `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`));
+    const choices = outputs.map(
+      (_, choice): ChoiceSettings => ({
         choice,
         sampling: params.sampling,
         maxTokens: params.maxTokens,
@@ -89,12 +85,15 @@ export class ChatGenerationService {
         // Some families mark calls with special tokens (Mistral's [TOOL_CALLS], Llama's <|python_tag|>), and
         // harmony marks every channel with them: the parsers must see them.
         skipSpecialTokens: !(mode.kind === 'text' && (mode.toolNames.length > 0 || usesHarmony(mode))),
-        stepGate: this.scheduler.lane(params.caller),
-      };
-      outcomes.push(await generateChoice(pooled, promptIds, settings, output, announced));
-      reasoningTokens += output.reasoningTokens;
-    }
-    return generationResult(promptIds.length, reasoningTokens, outcomes);
+      }),
+    );
+    const run = await generateChoices(pooled, promptIds, choices, outputs, params.caller, announced, (started) => {
+      submitted = started;
+    });
+    return generationResult(
+      outputs.reduce((sum, output) => sum + output.reasoningTokens, 0),
+      [run],
+    );
   }
 
   private renderPrompt({ tokenizer, family }: PooledChatModel, params: ChatGenerationParams): string {

@@ -1,17 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { GenerationChunk, GenerationResult, StreamContext, TextGenerationParams, WirePromptLogprob } from '@mlx-omni/ipc';
-import { FairStepScheduler, scorePrompt } from '@mlx-omni/mlx-native';
+import { scorePrompt } from '@mlx-omni/mlx-native';
 import { ModelPoolService, type PooledChatModel } from '../models/model-pool.service';
-import { assertFitsContext, badRequest, generateChoice, generationResult, type ChoiceOutcome, type ChoiceSettings } from '../generation/choice-generator';
+import { assertFitsContext, badRequest, generateChoices, generationResult, type ChoiceSettings } from '../generation/choice-generator';
 import { VerbatimOutput } from '../generation/verbatim-output';
 
 /** Legacy completions: the prompt goes to the model as it is, with no chat template. */
 @Injectable()
 export class TextGenerationService {
-  constructor(
-    private readonly pool: ModelPoolService,
-    private readonly scheduler: FairStepScheduler,
-  ) {}
+  constructor(private readonly pool: ModelPoolService) {}
 
   generate(params: TextGenerationParams, ctx: StreamContext<GenerationChunk>): Promise<GenerationResult> {
     return this.pool.use('chat', params.model, params.modelPath, (pooled) => this.generateWith(pooled, params, ctx));
@@ -29,31 +26,33 @@ export class TextGenerationService {
       assertFitsContext(pooled, ids.length, 'prompt');
       return { ids, text: typeof prompt === 'string' ? prompt : tokenizer.decode(ids) };
     });
-    let promptTokens = 0;
-    const outcomes: ChoiceOutcome[] = [];
-    for (const [index, prompt] of prompts.entries()) {
-      promptTokens += prompt.ids.length;
-      for (let i = 0; i < params.n; i++) {
-        const choice = index * params.n + i;
-        const output = new VerbatimOutput(choice);
+    // Every prompt's choices join the model's batch at once.
+    const runs = await Promise.all(
+      prompts.map(async (prompt, index) => {
+        const choices = Array.from(
+          { length: params.n },
+          (_, i): ChoiceSettings => ({
+            choice: index * params.n + i,
+            sampling: params.sampling,
+            maxTokens: params.maxTokens,
+            stop: params.stop,
+            logprobs: params.topLogprobs !== undefined,
+            topLogprobs: params.topLogprobs ?? 0,
+            logitsProcessors: [],
+            skipSpecialTokens: true,
+          }),
+        );
+        const outputs = choices.map((settings) => new VerbatimOutput(settings.choice));
         if (params.echo) {
-          await ctx.send(params.topLogprobs === undefined ? output.content(prompt.text, undefined) : await this.scoredEcho(pooled, choice, prompt, params.topLogprobs));
+          for (const [i, output] of outputs.entries()) {
+            const choice = choices[i].choice;
+            await ctx.send(params.topLogprobs === undefined ? output.content(prompt.text, undefined) : await this.scoredEcho(pooled, choice, prompt, params.topLogprobs));
+          }
         }
-        const settings: ChoiceSettings = {
-          choice,
-          sampling: params.sampling,
-          maxTokens: params.maxTokens,
-          stop: params.stop,
-          logprobs: params.topLogprobs !== undefined,
-          topLogprobs: params.topLogprobs ?? 0,
-          logitsProcessors: [],
-          skipSpecialTokens: true,
-          stepGate: this.scheduler.lane(params.caller),
-        };
-        outcomes.push(await generateChoice(pooled, prompt.ids, settings, output, ctx));
-      }
-    }
-    return generationResult(promptTokens, 0, outcomes);
+        return generateChoices(pooled, prompt.ids, choices, outputs, params.caller, ctx);
+      }),
+    );
+    return generationResult(0, runs);
   }
 
   /** The echoed prompt with each token's logprob given the ones before it (the first has none). */

@@ -1,14 +1,28 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OMNI_CONFIG, type OmniConfig } from '@mlx-omni/config';
-import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
-import { familyLoader, ModelIncompleteError, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, type FamilyLoader, type FamilyLoadOptions, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
+import { IpcHandlerError, type BatchStatus, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
+import { BatchEngine, FairStepScheduler, familyLoader, ModelIncompleteError, PromptCache, ModelLoadError, TokenizerLoadError, UnsupportedFamilyError, type FamilyLoader, type FamilyLoadOptions, type LoadedModel, type LoadedModels } from '@mlx-omni/mlx-native';
 import { supportedFamilies, type ModelKind } from '@mlx-omni/model-families';
 import { companionFolders, describeModelAt, ModelCatalog } from '@mlx-omni/model-hub';
 import { ModelPool } from './model-pool';
 
-/** A loaded model of one kind, with the id and folder it was loaded under. */
-export type Pooled<K extends keyof LoadedModels = keyof LoadedModels> = LoadedModels[K] & { id: string; path: string; family: string };
+/** A loaded model of one kind, with the id and folder it was loaded under; a chat model with the engine that batches its sequences. */
+export type Pooled<K extends keyof LoadedModels = keyof LoadedModels> = K extends 'chat'
+  ? LoadedModels[K] & PoolEntryFacts & { engine: BatchEngine }
+  : LoadedModels[K] & PoolEntryFacts;
+
+interface PoolEntryFacts {
+  id: string;
+  path: string;
+  family: string;
+}
 export type PooledChatModel = Pooled<'chat'>;
+
+/** KV caches of the running sequences and the prompt cache: memory the model's weights do not account for. */
+function engineBytes(engine: BatchEngine): number {
+  const { kvBytes, promptCacheBytes } = engine.stats;
+  return kvBytes + promptCacheBytes;
+}
 
 const notSupported = (message: string) => new IpcHandlerError({ message, code: 'model_not_supported', status: 400, param: 'model' });
 
@@ -41,8 +55,11 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(ModelPoolService.name);
   private readonly pool: ModelPool<Pooled>;
 
-  constructor(@Inject(OMNI_CONFIG) private readonly config: OmniConfig) {
-    this.pool = new ModelPool({
+  constructor(
+    @Inject(OMNI_CONFIG) private readonly config: OmniConfig,
+    private readonly scheduler: FairStepScheduler,
+  ) {
+    this.pool = new ModelPool<Pooled>({
       budgetBytes: config.memoryBudgetBytes,
       idleTtlMs: config.modelIdleTtlS * 1000,
       sizeOf: async (path) => {
@@ -50,6 +67,8 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
         return loadFailuresAsBadRequests(path, () => loader.weightBytes(path, options));
       },
       load: (id, path) => this.loadModel(id, path),
+      runtimeBytesOf: (model) => (model.kind === 'chat' ? engineBytes(model.engine) : 0),
+      batchOf: (model) => (model.kind === 'chat' ? this.batchStatus(model.engine) : undefined),
       onEvict: (id, reason) => this.logger.log({ model: id, reason }, 'Model unloaded'),
     });
   }
@@ -91,6 +110,21 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
 
   status(): ModelPoolStatus {
     return this.pool.status();
+  }
+
+  private batchStatus(engine: BatchEngine): BatchStatus {
+    const { promptCache } = engine.options;
+    const { kvCacheBytes } = this.config;
+    return {
+      ...engine.stats,
+      maxRows: this.config.batchMaxRows,
+      kvLimitBytes: kvCacheBytes,
+      promptCacheLimitBytes: promptCache?.maxBytes ?? 0,
+      prefixCacheQueries: promptCache?.queries ?? 0,
+      prefixCacheQueriedTokens: promptCache?.queriedTokens ?? 0,
+      prefixCacheHitTokens: promptCache?.hitTokens ?? 0,
+      stepsByBatchSize: Array.from(engine.stepsByBatchSize, (steps) => steps ?? 0),
+    };
   }
 
   private async preload(): Promise<void> {
@@ -136,6 +170,18 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
     const { family, loader, options } = await this.familyAt(path);
     const model: LoadedModel = await loadFailuresAsBadRequests(id, () => loader.load(path, options));
     this.logger.log({ model: id, path, family, kind: model.kind, seconds: (performance.now() - started) / 1000 }, 'Model loaded');
-    return { ...model, id, path, family };
+    if (model.kind !== 'chat') {
+      return { ...model, id, path, family } as Pooled;
+    }
+    const { batchMaxRows, kvCacheBytes, promptCacheBytes, promptCacheShared } = this.config;
+    const engine = new BatchEngine(model.lm.model, {
+      maxRows: batchMaxRows,
+      maxKvBytes: kvCacheBytes,
+      promptCache: promptCacheBytes > 0 ? new PromptCache(promptCacheBytes) : undefined,
+      sharePromptCache: promptCacheShared,
+      // The batch's steps take turns with the worker's other device work (embeddings, speech, images).
+      gate: this.scheduler.lane(`chat-engine:${path}`),
+    });
+    return { ...model, id, path, family, engine };
   }
 }

@@ -1,4 +1,4 @@
-import { IpcHandlerError, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
+import { IpcHandlerError, type BatchStatus, type LoadedModelInfo, type ModelPoolStatus } from '@mlx-omni/ipc';
 
 export type EvictionReason = keyof ModelPoolStatus['evictions'];
 
@@ -11,6 +11,10 @@ export interface ModelPoolOptions<T> {
   load(id: string, path: string): Promise<T>;
   /** What a model will take in memory, known before it loads (its weight files' size). */
   sizeOf(path: string): Promise<number>;
+  /** What a loaded model holds beyond its weights now (KV caches), counted in the budget with them. */
+  runtimeBytesOf?(model: T): number;
+  /** A loaded chat model's batch, for status. */
+  batchOf?(model: T): BatchStatus | undefined;
   onEvict?(id: string, reason: EvictionReason): void;
 }
 
@@ -119,7 +123,7 @@ export class ModelPool<T> {
       );
     }
     const idle = [...this.entries.values()].filter((entry) => this.evictable(entry)).sort((a, b) => a.recency - b.recency);
-    const freeable = idle.reduce((sum, entry) => sum + entry.sizeBytes, 0);
+    const freeable = idle.reduce((sum, entry) => sum + this.footprint(entry), 0);
     if (this.usedBytes() - freeable + sizeBytes > budgetBytes) {
       throw busy(`Model ${id} does not fit in memory while the loaded models are busy; retry shortly`, 'model_pool_full', 503);
     }
@@ -187,9 +191,13 @@ export class ModelPool<T> {
   private usedBytes(): number {
     let total = 0;
     for (const entry of this.entries.values()) {
-      total += entry.sizeBytes;
+      total += this.footprint(entry);
     }
     return total;
+  }
+
+  private footprint(entry: Entry<T>): number {
+    return entry.sizeBytes + (entry.model === undefined ? 0 : (this.options.runtimeBytesOf?.(entry.model) ?? 0));
   }
 
   private describe(entry: Entry<T>): LoadedModelInfo {
@@ -202,6 +210,7 @@ export class ModelPool<T> {
       pinned: entry.pinned,
       activeRequests: entry.users,
       lastUsedAt: new Date(entry.lastUsedAt).toISOString(),
+      ...(entry.model === undefined ? {} : { batch: this.options.batchOf?.(entry.model) }),
     };
   }
 }

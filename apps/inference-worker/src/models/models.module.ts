@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { GenerationModule } from '../generation/generation.module';
 import { ModelPoolService } from './model-pool.service';
 
-@Module({ providers: [ModelPoolService], exports: [ModelPoolService] })
+@Module({ imports: [GenerationModule], providers: [ModelPoolService], exports: [ModelPoolService] })
 export class ModelsModule {}

@@ -14,6 +14,29 @@ export class WorkerMemoryDto {
   mlx_cache_bytes!: number;
 }
 
+export class ModelBatchDto {
+  @ApiProperty({ description: 'Requests in the batch (prefilling or decoding)' })
+  running!: number;
+
+  @ApiProperty({ description: 'Requests waiting for a place in the batch (MLX_OMNI_BATCH_MAX_ROWS, MLX_OMNI_KV_CACHE_BYTES)' })
+  waiting!: number;
+
+  @ApiProperty({ description: 'Sequences decoding now; a request with n choices has n' })
+  running_rows!: number;
+
+  @ApiProperty()
+  max_rows!: number;
+
+  @ApiProperty({ description: 'Keys and values the running sequences hold' })
+  kv_cache_bytes!: number;
+
+  @ApiProperty({ description: 'Keys and values kept for prompts that start the same way' })
+  prompt_cache_bytes!: number;
+
+  @ApiProperty({ description: 'Prompt tokens served from the prompt cache since the model loaded' })
+  prompt_cache_hit_tokens!: number;
+}
+
 export class LoadedModelDto {
   @ApiProperty({ example: 'mlx-community/Qwen3-4B-4bit' })
   id!: string;
@@ -23,6 +46,9 @@ export class LoadedModelDto {
 
   @ApiProperty({ description: 'Unix seconds' })
   loaded_at!: number;
+
+  @ApiProperty({ type: ModelBatchDto, required: false, description: "A chat model's continuous batching and prompt cache" })
+  batch?: ModelBatchDto;
 }
 
 export class WorkerDto {

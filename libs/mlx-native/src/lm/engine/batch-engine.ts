@@ -105,7 +105,7 @@ export class BatchEngine {
 
   constructor(
     readonly model: LanguageModel,
-    private readonly options: BatchEngineOptions = {},
+    readonly options: BatchEngineOptions = {},
   ) {
     this.maxRows = options.maxRows ?? 16;
     this.maxKvBytes = options.maxKvBytes ?? Infinity;
