@@ -340,6 +340,58 @@ describe('chat completions through the official OpenAI client (API → IPC → w
     expect(stack.supervisor.output()).not.toContain('Reply was already sent');
   });
 
+  it('reuses the prompt cache: a repeated prompt and a conversation one turn longer prefill only what is new, and report cached_tokens', async () => {
+    // A nonce keeps this prefix out of whatever earlier tests cached.
+    const system = `Session ${Date.now()}. ${'You answer questions about colours, shapes and numbers, briefly. '.repeat(12)}`;
+    const first: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      { role: 'system', content: system },
+      { role: 'user', content: 'Name a colour.' },
+    ];
+    const cold = await client.chat.completions.create({ model: QWEN, messages: first, max_tokens: 6, temperature: 0 });
+    expect(cold.usage!.prompt_tokens_details?.cached_tokens).toBe(0);
+    const repeated = await client.chat.completions.create({ model: QWEN, messages: first, max_tokens: 6, temperature: 0 });
+    // All but the last prompt token, which must be fed to produce the first new one.
+    expect(repeated.usage!.prompt_tokens_details?.cached_tokens).toBe(cold.usage!.prompt_tokens - 1);
+    expect(repeated.choices[0].message.content).toBe(cold.choices[0].message.content);
+
+    const longer: OpenAI.Chat.ChatCompletionMessageParam[] = [...first, { role: 'assistant', content: cold.choices[0].message.content }, { role: 'user', content: 'And a shape?' }];
+    const stream = await client.chat.completions.create({ model: QWEN, messages: longer, max_tokens: 4, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      usage = chunk.usage ?? usage;
+    }
+    expect(usage!.prompt_tokens).toBeGreaterThan(cold.usage!.prompt_tokens);
+    // The system prompt and the first question at least; the answer's own tokens too when the template renders them back the same.
+    expect(usage!.prompt_tokens_details?.cached_tokens).toBeGreaterThanOrEqual(cold.usage!.prompt_tokens - 8);
+
+    const model = (await stack.request('/v1/workers')).body.data[0].loaded_models.find((loaded: { id: string }) => loaded.id === QWEN);
+    expect(model.batch).toMatchObject({ running: 0, waiting: 0, max_rows: 16 });
+    expect(model.batch.prompt_cache_bytes).toBeGreaterThan(0);
+    expect(model.batch.prompt_cache_hit_tokens).toBeGreaterThanOrEqual(repeated.usage!.prompt_tokens_details!.cached_tokens!);
+  });
+
+  it('decodes concurrent requests as one batch, each with the greedy answer it gets alone', async () => {
+    const questions = ['Name a fruit.', 'Name a tree.', 'Name a bird.', 'Name a river.'].map((question): OpenAI.Chat.ChatCompletionMessageParam[] => [{ role: 'user', content: question }]);
+    const alone: string[] = [];
+    for (const question of questions) {
+      alone.push((await client.chat.completions.create({ model: QWEN, messages: question, max_tokens: 24, temperature: 0 })).choices[0].message.content!);
+    }
+    // Read after a heartbeat taken once the requests before were done, so their steps are in the first reading.
+    const batchSteps = async (): Promise<{ count: number; single: number }> => {
+      const settled = Math.ceil(Date.now() / 1000);
+      await waitFor('a worker heartbeat after the requests', async () => (await stack.request('/v1/workers')).body.data[0].last_seen_at > settled, 10_000);
+      const lines = (await stack.request('/metrics')).text.split('\n').filter((line) => line.includes(`model="${QWEN}"`));
+      const read = (series: string, label = '') => Number(lines.find((line) => line.startsWith(`${series}{`) && line.includes(label))?.split(' ').pop() ?? 0);
+      return { count: read('mlx_omni_batch_size_count'), single: read('mlx_omni_batch_size_bucket', 'le="1"') };
+    };
+    const before = await batchSteps();
+    const together = await Promise.all(questions.map(async (question) => (await client.chat.completions.create({ model: QWEN, messages: question, max_tokens: 24, temperature: 0 })).choices[0].message.content!));
+    expect(together).toEqual(alone);
+    const after = await batchSteps();
+    // Some steps decoded more than one row.
+    expect(after.count - before.count).toBeGreaterThan(after.single - before.single);
+  });
+
   it('stops generating within a step when the client disconnects mid-stream', async () => {
     const stream = await client.chat.completions.create({ model: QWEN, messages, max_tokens: 5000, temperature: 1, stream: true });
     let received = 0;
