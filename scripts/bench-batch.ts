@@ -31,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { BENCH_256M_FIXTURE_SPEC, BENCH_FIXTURE_SPEC, ensureFixtures } from '@mlx-omni/model-fixtures';
@@ -189,6 +190,7 @@ async function promptReuse(client: OpenAI, model: string, maxTokens: number): Pr
 interface WorkerView {
   pid: number | null;
   rssBytes: number | null;
+  inFlight: number;
 }
 
 async function worker(baseUrl: string): Promise<WorkerView> {
@@ -196,9 +198,31 @@ async function worker(baseUrl: string): Promise<WorkerView> {
   if (!response.ok) {
     throw new Error(`GET /v1/workers: HTTP ${response.status}`);
   }
-  const body = (await response.json()) as { data: Array<{ pid: number | null; memory: { rss_bytes: number } | null }> };
+  const body = (await response.json()) as { data: Array<{ pid: number | null; in_flight: number; memory: { rss_bytes: number } | null }> };
   const [first] = body.data;
-  return { pid: first?.pid ?? null, rssBytes: first?.memory?.rss_bytes ?? null };
+  return { pid: first?.pid ?? null, rssBytes: first?.memory?.rss_bytes ?? null, inFlight: first?.in_flight ?? 0 };
+}
+
+const SETTLE_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits until the API counts no request in flight to the worker. A request stays counted for a
+ * moment after its client read the last chunk, and those stragglers would count against the
+ * worker's request limit (16 by default: the 16-stream level would get 503s).
+ */
+async function settled(baseUrl: string, model: string): Promise<void> {
+  const started = Date.now();
+  let polls = 0;
+  while ((await worker(baseUrl)).inFlight > 0) {
+    if (Date.now() - started > SETTLE_TIMEOUT_MS) {
+      throw new Error(`Requests stayed in flight ${SETTLE_TIMEOUT_MS / 1000} s after every stream had ended`);
+    }
+    polls++;
+    await sleep(50);
+  }
+  if (polls > 0) {
+    console.error(`${model}: waited ${Date.now() - started} ms for finished requests to leave the API's in-flight count`);
+  }
 }
 
 /** What the worker process itself runs with, read from /proc (Linux); `null` elsewhere. */
@@ -244,12 +268,14 @@ async function benchModel(hub: string, model: string, maxTokens: number, concurr
     const environment = workerProcessEnvironment(loaded.pid);
     const levels: ConcurrencyResult[] = [];
     for (const streams of concurrency) {
+      await settled(service.baseUrl, model);
       const level = await concurrentStreams(client, model, streams, maxTokens);
       console.error(`${model}: ${streams} streams → ${level.aggregateTps.toFixed(1)} tokens/s, TTFT p50 ${level.ttftP50Ms.toFixed(0)} ms`);
       levels.push(level);
     }
     const reuse: ReuseRound[] = [];
     for (let round = 0; round < rounds; round++) {
+      await settled(service.baseUrl, model);
       const result = await promptReuse(client, model, maxTokens);
       console.error(`${model}: ${result.cold.promptTokens}-token prompt, TTFT cold ${result.cold.ttftMs.toFixed(0)} ms, repeat ${result.repeat.ttftMs.toFixed(0)} ms, new message ${result.newMessage.ttftMs.toFixed(0)} ms`);
       reuse.push(result);
