@@ -7,14 +7,10 @@
  * (loadLanguageModel + ModelTokenizer + generateText), and prints time to first token and decode
  * throughput of both with their ratios. Both sides generate the same greedy text; that is checked.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { resolve } from 'node:path';
 import { generateText, loadLanguageModel, ModelTokenizer } from '@mlx-omni/mlx-native';
 import { BENCH_FIXTURE_SPEC, ensureFixtures } from '@mlx-omni/model-fixtures';
+import { startService } from './bench-service';
 
 const MODEL = BENCH_FIXTURE_SPEC.id;
 const MESSAGES = [{ role: 'user' as const, content: 'Write a long story about a lighthouse keeper who collects clocks.' }];
@@ -33,47 +29,6 @@ interface Run {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
-async function startService(hub: string): Promise<{ baseUrl: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), 'omni-bench-'));
-  const cli = resolve(__dirname, '..', 'apps', 'cli', 'src', 'main.js');
-  const env: NodeJS.ProcessEnv = { ...process.env, MLX_OMNI_STATE_DIR: stateDir, HF_HUB_CACHE: hub, MLX_OMNI_LOG_LEVEL: 'warn' };
-  delete env.REDIS_URL;
-  const child = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const ready = await fetch(`${baseUrl}/health/ready`).then((response) => response.ok, () => false);
-    if (ready) {
-      break;
-    }
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error('The service did not become ready within 120 s');
-    }
-    await sleep(250);
-  }
-  return {
-    baseUrl,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 async function viaHttp(baseUrl: string, maxTokens: number): Promise<Run> {
   const started = performance.now();
