@@ -214,6 +214,16 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
     expect(counted.input_tokens).toBe(message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0));
   });
 
+  it('reports a repeated prefix as cache_read_input_tokens, and input_tokens as only what was computed', async () => {
+    const request = { model: QWEN, system: `Run ${Date.now()}: be brief and exact.`, messages: hello, max_tokens: 3, ...GREEDY };
+    const cold = await client.messages.create(request);
+    expect(cold.usage.cache_read_input_tokens).toBe(0);
+    const warm = await client.messages.create(request);
+    // Everything but the last prompt token, which is fed to produce the first new one.
+    expect(warm.usage).toMatchObject({ cache_read_input_tokens: cold.usage.input_tokens - 1, input_tokens: 1, cache_creation_input_tokens: 0 });
+    expect(warm.content).toEqual(cold.content);
+  });
+
   it('refuses an over-long prompt in the words Claude Code looks for', async () => {
     const long = 'hello '.repeat(41_000);
     await expect(client.messages.create({ model: QWEN, max_tokens: 4, messages: [user(long)] })).rejects.toMatchObject({

@@ -1,6 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { fullAttention, splitHeads } from './full-attention';
-import { RowCaches, type KVCache, type LayerCache } from './kv-cache';
+import { RowCaches, type AttentionContext, type KVCache, type LayerCache } from './kv-cache';
 import type { Linear, RMSNorm } from './layers';
 import type { Rope } from './rope';
 
@@ -60,32 +60,54 @@ export class Attention {
     const keys = toHeads(k, kvHeads, keyNorm);
     const values = toHeads(v, kvHeads);
     let attended: mx.array;
-    if (cache instanceof RowCaches) {
-      const row = (t: mx.array, r: number) => t.index(mx.Slice(r, r + 1));
+    if (!(cache instanceof RowCaches)) {
+      attended = this.attend(queries, keys, values, cache);
+    } else if (cache.rows.length > 1 && length === 1) {
+      attended = this.attendRows(queries, keys, values, cache.rows);
+    } else {
       attended = mx.concatenate(
         cache.rows.map((rowCache, r) => this.attend(row(queries, r), row(keys, r), row(values, r), rowCache)),
         0,
       );
-    } else {
-      attended = this.attend(queries, keys, values, cache);
     }
     return out.forward(attended.transpose(0, 2, 1, 3).reshape(batch, length, heads * headDim));
   }
 
   /** Rotates to the cache's position, appends, and attends: heads-first tensors of one sequence (or a batch sharing one cache). */
   private attend(queries: mx.array, keys: mx.array, values: mx.array, cache: KVCache): mx.array {
-    const { scale, rope, sinks } = this.p;
+    const { rope } = this.p;
     const offset = cache.offset;
     const context = cache.update(rope.apply(keys, offset), values);
-    const rotated = rope.apply(queries, offset);
+    return this.attendTo(rope.apply(queries, offset), context);
+  }
+
+  /** One decoded token per row: every row rotated at its own position in one go, then attended against its own cache. */
+  private attendRows(queries: mx.array, keys: mx.array, values: mx.array, rows: readonly KVCache[]): mx.array {
+    const { rope } = this.p;
+    const positions = rows.map((rowCache) => rowCache.offset);
+    const rotatedQueries = rope.applyRows(queries, positions);
+    const rotatedKeys = rope.applyRows(keys, positions);
+    return mx.concatenate(
+      rows.map((rowCache, r) => this.attendTo(row(rotatedQueries, r), rowCache.update(row(rotatedKeys, r), row(values, r)))),
+      0,
+    );
+  }
+
+  private attendTo(queries: mx.array, context: AttentionContext): mx.array {
+    const { scale, sinks } = this.p;
     if (sinks) {
-      return attendWithSinks(rotated, context.keys, context.values, scale, context.mask, sinks);
+      return attendWithSinks(queries, context.keys, context.values, scale, context.mask, sinks);
     }
     if (context.mask) {
-      return mx.fast.scaledDotProductAttention(rotated, context.keys, context.values, scale, context.mask);
+      return mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale, context.mask);
     }
-    return mx.fast.scaledDotProductAttention(rotated, context.keys, context.values, scale);
+    return mx.fast.scaledDotProductAttention(queries, context.keys, context.values, scale);
   }
+}
+
+/** Row r of a batch, keeping the batch axis. */
+function row(t: mx.array, r: number): mx.array {
+  return t.index(mx.Slice(r, r + 1));
 }
 
 export interface BidirectionalAttentionParts {

@@ -3,6 +3,11 @@ import { core as mx } from '@frost-beta/mlx';
 /** Rotary position embedding of queries or keys [batch, heads, length, headDim] starting at `offset`. */
 export interface Rope {
   apply(x: mx.array, offset: number): mx.array;
+  /**
+   * One token per row, each at its own position (a continuous batch): x [rows, heads, 1, headDim], row r
+   * at `positions[r]`. One rotation for the whole batch rather than one call per row.
+   */
+  applyRows(x: mx.array, positions: readonly number[]): mx.array;
 }
 
 /** `rope_scaling` of config.json, as Hugging Face checkpoints spell it. */
@@ -100,9 +105,30 @@ class FastRope implements Rope {
     private readonly scale: number,
   ) {}
 
+  private readonly tables = new Map<number, FrequencyTableRope>();
+
   apply(x: mx.array, offset: number): mx.array {
     const base = this.baseFor(offset + x.shape[2]);
     return mx.fast.rope(x, this.dims, this.traditional, base, this.scale, offset);
+  }
+
+  /** The same frequencies as a table; rows whose positions call for different bases (dynamic NTK) go one by one. */
+  applyRows(x: mx.array, positions: readonly number[]): mx.array {
+    const bases = new Set(positions.map((position) => this.baseFor(position + 1)));
+    if (bases.size > 1) {
+      return mx.concatenate(
+        positions.map((position, r) => this.apply(x.index(mx.Slice(r, r + 1)), position)),
+        0,
+      );
+    }
+    const [base] = bases;
+    let table = this.tables.get(base);
+    if (table === undefined) {
+      const freqs = Float32Array.from({ length: this.dims / 2 }, (_, i) => this.scale / base ** ((2 * i) / this.dims));
+      table = new FrequencyTableRope(this.dims, freqs, 1, this.traditional);
+      this.tables.set(base, table);
+    }
+    return table.applyRows(x, positions);
   }
 }
 
@@ -168,11 +194,18 @@ class FrequencyTableRope implements Rope {
   }
 
   apply(x: mx.array, offset: number): mx.array {
-    const length = x.shape[2];
+    return this.rotate(x, mx.outer(mx.arange(offset, offset + x.shape[2], 1, mx.float32), this.freqs));
+  }
+
+  applyRows(x: mx.array, positions: readonly number[]): mx.array {
+    const angles = mx.outer(mx.array([...positions], mx.float32), this.freqs);
+    return this.rotate(x, angles.reshape(positions.length, 1, 1, this.dims / 2));
+  }
+
+  /** Rotates x by `angles`, which broadcast against [..., dims / 2]. */
+  private rotate(x: mx.array, angles: mx.array): mx.array {
     const headDim = x.shape[3];
     const half = this.dims / 2;
-    const positions = mx.arange(offset, offset + length, 1, mx.float32);
-    const angles = mx.outer(positions, this.freqs);
     const cos = mx.multiply(mx.cos(angles), this.magnitude).astype(x.dtype);
     const sin = mx.multiply(mx.sin(angles), this.magnitude).astype(x.dtype);
     const part = (start: number, stop: number): mx.array => x.index('...', mx.Slice(start, stop));

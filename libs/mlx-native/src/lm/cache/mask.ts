@@ -1,8 +1,11 @@
 import { core as mx } from '@frost-beta/mlx';
 
-/** Every layer of a step asks for the same mask; keep the last few instead of rebuilding them per layer. */
+/**
+ * Every layer of a step asks for the same mask; keep recent ones instead of rebuilding them per layer.
+ * A batched step asks for one per row (each at its own position), so room for a full batch and more.
+ */
 const recentMasks: Array<{ key: string; mask: mx.array | undefined }> = [];
-const RECENT_MASKS = 4;
+const RECENT_MASKS = 64;
 
 /**
  * Additive attention mask [queryLength, keyLength]: 0 where query i (at absolute position
