@@ -85,7 +85,7 @@ function compare(): void {
   const plain = medianOf(plainPasses);
   const shimmed = shim === undefined ? undefined : medianOf(shimPasses);
   console.log(`products over ${plain.gigabytes.toFixed(2)} GB of float32 weights (${argValue('size', '256m')} bench fixture shapes), OPENBLAS_NUM_THREADS=${process.env['OPENBLAS_NUM_THREADS'] ?? '1'}`);
-  console.log('rows B   plain sgemm ms/GB   with shim ms/GB   speed-up   rows/s per GB with shim');
+  console.log('rows B   plain sgemm ms/GB   with shim ms/GB   speed-up   with shim: rows (streams\' tokens) per s per GB');
   for (const rows of ROWS) {
     const before = plain.msPerGb[rows];
     const after = shimmed?.msPerGb[rows];
