@@ -31,6 +31,12 @@ typedef void sgemv_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, int, int, float, c
 
 static sgemm_fn *real_sgemm;
 static sgemv_fn *real_sgemv;
+/*
+ * The kernel runs on the calling thread, so it only beats sgemm against a single-threaded BLAS.
+ * With OpenBLAS's thread pool (its default: every core), its packed sgemm on all cores was faster
+ * for 2-16 rows (2 cores: 0.7-0.9x for the kernel), so those products go on to it.
+ */
+static int small_rows_kernel;
 static pthread_once_t resolved = PTHREAD_ONCE_INIT;
 
 /*
@@ -39,10 +45,11 @@ static pthread_once_t resolved = PTHREAD_ONCE_INIT;
  * mlx.node links is then asked by name (already loaded, so dlopen only returns its handle).
  */
 static void resolve_real_blas(void) {
-  real_sgemm = (sgemm_fn *)dlsym(RTLD_NEXT, "cblas_sgemm");
-  real_sgemv = (sgemv_fn *)dlsym(RTLD_NEXT, "cblas_sgemv");
+  void *blas = RTLD_NEXT;
+  real_sgemm = (sgemm_fn *)dlsym(blas, "cblas_sgemm");
+  real_sgemv = (sgemv_fn *)dlsym(blas, "cblas_sgemv");
   if (real_sgemm == NULL || real_sgemv == NULL) {
-    void *blas = dlopen("libblas.so.3", RTLD_LAZY | RTLD_LOCAL);
+    blas = dlopen("libblas.so.3", RTLD_LAZY | RTLD_LOCAL);
     if (blas != NULL) {
       real_sgemm = (sgemm_fn *)dlsym(blas, "cblas_sgemm");
       real_sgemv = (sgemv_fn *)dlsym(blas, "cblas_sgemv");
@@ -52,6 +59,9 @@ static void resolve_real_blas(void) {
     fprintf(stderr, "blas-shim: no cblas_sgemm/cblas_sgemv in the process or in libblas.so.3 (%s)\n", dlerror());
     abort();
   }
+  /* A BLAS without OpenBLAS's thread query (the reference BLAS) runs on one thread. */
+  int (*threads)(void) = (int (*)(void))dlsym(blas, "openblas_get_num_threads");
+  small_rows_kernel = threads == NULL || threads() == 1;
 }
 
 static int is_transposed(enum CBLAS_TRANSPOSE trans) { return trans != CblasNoTrans; }
@@ -163,7 +173,7 @@ static void row_major_sgemm(enum CBLAS_TRANSPOSE transA, enum CBLAS_TRANSPOSE tr
     }
     return;
   }
-  if (M >= 2 && M <= SMALL_ROWS_MAX && !is_transposed(transA) && K > 0) {
+  if (small_rows_kernel && M >= 2 && M <= SMALL_ROWS_MAX && !is_transposed(transA) && K > 0) {
     if (is_transposed(transB)) {
       rows_times_weight_rows(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
