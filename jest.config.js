@@ -13,6 +13,8 @@ const moduleNameMapper = {
   '^@mlx-omni/openai-dto/testing$': '<rootDir>/libs/openai-dto/src/testing/openai-schema',
   // The ffmpeg decoding helper alone, for the API, which never loads the MLX binding.
   '^@mlx-omni/mlx-native/decode-audio$': '<rootDir>/libs/mlx-native/src/audio/decode-audio',
+  // Building and locating the BLAS shim, for the build and the supervisor, which never load the binding either.
+  '^@mlx-omni/mlx-native/blas-shim$': '<rootDir>/libs/mlx-native/native/blas-shim/blas-shim',
   '^@mlx-omni/([a-z-]+)$': '<rootDir>/libs/$1/src',
 };
 module.exports = {

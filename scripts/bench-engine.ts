@@ -9,6 +9,7 @@ import { core as mx } from '@frost-beta/mlx';
 import { loadLanguageModel, type LanguageModel } from '@mlx-omni/mlx-native';
 import { BENCH_FIXTURE_SPEC, ensureFixtures } from '@mlx-omni/model-fixtures';
 import { resolve } from 'node:path';
+import { modelShapes } from './bench-shapes';
 
 /** Yield to the event loop: finalizers of native arrays run only then. */
 const tick = () => new Promise<void>((done) => setImmediate(done));
@@ -27,34 +28,6 @@ function argValue(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? Number(process.argv[at + 1]) : fallback;
 }
-
-interface Shapes {
-  /** [out, in] of every matrix one token multiplies by, lm_head included. */
-  matrices: Array<[number, number]>;
-  layers: number;
-  heads: number;
-  headDim: number;
-}
-
-function modelShapes(config: Record<string, unknown>): Shapes {
-  const n = (key: string) => config[key] as number;
-  const hidden = n('hidden_size');
-  const heads = n('num_attention_heads');
-  const headDim = (config['head_dim'] as number | undefined) ?? hidden / heads;
-  const kv = n('num_key_value_heads') * headDim;
-  const inter = n('intermediate_size');
-  const layer: Array<[number, number]> = [
-    [heads * headDim, hidden], [kv, hidden], [kv, hidden], [hidden, heads * headDim],
-    [inter, hidden], [inter, hidden], [hidden, inter],
-  ];
-  return {
-    matrices: [...Array.from({ length: n('num_hidden_layers') }, () => layer).flat(), [n('vocab_size'), hidden]],
-    layers: n('num_hidden_layers'),
-    heads,
-    headDim,
-  };
-}
-
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;

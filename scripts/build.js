@@ -47,3 +47,6 @@ const emitted = program.emit(undefined, undefined, undefined, false, { before: [
 if (emitted.diagnostics.length > 0) {
   fail(emitted.diagnostics);
 }
+// The workers' BLAS shim on Linux (libs/mlx-native/native/blas-shim/README.md): compiled here, by the module that
+// the supervisor asks for its path, so the two cannot disagree on where it is.
+require(join(options.outDir, 'libs', 'mlx-native', 'native', 'blas-shim', 'blas-shim.js')).ensureBlasShim();

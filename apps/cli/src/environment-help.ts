@@ -38,6 +38,7 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'MLX_OMNI_AUTO_DOWNLOAD', describe: (d) => `true: a request naming a model that is not cached pulls it first (default ${d.autoDownload})` },
   { name: 'HF_ENDPOINT', describe: (d) => `the Hugging Face Hub or a mirror that models are pulled from (default ${d.hfEndpoint})` },
   { name: 'HF_TOKEN', describe: () => 'Hub token for gated and private models (default: none)' },
+  { name: 'MLX_OMNI_BLAS_SHIM', describe: (d) => `Linux: false stops workers preloading the BLAS shim that speeds up CPU decoding (default ${d.blasShim})` },
   { name: 'MLX_OMNI_QUANTIZED_WEIGHTS', describe: (d) => `auto (dequantize on CPU, keep quantized on Metal), quantized or dequantized (default ${d.quantizedWeights})` },
   { name: 'MLX_OMNI_JOB_WAIT_S', describe: (d) => `seconds a speech or image request waits for its job before answering 202 with the job to poll (default ${d.jobWaitS})` },
   { name: 'MLX_OMNI_ARTIFACT_TTL_S', describe: (d) => `seconds the files jobs produce (images, audio) stay fetchable at /v1/files/{id}/content (default ${d.artifactTtlS})` },

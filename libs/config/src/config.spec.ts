@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ MLX_OMNI_CORS_ORIGINS: ' https://a.example.com ,http://localhost:3000' }).corsOrigins).toEqual(['https://a.example.com', 'http://localhost:3000']);
   });
 
+  it('preloads the BLAS shim into workers unless turned off', () => {
+    expect(loadConfig({}).blasShim).toBe(true);
+    expect(loadConfig({ MLX_OMNI_BLAS_SHIM: 'false' }).blasShim).toBe(false);
+  });
+
   it('logs prompt text only when asked to', () => {
     expect(loadConfig({}).logPrompts).toBe(false);
     expect(loadConfig({ MLX_OMNI_LOG_PROMPTS: 'true' }).logPrompts).toBe(true);

@@ -81,6 +81,11 @@ export interface OmniConfig {
    * them quantized on Metal; `quantized` / `dequantized` force one path (both give the same tokens).
    */
   quantizedWeights: QuantizedWeightsMode;
+  /**
+   * Linux: workers preload the BLAS shim (libs/mlx-native/native/blas-shim) when it was built, which
+   * makes the CPU backend's decode several times faster; off to compare or to rule it out.
+   */
+  blasShim: boolean;
   /** How long a request for a long job (speech, images) waits for it before answering 202 with the job to poll. */
   jobWaitS: number;
   /** How long the files long jobs produce (images, audio) stay fetchable before they are deleted. */
@@ -304,6 +309,7 @@ export function loadConfig(env: Env = process.env): OmniConfig {
     hfEndpoint: readHttpUrl(env, 'HF_ENDPOINT', 'https://huggingface.co'),
     hfToken: readString(env, 'HF_TOKEN'),
     quantizedWeights: readChoice(env, 'MLX_OMNI_QUANTIZED_WEIGHTS', QUANTIZED_WEIGHTS_MODES, 'auto'),
+    blasShim: readBoolean(env, 'MLX_OMNI_BLAS_SHIM', true),
     // Long enough for a CPU-rendered image, short enough that a stuck job does not hold a client forever.
     jobWaitS: readInteger(env, 'MLX_OMNI_JOB_WAIT_S', 300, 0, 24 * 3600),
     // OpenAI's image URLs expire after an hour too.

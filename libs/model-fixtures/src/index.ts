@@ -10,3 +10,4 @@ export { whisperTokenizerFiles } from './whisper-tokenizer';
 export { saveNpz } from './npz-writer';
 export { speak } from './speech';
 export { ensureF5Fixtures, F5_BENCH_SPEC, F5_FIXTURE_SPECS, f5WeightsFile, VOCOS_FIXTURE, type F5FixtureSpec } from './f5-fixtures';
+export { writeLlamaGguf } from './gguf-writer';

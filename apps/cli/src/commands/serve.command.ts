@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '@mlx-omni/config';
 import { createLogger } from '@mlx-omni/logging';
+import { builtBlasShim } from '@mlx-omni/mlx-native/blas-shim';
 import type { CliCommand, CliOption, CommandInput, Env } from '../command';
 import { UsageError } from '../command';
 import { runUntilSignalled } from '../supervisor/run-until-signalled';
@@ -56,7 +57,7 @@ export const serveCommand: CliCommand = {
       return 1;
     }
     const logger = createLogger({ level: config.logLevel, format: config.logFormat }, 'supervisor');
-    const supervisor = new Supervisor({ config, env: childEnv, apiEntry: API_ENTRY, workerEntry: WORKER_ENTRY, logger });
+    const supervisor = new Supervisor({ config, env: childEnv, apiEntry: API_ENTRY, workerEntry: WORKER_ENTRY, logger, blasShim: builtBlasShim() });
     return runUntilSignalled(supervisor, logger, process);
   },
 };

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@mlx-omni/config';
+import { ensureBlasShim } from '@mlx-omni/mlx-native/blas-shim';
 import { Redis } from 'ioredis';
 import { captureLogger, isAlive, tempDir, waitFor, WRITE_ATOMIC_JS } from '../testing/probes';
 import { ECHO_WINDOW_MS, runUntilSignalled } from './run-until-signalled';
@@ -20,7 +21,7 @@ const name = process.env.MLX_OMNI_WORKER_ID || 'api';
 if (process.env.FAKE_IGNORE_SIGTERM) process.on('SIGTERM', () => {});
 else process.on('SIGTERM', () => process.exit(0));
 writeAtomic(require('path').join(process.env.FAKE_OUT_DIR, name + '.json'),
-  JSON.stringify({ pid: process.pid, redisUrl: process.env.REDIS_URL, port: process.env.PORT, entry: process.argv[1] }));
+  JSON.stringify({ pid: process.pid, redisUrl: process.env.REDIS_URL, port: process.env.PORT, entry: process.argv[1], ldPreload: process.env.LD_PRELOAD }));
 setInterval(() => {}, 1000);
 `;
 
@@ -29,6 +30,7 @@ interface Recorded {
   redisUrl: string;
   port: string;
   entry: string;
+  ldPreload?: string;
 }
 
 async function answersPing(url: string): Promise<boolean> {
@@ -46,7 +48,7 @@ async function answersPing(url: string): Promise<boolean> {
   }
 }
 
-function setUp(extraEnv: NodeJS.ProcessEnv, dir = tempDir()) {
+function setUp(extraEnv: NodeJS.ProcessEnv, dir = tempDir(), blasShim?: string) {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'out');
   const apiEntry = join(dir, 'api.js');
@@ -57,7 +59,8 @@ function setUp(extraEnv: NodeJS.ProcessEnv, dir = tempDir()) {
   const env = { PATH: process.env.PATH, MLX_OMNI_STATE_DIR: join(dir, 'state'), FAKE_OUT_DIR: out, PORT: '12345', ...extraEnv };
   const config = loadConfig(env);
   const { logger, lines } = captureLogger();
-  const supervisor = new Supervisor({ config, env, apiEntry, workerEntry, logger, backoff: { initialMs: 50, maxMs: 200, resetAfterMs: 60_000 } });
+  const backoff = { initialMs: 50, maxMs: 200, resetAfterMs: 60_000 };
+  const supervisor = new Supervisor({ config, env, apiEntry, workerEntry, logger, backoff, blasShim });
   const host = new EventEmitter();
   const recorded = (name: string): Recorded | undefined => {
     const file = join(out, `${name}.json`);
@@ -101,6 +104,22 @@ describe('Supervisor', () => {
       expect(isAlive(pid)).toBe(false);
     }
     await expect(answersPing(api.redisUrl)).resolves.toBe(false);
+  });
+
+  // The shim itself, so the workers really load what they are given (it resolves the BLAS only at a first product).
+  const shim = ensureBlasShim();
+  const withShim = shim === undefined ? (name: string, test: () => Promise<void>) => it.skip(`${name} [skipped: no BLAS shim, not Linux or no C compiler]`, test) : it;
+  withShim('preloads the BLAS shim into the workers only, unless MLX_OMNI_BLAS_SHIM=false', async () => {
+    const redisUrl = 'redis://127.0.0.1:6399';
+    for (const [setting, expected] of [['true', shim], ['false', undefined]] as const) {
+      const setup = setUp({ REDIS_URL: redisUrl, MLX_OMNI_BLAS_SHIM: setting }, tempDir(), shim);
+      supervisor = setup.supervisor;
+      await setup.supervisor.start();
+      const api = await waitFor('the API', () => setup.recorded('api'));
+      const worker = await waitFor('worker-1', () => setup.recorded('worker-1'));
+      expect([api.ldPreload, worker.ldPreload]).toEqual([undefined, expected]);
+      await setup.supervisor.stop();
+    }
   });
 
   it('uses REDIS_URL as given without logging its password, and kills at once on a second Ctrl-C', async () => {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { OmniConfig } from '@mlx-omni/config';
 import { redactRedisUrl } from '@mlx-omni/jobs';
+import { withBlasShimPreloaded } from '@mlx-omni/mlx-native/blas-shim';
 import type { Logger } from 'pino';
 import { type BackoffOptions, RestartBackoff } from './backoff';
 import { checkListenAddress, StartupRefusal } from './preflight';
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   backoff?: BackoffOptions;
   /** Identical start-up failures of a child before the service gives up (SupervisedProcess's default otherwise). */
   giveUpAfter?: number;
+  /** The built BLAS shim (Linux), preloaded into the workers unless config.blasShim is off; undefined when there is none. */
+  blasShim?: string;
 }
 
 /**
@@ -121,6 +124,7 @@ export class Supervisor {
     // Workers create their sockets here and the API lists it, so it must exist before either runs.
     mkdirSync(config.workerSocketDir, { recursive: true });
     const env = { ...this.options.env, REDIS_URL: redisUrl };
+    const workerEnv = this.withBlasShim(env);
     const node = process.execPath;
     this.apps = [
       // The API replaces the error handler Nest gives Fastify, on purpose (apps/api/src/http-server.ts); Fastify would warn at every start.
@@ -128,12 +132,18 @@ export class Supervisor {
       ...Array.from({ length: config.workers }, (_, index) => {
         const workerId = `worker-${index + 1}`;
         // --expose-gc lets generation collect a prefill chunk's intermediates at once (libs/mlx-native README).
-        return this.supervise(workerId, node, this.options.workerEntry, { ...env, [WORKER_ID_VARIABLE]: workerId }, ['--expose-gc']);
+        return this.supervise(workerId, node, this.options.workerEntry, { ...workerEnv, [WORKER_ID_VARIABLE]: workerId }, ['--expose-gc']);
       }),
     ];
     await Promise.all(this.apps.map((app) => app.start()));
     logger.debug({ port: config.port, host: config.host, workers: config.workers, redisUrl: redactRedisUrl(redisUrl) }, 'service started');
     void announceWhenReady(config, logger, this.announcing.signal);
+  }
+
+  /** Only the workers run MLX; the API and Redis keep the environment as it is. */
+  private withBlasShim(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    const { blasShim, config } = this.options;
+    return blasShim === undefined || !config.blasShim ? env : { ...env, LD_PRELOAD: withBlasShimPreloaded(env['LD_PRELOAD'], blasShim) };
   }
 
   private hooksFor(name: string): SupervisionHooks {

@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { ensureBlasShim, withBlasShimPreloaded } from './blas-shim';
+
+/**
+ * Runs in a child node with the shim preloaded: for each case, mx.matmul of seeded random float32
+ * operands in the case's layout, against the float64 product computed here in JS. Prints the worst
+ * error relative to the largest magnitude of the exact product, per case, as JSON.
+ */
+const CHILD = `
+const { core: mx } = require('@frost-beta/mlx');
+const cases = JSON.parse(process.argv[1]);
+mx.random.seed(7);
+const results = cases.map(({ m, k, n, aTransposed, bTransposed }) => {
+  const a = mx.random.normal(aTransposed ? [k, m] : [m, k]);
+  const b = mx.random.normal(bTransposed ? [n, k] : [k, n]);
+  const product = mx.matmul(aTransposed ? a.T : a, bTransposed ? b.T : b);
+  const [A, B, C] = [a, b, product].map((x) => x.astype(mx.float32).tolist().flat());
+  const at = (i, p) => (aTransposed ? A[p * m + i] : A[i * k + p]);
+  const bt = (p, j) => (bTransposed ? B[j * k + p] : B[p * n + j]);
+  let worst = 0, scale = 0;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+    let exact = 0;
+    for (let p = 0; p < k; p++) exact += at(i, p) * bt(p, j);
+    scale = Math.max(scale, Math.abs(exact));
+    worst = Math.max(worst, Math.abs(C[i * n + j] - exact));
+  }
+  return worst / scale;
+});
+console.log(JSON.stringify(results));
+`;
+
+interface Case {
+  m: number;
+  k: number;
+  n: number;
+  aTransposed: boolean;
+  bTransposed: boolean;
+}
+
+const layouts = [
+  { aTransposed: false, bTransposed: true }, // x · Wᵀ, an nn.Linear
+  { aTransposed: false, bTransposed: false },
+  { aTransposed: true, bTransposed: true },
+  { aTransposed: true, bTransposed: false },
+];
+// One row (decode), the kernel's row counts on both sides of its 4-row tiles and past its limit,
+// one column, a weight with a row count that is not a multiple of 4, and prefill-sized products.
+const shapes: Array<[number, number, number]> = [
+  [1, 256, 300],
+  [2, 256, 300],
+  [3, 130, 301],
+  [8, 256, 300],
+  [16, 512, 257],
+  [17, 256, 300],
+  [40, 8, 1],
+  [1, 64, 1],
+  [128, 256, 384],
+];
+const cases: Case[] = shapes.flatMap(([m, k, n]) => layouts.map((layout) => ({ m, k, n, ...layout })));
+
+const shim = ensureBlasShim();
+const withShim = shim === undefined ? (name: string, test: () => void) => it.skip(`${name} [skipped: no BLAS shim, not Linux or no C compiler]`, test) : it;
+
+describe('BLAS shim', () => {
+  withShim('keeps mx.matmul float32-accurate for one row, small row counts, one column and prefill-sized products, in every layout', () => {
+    const child = spawnSync(process.execPath, ['-e', CHILD, JSON.stringify(cases)], {
+      env: { ...process.env, LD_PRELOAD: shim, OPENBLAS_NUM_THREADS: '1' },
+      encoding: 'utf8',
+    });
+    expect(child.stderr).toBe('');
+    const errors = JSON.parse(child.stdout) as number[];
+    const failures = cases.map((c, i) => ({ ...c, error: errors[i] })).filter(({ error }) => !(error < 1e-5));
+    expect(failures).toEqual([]);
+  });
+
+  it('appends itself to what LD_PRELOAD already names', () => {
+    expect(withBlasShimPreloaded(undefined, '/x/shim.so')).toBe('/x/shim.so');
+    expect(withBlasShimPreloaded('', '/x/shim.so')).toBe('/x/shim.so');
+    expect(withBlasShimPreloaded('/a.so', '/x/shim.so')).toBe('/a.so:/x/shim.so');
+  });
+});
