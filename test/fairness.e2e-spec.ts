@@ -19,7 +19,8 @@ describe('one worker shared by two keys', () => {
     keys.light = keysCli(keysFile, 'add', 'light', '--role', 'user');
     const hub = testHubDir();
     await ensureFixtures(hub, [QWEN]);
-    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_KEYS_FILE: keysFile, MLX_OMNI_LOG_LEVEL: 'warn' } });
+    // Two rows: the batch is full with two streams, so who joins next is the admission policy's choice.
+    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_KEYS_FILE: keysFile, MLX_OMNI_LOG_LEVEL: 'warn', MLX_OMNI_BATCH_MAX_ROWS: '2' } });
     await stack.waitUntilReady();
   });
 
@@ -27,10 +28,11 @@ describe('one worker shared by two keys', () => {
     await stack?.stop();
   });
 
-  it('gives a key with one stream as many decode steps as a key with three, not a quarter', async () => {
-    // A global arrival counter over all four streams: when a stream's last token arrives says how its key was served.
-    let arrived = 0;
-    const finishedAt: Record<string, number[]> = { busy: [], light: [] };
+  it('gives a free row to a key with no stream in the batch before the third stream of a key with two', async () => {
+    const finished: string[] = [];
+    let busyStarted = 0;
+    let firstBusyTokens!: () => void;
+    const busyRunning = new Promise<void>((resolve) => (firstBusyTokens = resolve));
     const stream = async (key: 'busy' | 'light', n: number): Promise<void> => {
       const body = { model: QWEN, messages: [{ role: 'user', content: `stream ${n}` }], max_tokens: TOKENS, min_p: 0, temperature: 0, stream: true };
       const response = await postJson(stack.baseUrl, '/v1/chat/completions', body, { headers: { authorization: `Bearer ${keys[key]}` } });
@@ -39,17 +41,20 @@ describe('one worker shared by two keys', () => {
       for await (const event of readSse(response)) {
         if (event !== '[DONE]' && event.choices?.[0]?.delta?.content !== undefined) {
           tokens += 1;
-          arrived += 1;
+          if (key === 'busy' && tokens === 1 && ++busyStarted === 2) {
+            firstBusyTokens();
+          }
         }
       }
       expect(tokens).toBeGreaterThan(TOKENS / 2);
-      finishedAt[key].push(arrived);
+      finished.push(`${key}${n}`);
     };
-    await Promise.all([stream('busy', 1), stream('busy', 2), stream('busy', 3), stream('light', 4)]);
-    const total = arrived;
-    // Per-request turns would finish all four together (at ~100% of the tokens); per-key turns finish
-    // the light key when about half of all tokens have arrived.
-    expect(finishedAt.light[0]).toBeLessThan(total * 0.7);
-    expect(Math.min(...finishedAt.busy)).toBeGreaterThan(finishedAt.light[0]);
+    // The busy key fills both rows and queues a third stream; the light key asks only then.
+    const busy = [stream('busy', 1), stream('busy', 2), stream('busy', 3)];
+    await busyRunning;
+    const light = stream('light', 4);
+    await Promise.all([...busy, light]);
+    // First come, first served would run busy3 before light4; the admission policy runs light4 first.
+    expect(finished.indexOf('light4')).toBeLessThan(finished.indexOf('busy3'));
   });
 });

@@ -167,6 +167,16 @@ describe('BatchEngine with a scripted model', () => {
     expect(engine.stats).toMatchObject({ running: 0, waiting: 0, rows: 0 });
   });
 
+  it('gives a scarce row to the caller with none in the batch before a caller with one', async () => {
+    const engine = new BatchEngine(scriptedModel(VOCAB, 2, [5]), { maxRows: 2 });
+    const order: string[] = [];
+    const run = (caller: string, label: string) =>
+      collect(engine.submit({ promptIds: [1, 2], forks: [{ temperature: 0, maxTokens: 3 }], caller }).streams[0]).then(() => order.push(label));
+    await Promise.all([run('a', 'a1'), run('a', 'a2'), run('a', 'a3'), run('b', 'b1')]);
+    // a1 and b1 decode together; a2 and a3 only then.
+    expect(order.slice(0, 2).sort()).toEqual(['a1', 'b1']);
+  });
+
   it('feeds at most one prefill chunk between two decode steps of the running rows', async () => {
     const model = scriptedModel(VOCAB, 2, [5]);
     const engine = new BatchEngine(model, { prefillChunkSize: 4 });

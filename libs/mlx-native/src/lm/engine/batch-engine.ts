@@ -192,7 +192,7 @@ export class BatchEngine {
       if (!idle && (occupied + next.settings.length > this.maxRows || this.kvBytes() >= this.maxKvBytes)) {
         return;
       }
-      this.admission.take(next);
+      this.admission.take(next, next.settings.length);
       this.start(next);
     }
   }
@@ -274,6 +274,7 @@ export class BatchEngine {
         continue;
       }
       this.rows.splice(this.rows.indexOf(row), 1);
+      this.admission.left(row.caller);
       if (!row.abandoned) {
         this.options.promptCache?.store(this.scopeOf(row.caller), row.fed, row.caches);
       }
@@ -287,6 +288,7 @@ export class BatchEngine {
     }
     for (const admission of this.prefilling.filter((candidate) => candidate.abandoned)) {
       this.prefilling.splice(this.prefilling.indexOf(admission), 1);
+      admission.settings.forEach(() => this.admission.left(admission.request.caller));
       this.endAdmission(admission);
     }
   }
@@ -304,9 +306,13 @@ export class BatchEngine {
     for (const row of this.rows.splice(0)) {
       row.finished = true;
       row.stream.fail(error);
+      this.admission.left(row.caller);
     }
     for (const admission of this.prefilling.splice(0)) {
-      admission.streams.forEach((stream) => stream.fail(error));
+      admission.streams.forEach((stream) => {
+        stream.fail(error);
+        this.admission.left(admission.request.caller);
+      });
     }
   }
 

@@ -1,12 +1,15 @@
 /**
  * The order in which waiting requests join the batch when rows are scarce: the caller (API key)
- * that has had the fewest decoded tokens goes next, and a caller's own requests go in the order
- * they came. One key with ten requests then gets no more of the batch than another with one.
+ * with the fewest rows in the batch goes next, then the one that has had the fewest decoded tokens,
+ * and a caller's own requests go in the order they came. One key with ten requests then gets no
+ * more of the batch than another with one.
  */
 export class FairAdmission<T> {
   private readonly queue: Array<{ caller: string; item: T; arrival: number }> = [];
   /** Tokens decoded per caller since the engine was last idle. */
   private readonly service = new Map<string, number>();
+  /** Rows each caller has in the batch now. */
+  private readonly rows = new Map<string, number>();
   private arrivals = 0;
 
   get size(): number {
@@ -33,11 +36,18 @@ export class FairAdmission<T> {
     return best?.item;
   }
 
-  take(item: T): void {
-    this.queue.splice(
-      this.queue.findIndex((entry) => entry.item === item),
+  /** `item` joins the batch with `rows` rows. */
+  take(item: T, rows: number): void {
+    const [entry] = this.queue.splice(
+      this.queue.findIndex((waiting) => waiting.item === item),
       1,
     );
+    this.rows.set(entry.caller, (this.rows.get(entry.caller) ?? 0) + rows);
+  }
+
+  /** One of `caller`'s rows left the batch. */
+  left(caller: string): void {
+    this.rows.set(caller, (this.rows.get(caller) ?? 1) - 1);
   }
 
   /** Removes and returns the waiting requests `predicate` picks. */
@@ -57,11 +67,17 @@ export class FairAdmission<T> {
   /** Idle: nobody is owed anything any more. */
   reset(): void {
     this.service.clear();
+    this.rows.clear();
   }
 
   private before(a: { caller: string; arrival: number }, b: { caller: string; arrival: number }): boolean {
-    const left = this.service.get(a.caller) ?? 0;
-    const right = this.service.get(b.caller) ?? 0;
-    return left < right || (left === right && a.arrival < b.arrival);
+    const rowsA = this.rows.get(a.caller) ?? 0;
+    const rowsB = this.rows.get(b.caller) ?? 0;
+    if (rowsA !== rowsB) {
+      return rowsA < rowsB;
+    }
+    const servedA = this.service.get(a.caller) ?? 0;
+    const servedB = this.service.get(b.caller) ?? 0;
+    return servedA < servedB || (servedA === servedB && a.arrival < b.arrival);
   }
 }
