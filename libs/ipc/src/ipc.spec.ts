@@ -17,6 +17,8 @@ interface TestProtocol extends IpcProtocol {
   };
   stream: {
     count: StreamMethod<{ to: number }, number, { sent: number }>;
+    /** Two senders at once, as a request's choices stream concurrently. */
+    countTwice: StreamMethod<{ to: number }, number, { sent: number }>;
   };
 }
 
@@ -70,6 +72,15 @@ describe.each(Object.entries(TRANSPORTS))('IPC channel over %s', (_transport, co
             }
             return { sent: to };
           },
+          countTwice: async ({ to }, { send }) => {
+            const sender = async (offset: number) => {
+              for (let i = 0; i < to; i++) {
+                await send(offset + i);
+              }
+            };
+            await Promise.all([sender(0), sender(to)]);
+            return { sent: 2 * to };
+          },
         },
       },
     });
@@ -102,6 +113,17 @@ describe.each(Object.entries(TRANSPORTS))('IPC channel over %s', (_transport, co
     }
     expect(received).toEqual(Array.from({ length: 200 }, (_, i) => i));
     await expect(stream.result).resolves.toEqual({ sent: 200 });
+  });
+
+  it('delivers every chunk of concurrent senders through a small window, a slow reader waking all of them', async () => {
+    const stream = client.stream('countTwice', { to: 50 }, { window: 2 });
+    const received: number[] = [];
+    for await (const n of stream) {
+      received.push(n);
+      await tick();
+    }
+    expect(received.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await expect(stream.result).resolves.toEqual({ sent: 100 });
   });
 
   it('holds the worker back when the consumer does not read (backpressure)', async () => {
@@ -162,7 +184,7 @@ describe('IpcServer and its socket file', () => {
           crash: async () => 0 as never,
           hang: async () => 0 as never,
         },
-        stream: { count: async () => ({ sent: 0 }) },
+        stream: { count: async () => ({ sent: 0 }), countTwice: async () => ({ sent: 0 }) },
       },
     });
   const answers = async (path: string): Promise<boolean> => {

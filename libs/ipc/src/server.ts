@@ -16,7 +16,8 @@ export interface IpcServerOptions<P extends IpcProtocol> {
 
 class StreamCredit {
   private available: number;
-  private waiter: (() => void) | undefined;
+  /** Every sender waiting for credit: a request's choices send concurrently. Each re-checks when woken. */
+  private waiters: Array<() => void> = [];
 
   constructor(initial: number) {
     this.available = initial;
@@ -28,16 +29,18 @@ class StreamCredit {
   }
 
   wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      waiter();
+    }
   }
 
   async take(signal: AbortSignal): Promise<void> {
     while (this.available <= 0) {
       signal.throwIfAborted();
       await new Promise<void>((resolve) => {
-        this.waiter = resolve;
+        this.waiters.push(resolve);
       });
     }
     signal.throwIfAborted();
