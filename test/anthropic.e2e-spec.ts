@@ -170,7 +170,8 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
     const withImage = await client.messages.countTokens({ model: QWEN, messages: history([image]), tools });
     const withPlaceholder = await client.messages.countTokens({ model: QWEN, messages: history('[image omitted: this model reads text only]'), tools });
     expect(withImage.input_tokens).toBe(withPlaceholder.input_tokens);
-    expect(answer.usage.input_tokens).toBe(withImage.input_tokens);
+    // Anthropic's input_tokens leave out what was read from the prompt cache.
+    expect(answer.usage.input_tokens + (answer.usage.cache_read_input_tokens ?? 0)).toBe(withImage.input_tokens);
   });
 
   it('refuses a top-level image with a clear 400 in Anthropic’s envelope', async () => {
@@ -217,10 +218,12 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
   it('reports a repeated prefix as cache_read_input_tokens, and input_tokens as only what was computed', async () => {
     const request = { model: QWEN, system: `Run ${Date.now()}: be brief and exact.`, messages: hello, max_tokens: 3, ...GREEDY };
     const cold = await client.messages.create(request);
-    expect(cold.usage.cache_read_input_tokens).toBe(0);
+    const coldCached = cold.usage.cache_read_input_tokens ?? 0;
+    // At most the chat template's opening tokens, which every earlier request of this key shared.
+    expect(coldCached).toBeLessThan(8);
     const warm = await client.messages.create(request);
     // Everything but the last prompt token, which is fed to produce the first new one.
-    expect(warm.usage).toMatchObject({ cache_read_input_tokens: cold.usage.input_tokens - 1, input_tokens: 1, cache_creation_input_tokens: 0 });
+    expect(warm.usage).toMatchObject({ cache_read_input_tokens: cold.usage.input_tokens + coldCached - 1, input_tokens: 1, cache_creation_input_tokens: 0 });
     expect(warm.content).toEqual(cold.content);
   });
 
