@@ -19,8 +19,8 @@ describe('one worker shared by two keys', () => {
     keys.light = keysCli(keysFile, 'add', 'light', '--role', 'user');
     const hub = testHubDir();
     await ensureFixtures(hub, [QWEN]);
-    // Two rows: the batch is full with two streams, so who joins next is the admission policy's choice.
-    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_KEYS_FILE: keysFile, MLX_OMNI_LOG_LEVEL: 'warn', MLX_OMNI_BATCH_MAX_ROWS: '2' } });
+    // One row: streams run one after another, so who runs next is the admission policy's choice alone.
+    stack = await startStack({ workers: 1, env: { HF_HUB_CACHE: hub, MLX_OMNI_KEYS_FILE: keysFile, MLX_OMNI_LOG_LEVEL: 'warn', MLX_OMNI_BATCH_MAX_ROWS: '1' } });
     await stack.waitUntilReady();
   });
 
@@ -28,11 +28,10 @@ describe('one worker shared by two keys', () => {
     await stack?.stop();
   });
 
-  it('gives a free row to a key with no stream in the batch before the third stream of a key with two', async () => {
+  it('gives the free row to a key that has had none before the waiting streams of a key that has', async () => {
     const finished: string[] = [];
-    let busyStarted = 0;
-    let firstBusyTokens!: () => void;
-    const busyRunning = new Promise<void>((resolve) => (firstBusyTokens = resolve));
+    let busyRunning!: () => void;
+    const firstBusyToken = new Promise<void>((resolve) => (busyRunning = resolve));
     const stream = async (key: 'busy' | 'light', n: number): Promise<void> => {
       const body = { model: QWEN, messages: [{ role: 'user', content: `stream ${n}` }], max_tokens: TOKENS, min_p: 0, temperature: 0, stream: true };
       const response = await postJson(stack.baseUrl, '/v1/chat/completions', body, { headers: { authorization: `Bearer ${keys[key]}` } });
@@ -41,20 +40,20 @@ describe('one worker shared by two keys', () => {
       for await (const event of readSse(response)) {
         if (event !== '[DONE]' && event.choices?.[0]?.delta?.content !== undefined) {
           tokens += 1;
-          if (key === 'busy' && tokens === 1 && ++busyStarted === 2) {
-            firstBusyTokens();
+          if (key === 'busy') {
+            busyRunning();
           }
         }
       }
       expect(tokens).toBeGreaterThan(TOKENS / 2);
       finished.push(`${key}${n}`);
     };
-    // The busy key fills both rows and queues a third stream; the light key asks only then.
+    // The busy key's first stream takes the row and two more wait; the light key asks only then.
     const busy = [stream('busy', 1), stream('busy', 2), stream('busy', 3)];
-    await busyRunning;
+    await firstBusyToken;
     const light = stream('light', 4);
     await Promise.all([...busy, light]);
-    // First come, first served would run busy3 before light4; the admission policy runs light4 first.
-    expect(finished.indexOf('light4')).toBeLessThan(finished.indexOf('busy3'));
+    // First come, first served would run the busy key's two waiting streams first; the admission policy runs light4 next.
+    expect(finished.indexOf('light4')).toBe(1);
   });
 });
