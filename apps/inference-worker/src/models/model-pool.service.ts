@@ -114,11 +114,10 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
 
   private batchStatus(engine: BatchEngine): BatchStatus {
     const { promptCache } = engine.options;
-    const { kvCacheBytes } = this.config;
     return {
       ...engine.stats,
-      maxRows: this.config.batchMaxRows,
-      kvLimitBytes: kvCacheBytes,
+      maxRows: engine.maxRows,
+      kvLimitBytes: Number.isFinite(engine.maxKvBytes) ? engine.maxKvBytes : null,
       promptCacheLimitBytes: promptCache?.maxBytes ?? 0,
       prefixCacheQueries: promptCache?.queries ?? 0,
       prefixCacheQueriedTokens: promptCache?.queriedTokens ?? 0,

@@ -31,6 +31,11 @@ export interface ForkableKVCache extends KVCache {
   fork(length?: number): ForkableKVCache | undefined;
 }
 
+/** Bytes a sequence's per-layer caches hold together. */
+export function cacheBytes(caches: readonly ForkableKVCache[]): number {
+  return caches.reduce((sum, cache) => sum + cache.nbytes, 0);
+}
+
 /**
  * One layer's caches of independent sequences run as the rows of one batch (continuous batching):
  * row r of the batch appends to `rows[r]` at its own position. Keeping a cache per row rather than

@@ -1,4 +1,4 @@
-import type { ForkableKVCache } from '../../nn/kv-cache';
+import { cacheBytes, type ForkableKVCache } from '../../nn/kv-cache';
 
 interface Entry {
   scope: string;
@@ -75,7 +75,7 @@ export class PromptCache {
    * total fits; an entry larger than the whole budget is not kept.
    */
   store(scope: string, tokens: readonly number[], caches: ForkableKVCache[]): void {
-    const bytes = caches.reduce((sum, cache) => sum + cache.nbytes, 0);
+    const bytes = cacheBytes(caches);
     if (tokens.length === 0 || bytes > this.maxBytes) {
       return;
     }

@@ -1,6 +1,6 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { core as mx } from '@frost-beta/mlx';
-import { RowCaches, type ForkableKVCache } from '../../nn/kv-cache';
+import { cacheBytes, RowCaches, type ForkableKVCache } from '../../nn/kv-cache';
 import type { StepGate } from '../../runtime/step-gate';
 import type { LanguageModel } from '../language-model';
 import type { PromptCache } from '../cache/prompt-cache';
@@ -97,8 +97,9 @@ export class BatchEngine {
   private readonly prefilling: Admission[] = [];
   private readonly rows: SequenceRow[] = [];
   private loop: Promise<void> | undefined;
-  private readonly maxRows: number;
-  private readonly maxKvBytes: number;
+  /** The limits in force, defaults filled in. */
+  readonly maxRows: number;
+  readonly maxKvBytes: number;
   private readonly prefillChunkSize: number;
   /** Decode steps run, by batch size: index b counts steps over b rows. */
   readonly stepsByBatchSize: number[] = [];
@@ -317,7 +318,7 @@ export class BatchEngine {
   }
 
   private kvBytes(): number {
-    const admitted = this.prefilling.reduce((sum, admission) => sum + (admission.caches ?? []).reduce((bytes, cache) => bytes + cache.nbytes, 0), 0);
+    const admitted = this.prefilling.reduce((sum, admission) => sum + cacheBytes(admission.caches ?? []), 0);
     return admitted + this.rows.reduce((sum, row) => sum + row.kvBytes, 0);
   }
 

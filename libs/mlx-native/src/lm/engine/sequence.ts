@@ -1,5 +1,5 @@
 import { core as mx } from '@frost-beta/mlx';
-import type { ForkableKVCache } from '../../nn/kv-cache';
+import { cacheBytes, type ForkableKVCache } from '../../nn/kv-cache';
 import type { LanguageModel } from '../language-model';
 import { ContextLengthExceededError, requireOption } from '../generate/errors';
 import type { FinishReason, TokenLogprob } from '../generate/events';
@@ -121,7 +121,7 @@ export class SequenceRow {
   }
 
   get kvBytes(): number {
-    return this.caches.reduce((sum, cache) => sum + cache.nbytes, 0);
+    return cacheBytes(this.caches);
   }
 
   /** Builds the sampling graph for this row from its next-token logits [vocab]. */
