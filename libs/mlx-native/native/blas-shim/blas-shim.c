@@ -8,8 +8,11 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The CBLAS ABI (Debian ships no cblas.h with the runtime library). */
 enum CBLAS_ORDER { CblasRowMajor = 101, CblasColMajor = 102 };
@@ -21,23 +24,56 @@ typedef void sgemv_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, int, int, float, c
                       float *, int);
 
 /*
- * Above this many rows a product does enough arithmetic per weight byte that OpenBLAS's packed
- * kernel, packing included, beats this one (measured single-threaded on the 256M fixture's shapes:
- * the kernel wins up to 6 rows, ties at 8, loses 10-35% at 16; README.md here has the figures).
+ * Up to this many rows a product reads its weights once for all rows in the kernel below, on every
+ * BLAS thread; past it OpenBLAS's packed kernel, whose packing is then paid for by enough
+ * arithmetic per weight byte, takes over (prefill chunks).
  */
-#define SMALL_ROWS_MAX 8
+#define SMALL_ROWS_MAX 16
 /* Output columns per block of the kernel for a [K,N] weight: the block of C stays in L1. */
 #define COLUMN_BLOCK 256
+/* Below this many multiply-adds a product runs on the calling thread: waking a helper costs more. */
+#define PARALLEL_MIN_WORK (1 << 18)
+#define MAX_THREADS 64
+
+/*
+ * Vector width and register count of the machine it is built on (-march=native): a tile of rows ×
+ * weight rows keeps one accumulator per pair, plus the weight rows and one input row, in registers.
+ */
+#if defined(__AVX512F__)
+#define VECTOR_BYTES 64
+#define VECTOR_REGISTERS 32
+#elif defined(__AVX__)
+#define VECTOR_BYTES 32
+#define VECTOR_REGISTERS 16
+#elif defined(__aarch64__)
+#define VECTOR_BYTES 16
+#define VECTOR_REGISTERS 32
+#else
+#define VECTOR_BYTES 16
+#define VECTOR_REGISTERS 16
+#endif
+#define LANES (VECTOR_BYTES / 4)
+/*
+ * Four rows per tile on every machine: with 32 registers, 4 rows × 6 weight rows streamed 1.4x the
+ * bytes per second of 8 × 3 (more weight rows in flight), which matters more than loads per multiply-add.
+ */
+#define TILE_ROWS 4
+#if VECTOR_REGISTERS >= 32
+#define TILE_WEIGHT_ROWS_MAX 8
+#else
+#define TILE_WEIGHT_ROWS_MAX 6
+#endif
+
+typedef float vfloat __attribute__((vector_size(VECTOR_BYTES)));
+typedef float vfloat_unaligned __attribute__((vector_size(VECTOR_BYTES), aligned(4)));
 
 static sgemm_fn *real_sgemm;
 static sgemv_fn *real_sgemv;
-/*
- * The kernel runs on the calling thread, so it only beats sgemm against a single-threaded BLAS.
- * With OpenBLAS's thread pool (its default: every core), its packed sgemm on all cores was faster
- * for 2-16 rows (2 cores: 0.7-0.9x for the kernel), so those products go on to it.
- */
-static int small_rows_kernel;
+/* Threads the kernel splits a product over: the BLAS's own thread count, so OPENBLAS_NUM_THREADS rules both. */
+static int kernel_threads = 1;
 static pthread_once_t resolved = PTHREAD_ONCE_INIT;
+
+static void start_helpers(void);
 
 /*
  * On the first product, not at load: the shim is preloaded into node, and the BLAS arrives later
@@ -61,7 +97,9 @@ static void resolve_real_blas(void) {
   }
   /* A BLAS without OpenBLAS's thread query (the reference BLAS) runs on one thread. */
   int (*threads)(void) = (int (*)(void))dlsym(blas, "openblas_get_num_threads");
-  small_rows_kernel = threads == NULL || threads() == 1;
+  kernel_threads = threads == NULL ? 1 : threads();
+  kernel_threads = kernel_threads < 1 ? 1 : kernel_threads > MAX_THREADS ? MAX_THREADS : kernel_threads;
+  start_helpers();
 }
 
 static int is_transposed(enum CBLAS_TRANSPOSE trans) { return trans != CblasNoTrans; }
@@ -71,67 +109,121 @@ static inline float scaled(float alpha, float sum, float beta, float old) {
   return beta == 0.0f ? alpha * sum : alpha * sum + beta * old;
 }
 
-/*
- * Dot products of `rows` (1..4) input rows with four weight rows: each load of A or W feeds up to
- * four FMAs. Always inlined with a constant `rows`, so the untaken rows fold away.
- */
-static inline __attribute__((always_inline)) void dot_tile(const int rows, int K, const float *a0, int lda, const float *const w[4],
-                                                           float s[4][4]) {
-  const float *a1 = rows > 1 ? a0 + lda : a0, *a2 = rows > 2 ? a1 + lda : a0, *a3 = rows > 3 ? a2 + lda : a0;
-  const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
-  float s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-  float s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-#pragma omp simd reduction(+ : s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33)
-  for (int k = 0; k < K; k++) {
-    s00 += a0[k] * w0[k], s01 += a0[k] * w1[k], s02 += a0[k] * w2[k], s03 += a0[k] * w3[k];
-    if (rows > 1) s10 += a1[k] * w0[k], s11 += a1[k] * w1[k], s12 += a1[k] * w2[k], s13 += a1[k] * w3[k];
-    if (rows > 2) s20 += a2[k] * w0[k], s21 += a2[k] * w1[k], s22 += a2[k] * w2[k], s23 += a2[k] * w3[k];
-    if (rows > 3) s30 += a3[k] * w0[k], s31 += a3[k] * w1[k], s32 += a3[k] * w2[k], s33 += a3[k] * w3[k];
-  }
-  s[0][0] = s00, s[0][1] = s01, s[0][2] = s02, s[0][3] = s03, s[1][0] = s10, s[1][1] = s11, s[1][2] = s12, s[1][3] = s13;
-  s[2][0] = s20, s[2][1] = s21, s[2][2] = s22, s[2][3] = s23, s[3][0] = s30, s[3][1] = s31, s[3][2] = s32, s[3][3] = s33;
+static inline vfloat load(const float *p) { return *(const vfloat_unaligned *)p; }
+
+/* Lane i meets lane i ^ step at each halving, so lane 0 ends with the sum of all. */
+static inline float horizontal_sum(vfloat v) {
+#if LANES == 16
+  v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+#elif LANES == 8
+  v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6);
+#else
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2);
+#endif
+  return v[0];
 }
 
 /*
- * C[M,N] = alpha * A[M,K] * W[N,K]^T + beta * C, all row-major: the layout of x * W^T for an
- * nn.Linear. Tiles of four weight rows: while they are in cache every input row meets them, so W
- * is read from memory once per call whatever M is.
+ * Dot products of `rows` input rows with `weight_rows` weight rows, all of length K, into
+ * sums[row][weight row]. Each weight vector is loaded once for all rows and each input vector once
+ * for all weight rows, so the loop is bound by multiply-adds rather than loads. Always inlined
+ * with constant counts: the accumulators then live in registers.
  */
-static void rows_times_weight_rows(int M, int N, int K, float alpha, const float *A, int lda, const float *W, int ldw, float beta,
-                                   float *C, int ldc) {
-  float s[4][4];
-  for (int n = 0; n < N; n += 4) {
-    const int cols = N - n < 4 ? N - n : 4;
-    /* The last tile repeats its first weight row where W has no more; those sums are not stored. */
-    const float *w[4];
-    for (int j = 0; j < 4; j++) w[j] = W + (size_t)(j < cols ? n + j : n) * ldw;
-    for (int m = 0; m < M;) {
-      const int rows = M - m < 4 ? M - m : 4;
-      const float *a = A + (size_t)m * lda;
-      switch (rows) {
-        case 4: dot_tile(4, K, a, lda, w, s); break;
-        case 3: dot_tile(3, K, a, lda, w, s); break;
-        case 2: dot_tile(2, K, a, lda, w, s); break;
-        default: dot_tile(1, K, a, lda, w, s); break;
-      }
+static inline __attribute__((always_inline)) void dot_tile(const int rows, const int weight_rows, int lead, int K, const float *a,
+                                                           int lda, const float *const w[TILE_WEIGHT_ROWS_MAX], size_t ldw,
+                                                           float sums[TILE_ROWS][TILE_WEIGHT_ROWS_MAX]) {
+  vfloat acc[TILE_ROWS][TILE_WEIGHT_ROWS_MAX];
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < weight_rows; j++) acc[i][j] = (vfloat){0};
+  int k = lead;
+  for (; k + LANES <= K; k += LANES) {
+    vfloat wv[TILE_WEIGHT_ROWS_MAX];
+    for (int j = 0; j < weight_rows; j++) {
+      /*
+       * The next tile's rows, a whole tile ahead: without it the loads of each new tile wait on
+       * memory while the arithmetic idles (measured 1.3-2x slower per GB from DRAM).
+       */
+      __builtin_prefetch(w[j] + weight_rows * ldw + k);
+      wv[j] = load(w[j] + k);
+    }
+    for (int i = 0; i < rows; i++) {
+      const vfloat av = load(a + (size_t)i * lda + k);
+      for (int j = 0; j < weight_rows; j++) acc[i][j] += av * wv[j];
+    }
+  }
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < weight_rows; j++) {
+      float sum = horizontal_sum(acc[i][j]);
+      for (int kk = 0; kk < lead; kk++) sum += a[(size_t)i * lda + kk] * w[j][kk];
+      for (int kk = k; kk < K; kk++) sum += a[(size_t)i * lda + kk] * w[j][kk];
+      sums[i][j] = sum;
+    }
+}
+
+/* Weight rows per tile for a tile of `rows` rows: as many as the registers hold next to their accumulators. */
+static int weight_rows_for(int rows) {
+  const int fit = (VECTOR_REGISTERS - 1) / (rows + 1);
+  return fit < 1 ? 1 : fit > TILE_WEIGHT_ROWS_MAX ? TILE_WEIGHT_ROWS_MAX : fit;
+}
+
+#define TILE_CASE(R, W) \
+  case (R) * 16 + (W): dot_tile((R), (W), lead, K, a, lda, w, ldw, sums); break;
+#define TILE_CASES_FOR_ROWS(R) \
+  TILE_CASE(R, 1) TILE_CASE(R, 2) TILE_CASE(R, 3) TILE_CASE(R, 4) TILE_CASE(R, 5) TILE_CASE(R, 6)
+
+/* dot_tile with its counts made constant: one specialised loop per (rows, weight rows) pair. */
+static void dot_tile_of(int rows, int weight_rows, int lead, int K, const float *a, int lda, const float *const w[TILE_WEIGHT_ROWS_MAX],
+                        size_t ldw, float sums[TILE_ROWS][TILE_WEIGHT_ROWS_MAX]) {
+  switch (rows * 16 + weight_rows) {
+    TILE_CASES_FOR_ROWS(1) TILE_CASES_FOR_ROWS(2) TILE_CASES_FOR_ROWS(3) TILE_CASES_FOR_ROWS(4)
+#if TILE_WEIGHT_ROWS_MAX > 6
+    TILE_CASE(1, 7) TILE_CASE(1, 8) TILE_CASE(2, 7) TILE_CASE(2, 8) TILE_CASE(3, 7) TILE_CASE(3, 8)
+#endif
+    default: abort();
+  }
+}
+
+/*
+ * C[M,N] = alpha * A[M,K] * W[N,K]^T + beta * C for output columns [n_begin, n_end), all row-major:
+ * the layout of x * W^T for an nn.Linear. Per tile of weight rows, every group of input rows meets
+ * them while they are in L1, so W is read from memory once whatever M is.
+ */
+static void rows_times_weight_rows(int M, int n_begin, int n_end, int lead, int K, float alpha, const float *A, int lda,
+                                   const float *W, int ldw, float beta, float *C, int ldc) {
+  const int tile_rows = M < TILE_ROWS ? M : TILE_ROWS;
+  const int step = weight_rows_for(tile_rows);
+  float sums[TILE_ROWS][TILE_WEIGHT_ROWS_MAX];
+  for (int n = n_begin; n < n_end; n += step) {
+    const int weight_rows = n_end - n < step ? n_end - n : step;
+    const float *w[TILE_WEIGHT_ROWS_MAX];
+    for (int j = 0; j < weight_rows; j++) w[j] = W + (size_t)(n + j) * ldw;
+    for (int m = 0; m < M; m += tile_rows) {
+      const int rows = M - m < tile_rows ? M - m : tile_rows;
+      dot_tile_of(rows, weight_rows, lead, K, A + (size_t)m * lda, lda, w, ldw, sums);
       for (int i = 0; i < rows; i++) {
         float *c = C + (size_t)(m + i) * ldc + n;
-        for (int j = 0; j < cols; j++) c[j] = scaled(alpha, s[i][j], beta, c[j]);
+        for (int j = 0; j < weight_rows; j++) c[j] = scaled(alpha, sums[i][j], beta, c[j]);
       }
-      m += rows;
     }
   }
 }
 
 /*
- * C[M,N] = alpha * A[M,K] * W[K,N] + beta * C, all row-major: a weight stored input-major. Per block
- * of columns, each weight row is added into all M output rows while it is in cache.
+ * C[M,N] = alpha * A[M,K] * W[K,N] + beta * C for output columns [n_begin, n_end), all row-major: a
+ * weight stored input-major. Per block of columns, each weight row is added into all M output rows
+ * while it is in cache.
  */
-static void rows_times_weight_columns(int M, int N, int K, float alpha, const float *A, int lda, const float *W, int ldw, float beta,
-                                      float *C, int ldc) {
+static void rows_times_weight_columns(int M, int n_begin, int n_end, int K, float alpha, const float *A, int lda, const float *W,
+                                      int ldw, float beta, float *C, int ldc) {
   float acc[SMALL_ROWS_MAX][COLUMN_BLOCK];
-  for (int n0 = 0; n0 < N; n0 += COLUMN_BLOCK) {
-    const int width = N - n0 < COLUMN_BLOCK ? N - n0 : COLUMN_BLOCK;
+  for (int n0 = n_begin; n0 < n_end; n0 += COLUMN_BLOCK) {
+    const int width = n_end - n0 < COLUMN_BLOCK ? n_end - n0 : COLUMN_BLOCK;
     for (int m = 0; m < M; m++)
       for (int j = 0; j < width; j++) acc[m][j] = 0;
     for (int k = 0; k < K; k++) {
@@ -150,9 +242,174 @@ static void rows_times_weight_columns(int M, int N, int K, float alpha, const fl
   }
 }
 
+/* One small-rows product, split by output columns over the kernel's threads. */
+struct product {
+  /* lead: elements of each row summed one at a time before the weights' vector loads are aligned. */
+  int weights_transposed, M, N, K, lda, ldw, ldc, parts, granule, lead;
+  float alpha, beta;
+  const float *A, *W;
+  float *C;
+};
+
+static void run_part(const struct product *p, int part) {
+  /* Parts are whole tiles of weight rows (or column blocks), so every thread runs full tiles. */
+  const int granules = (p->N + p->granule - 1) / p->granule;
+  const int begin = (int)((long)granules * part / p->parts) * p->granule;
+  int end = (int)((long)granules * (part + 1) / p->parts) * p->granule;
+  end = end > p->N ? p->N : end;
+  if (begin >= end) return;
+  if (p->weights_transposed) {
+    rows_times_weight_rows(p->M, begin, end, p->lead, p->K, p->alpha, p->A, p->lda, p->W, p->ldw, p->beta, p->C, p->ldc);
+  } else {
+    rows_times_weight_columns(p->M, begin, end, p->K, p->alpha, p->A, p->lda, p->W, p->ldw, p->beta, p->C, p->ldc);
+  }
+}
+
+/*
+ * Helpers that wait for parts of a product, so a product costs a wake-up rather than a thread
+ * start. A decode step runs a few hundred products with other small operations in between: a
+ * helper spins that long before it sleeps, since a futex wake-up per product (two system calls,
+ * costly in a VM) took a large share of a step. MLX issues products one at a time; a product
+ * arriving from another thread while one is running (pool_busy taken) runs on its caller alone.
+ */
+#define SPIN_BEFORE_SLEEP 50000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static pthread_mutex_t pool_busy = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
+static const struct product *pool_product;
+static unsigned long pool_generation;
+static int pool_sleepers;
+static int pool_unfinished;
+
+static unsigned long next_generation(unsigned long seen) {
+  for (int spin = 0; spin < SPIN_BEFORE_SLEEP; spin++) {
+    const unsigned long generation = __atomic_load_n(&pool_generation, __ATOMIC_ACQUIRE);
+    if (generation != seen) return generation;
+    cpu_relax();
+  }
+  pthread_mutex_lock(&pool_lock);
+  pool_sleepers++;
+  while (__atomic_load_n(&pool_generation, __ATOMIC_ACQUIRE) == seen) pthread_cond_wait(&pool_wake, &pool_lock);
+  pool_sleepers--;
+  pthread_mutex_unlock(&pool_lock);
+  return __atomic_load_n(&pool_generation, __ATOMIC_ACQUIRE);
+}
+
+static void *helper_main(void *arg) {
+  const int part = (int)(long)arg;
+  unsigned long seen = 0;
+  for (;;) {
+    seen = next_generation(seen);
+    const struct product *p = __atomic_load_n(&pool_product, __ATOMIC_ACQUIRE);
+    if (part < p->parts) run_part(p, part);
+    __atomic_sub_fetch(&pool_unfinished, 1, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+
+static void start_helpers(void) {
+  for (int t = 1; t < kernel_threads; t++) {
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&thread, &attr, helper_main, (void *)(long)t) != 0) {
+      kernel_threads = t;
+      break;
+    }
+  }
+}
+
+static void small_rows_product(struct product *p) {
+  const long work = (long)p->M * p->N * p->K;
+  if (kernel_threads == 1 || work < PARALLEL_MIN_WORK || pthread_mutex_trylock(&pool_busy) != 0) {
+    p->parts = 1;
+    run_part(p, 0);
+    return;
+  }
+  p->parts = kernel_threads;
+  __atomic_store_n(&pool_unfinished, kernel_threads - 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&pool_product, p, __ATOMIC_RELAXED);
+  /* Taking the lock orders the publication against a helper that is about to sleep. */
+  pthread_mutex_lock(&pool_lock);
+  __atomic_add_fetch(&pool_generation, 1, __ATOMIC_RELEASE);
+  if (pool_sleepers > 0) pthread_cond_broadcast(&pool_wake);
+  pthread_mutex_unlock(&pool_lock);
+  run_part(p, 0);
+  for (int spin = 0; __atomic_load_n(&pool_unfinished, __ATOMIC_ACQUIRE) > 0; spin++) {
+    /* A helper the scheduler put aside (a loaded machine) gets the core back instead of a spinning caller. */
+    if (spin < SPIN_BEFORE_SLEEP) {
+      cpu_relax();
+    } else {
+      sched_yield();
+    }
+  }
+  pthread_mutex_unlock(&pool_busy);
+}
+
+/* Elements before `p` reaches a vector boundary; 0 when no step of whole floats gets there. */
+static int misaligned_lead(const float *p) {
+  const uintptr_t address = (uintptr_t)p;
+  return address % sizeof(float) != 0 ? 0 : (int)((VECTOR_BYTES - address % VECTOR_BYTES) % VECTOR_BYTES / sizeof(float));
+}
+
+/* The calling thread's copy of the input rows, grown as needed and kept between products. */
+static __thread float *aligned_rows;
+static __thread size_t aligned_rows_capacity;
+
+static void small_rows(int weights_transposed, int M, int N, int K, float alpha, const float *A, int lda, const float *W, int ldw,
+                       float beta, float *C, int ldc) {
+  struct product p = {
+      .weights_transposed = weights_transposed, .M = M, .N = N, .K = K, .lda = lda, .ldw = ldw, .ldc = ldc,
+      .granule = weights_transposed ? weight_rows_for(M < TILE_ROWS ? M : TILE_ROWS) : COLUMN_BLOCK,
+      .alpha = alpha, .beta = beta, .A = A, .W = W, .C = C,
+  };
+  /*
+   * Vector loads that straddle cache lines ran the kernel 1.7-2.5x slower per GB (MLX's buffers are
+   * not 64-byte aligned). When every weight row starts at the same offset from a vector boundary,
+   * the first `lead` elements are summed one at a time so the weights' loads are aligned, and the
+   * input rows are copied so that their element `lead` is aligned too.
+   */
+  if (weights_transposed && (size_t)ldw * sizeof(float) % VECTOR_BYTES == 0) {
+    p.lead = misaligned_lead(W);
+    const int shift = (LANES - p.lead) % LANES;
+    const int stride = (shift + K + LANES - 1) / LANES * LANES;
+    const size_t needed = (size_t)M * stride * sizeof(float);
+    if (needed > aligned_rows_capacity) {
+      free(aligned_rows);
+      aligned_rows = aligned_alloc(VECTOR_BYTES, needed);
+      aligned_rows_capacity = aligned_rows == NULL ? 0 : needed;
+    }
+    if (aligned_rows != NULL) {
+      for (int i = 0; i < M; i++) memcpy(aligned_rows + (size_t)i * stride + shift, A + (size_t)i * lda, (size_t)K * sizeof(float));
+      p.A = aligned_rows + shift;
+      p.lda = stride;
+    }
+  }
+  small_rows_product(&p);
+}
+
 /* Row-major only; a column-major call is first restated as its row-major transpose. */
 static void row_major_sgemm(enum CBLAS_TRANSPOSE transA, enum CBLAS_TRANSPOSE transB, int M, int N, int K, float alpha,
                             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+  /*
+   * Every product of a decode step, a Linear layer's x * W^T and attention's products alike, stays
+   * here: one call into OpenBLAS's threaded sgemv or sgemm wakes its thread pool, whose threads then
+   * spin (sched_yield) for a while on the cores this kernel's threads need.
+   */
+  if (M <= SMALL_ROWS_MAX && !is_transposed(transA) && K > 0) {
+    small_rows(is_transposed(transB), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   if (M == 1 && N > 1) {
     /* The one row of op(A) is the vector; C's row is op(B)^T times it. */
     const int incx = is_transposed(transA) ? lda : 1;
@@ -170,14 +427,6 @@ static void row_major_sgemm(enum CBLAS_TRANSPOSE transA, enum CBLAS_TRANSPOSE tr
       real_sgemv(CblasRowMajor, CblasTrans, K, M, alpha, A, lda, B, incx, beta, C, ldc);
     } else {
       real_sgemv(CblasRowMajor, CblasNoTrans, M, K, alpha, A, lda, B, incx, beta, C, ldc);
-    }
-    return;
-  }
-  if (small_rows_kernel && M >= 2 && M <= SMALL_ROWS_MAX && !is_transposed(transA) && K > 0) {
-    if (is_transposed(transB)) {
-      rows_times_weight_rows(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    } else {
-      rows_times_weight_columns(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
     return;
   }

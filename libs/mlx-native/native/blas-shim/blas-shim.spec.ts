@@ -43,13 +43,16 @@ const layouts = [
   { aTransposed: true, bTransposed: true },
   { aTransposed: true, bTransposed: false },
 ];
-// One row (decode), the kernel's row counts on both sides of its 4-row tiles and past its limit,
-// one column, a weight with a row count that is not a multiple of 4, and prefill-sized products.
+// One row (decode), the kernel's row counts on both sides of its 4-row tiles and at and past its
+// limit, one column, weights whose row counts and lengths are not multiples of a tile or a vector,
+// products large enough to be split over threads, and prefill-sized products.
 const shapes: Array<[number, number, number]> = [
   [1, 256, 300],
   [2, 256, 300],
   [3, 130, 301],
+  [5, 300, 700],
   [8, 256, 300],
+  [8, 1000, 1001],
   [16, 512, 257],
   [17, 256, 300],
   [40, 8, 1],
@@ -62,16 +65,19 @@ const shim = ensureBlasShim();
 const withShim = shim === undefined ? (name: string, test: () => void) => it.skip(`${name} [skipped: no BLAS shim, not Linux or no C compiler]`, test) : it;
 
 describe('BLAS shim', () => {
-  withShim('keeps mx.matmul float32-accurate for one row, small row counts, one column and prefill-sized products, in every layout', () => {
-    const child = spawnSync(process.execPath, ['-e', CHILD, JSON.stringify(cases)], {
-      env: { ...process.env, LD_PRELOAD: shim, OPENBLAS_NUM_THREADS: '1' },
-      encoding: 'utf8',
+  // The kernel splits a product over as many threads as the BLAS has: one, and two.
+  for (const threads of ['1', '2']) {
+    withShim(`keeps mx.matmul float32-accurate for one row, small row counts, one column and prefill-sized products, in every layout (${threads} BLAS threads)`, () => {
+      const child = spawnSync(process.execPath, ['-e', CHILD, JSON.stringify(cases)], {
+        env: { ...process.env, LD_PRELOAD: shim, OPENBLAS_NUM_THREADS: threads },
+        encoding: 'utf8',
+      });
+      expect(child.stderr).toBe('');
+      const errors = JSON.parse(child.stdout) as number[];
+      const failures = cases.map((c, i) => ({ ...c, error: errors[i] })).filter(({ error }) => !(error < 1e-5));
+      expect(failures).toEqual([]);
     });
-    expect(child.stderr).toBe('');
-    const errors = JSON.parse(child.stdout) as number[];
-    const failures = cases.map((c, i) => ({ ...c, error: errors[i] })).filter(({ error }) => !(error < 1e-5));
-    expect(failures).toEqual([]);
-  });
+  }
 
   it('appends itself to what LD_PRELOAD already names', () => {
     expect(withBlasShimPreloaded(undefined, '/x/shim.so')).toBe('/x/shim.so');

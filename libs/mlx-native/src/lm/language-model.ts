@@ -21,8 +21,8 @@ export interface LanguageModel {
   /**
    * Token ids [batch, length] (int32) → logits [batch, length, vocab] (float32), or
    * [batch, 1, vocab] with `lastTokenOnly`. Appends to `cache` when given; without one the
-   * call sees only `tokens`. A layer's entry may be {@link RowCaches}: then row r of `tokens`
-   * continues its own sequence (continuous batching).
+   * call sees only `tokens`. A layer's entry may be a batch's caches (RowCaches,
+   * BatchedRowsCache): then row r of `tokens` continues its own sequence (continuous batching).
    */
   forward(tokens: mx.array, cache?: LayerCache[], options?: ForwardOptions): mx.array;
   /** A fresh cache with one entry per layer (rotating for sliding-window layers). */

@@ -1,6 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { fullAttention, splitHeads } from './full-attention';
-import { RowCaches, type AttentionContext, type KVCache, type LayerCache } from './kv-cache';
+import { BatchedRowsCache, RowCaches, type AttentionContext, type BatchedAttentionContext, type KVCache, type LayerCache } from './kv-cache';
 import type { Linear, RMSNorm } from './layers';
 import type { Rope } from './rope';
 
@@ -45,8 +45,9 @@ export class Attention {
   constructor(private readonly p: AttentionParts) {}
 
   /**
-   * With {@link RowCaches} the projections run once for the whole batch and only rotation and
-   * attention, which depend on each row's own position and history, run per row.
+   * With a batch's caches the projections run once for the whole batch; with {@link BatchedRowsCache}
+   * rotation and attention do too, each row at its own position, while with {@link RowCaches} they
+   * run per row.
    */
   forward(x: mx.array, cache: LayerCache): mx.array {
     const { qkv, out, heads, kvHeads, headDim, queryNorm, keyNorm } = this.p;
@@ -60,7 +61,9 @@ export class Attention {
     const keys = toHeads(k, kvHeads, keyNorm);
     const values = toHeads(v, kvHeads);
     let attended: mx.array;
-    if (!(cache instanceof RowCaches)) {
+    if (cache instanceof BatchedRowsCache) {
+      attended = this.attendBatched(queries, keys, values, cache);
+    } else if (!(cache instanceof RowCaches)) {
       attended = this.attend(queries, keys, values, cache);
     } else if (cache.rows.length > 1 && length === 1) {
       attended = this.attendRows(queries, keys, values, cache.rows);
@@ -91,6 +94,14 @@ export class Attention {
       rows.map((rowCache, r) => this.attendTo(row(rotatedQueries, r), rowCache.update(row(rotatedKeys, r), row(values, r)))),
       0,
     );
+  }
+
+  /** One decoded token per row, every row rotated at its own position, appended and attended in one go. */
+  private attendBatched(queries: mx.array, keys: mx.array, values: mx.array, cache: BatchedRowsCache): mx.array {
+    const { rope, scale, sinks } = this.p;
+    const positions = [...cache.offsets];
+    const context = cache.update(rope.applyRows(keys, positions), values);
+    return oneQueryAttention(rope.applyRows(queries, positions), context, scale, sinks);
   }
 
   private attendTo(queries: mx.array, context: AttentionContext): mx.array {
@@ -169,6 +180,27 @@ export function paddingMask(lengths: readonly number[], paddedLength: number, dt
   const local = mx.where(mx.lessEqual(distance, window), mx.array(0, mx.float32), mx.array(hidden, mx.float32));
   // Both masks add; a sum of two hidden values stays finite and far below any real score.
   return mx.add(keys, local).astype(dtype);
+}
+
+/**
+ * Attention of one query per row ([batch, heads, 1, headDim]) against that row's keys, each row's
+ * mask hiding what it must not see. Grouped-query heads are matched by viewing the queries as
+ * [kvHeads, group], so each (row, kv head) is one small product and keys are never copied per query
+ * head. With `sinks`, a sink logit per head joins every softmax (gpt-oss).
+ */
+function oneQueryAttention(queries: mx.array, context: BatchedAttentionContext, scale: number, sinks: mx.array | undefined): mx.array {
+  const { transposedKeys, values, mask } = context;
+  const [batch, heads, , headDim] = queries.shape;
+  const [, kvHeads, , keyLength] = transposedKeys.shape;
+  const group = heads / kvHeads;
+  const q = mx.multiply(queries.reshape(batch, kvHeads, group, headDim), mx.array(scale, queries.dtype));
+  const scores = mx.add(mx.matmul(q, transposedKeys), mask);
+  const weights = sinks
+    ? mx
+        .softmax(mx.concatenate([scores, mx.broadcastTo(sinks.astype(scores.dtype).reshape(1, kvHeads, group, 1), [batch, kvHeads, group, 1])], -1), -1, true)
+        .index('...', mx.Slice(0, keyLength))
+    : mx.softmax(scores, -1, true);
+  return mx.matmul(weights, values).reshape(batch, heads, 1, headDim);
 }
 
 /**

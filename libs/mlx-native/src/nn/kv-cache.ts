@@ -38,13 +38,38 @@ export function cacheBytes(caches: readonly ForkableKVCache[]): number {
 
 /**
  * One layer's caches of independent sequences run as the rows of one batch (continuous batching):
- * row r of the batch appends to `rows[r]` at its own position. Keeping a cache per row rather than
- * one padded tensor lets rows join, leave and fork without copying the others, and sliding-window
- * layers batch with no extra bookkeeping.
+ * row r of the batch appends to `rows[r]` at its own position, and attends on its own. Sliding-window
+ * layers batch this way with no extra bookkeeping.
  */
 export class RowCaches {
   constructor(readonly rows: readonly KVCache[]) {}
 }
 
-/** What a layer's attention appends to: one sequence's cache, or one per row of a batch. */
-export type LayerCache = KVCache | RowCaches;
+/**
+ * What the one-token rows of a batch attend to. Keys come transposed, as they are stored: the scores
+ * are then one product with the buffer itself. A transposed view of the buffer instead, whose JS
+ * wrapper lives until the garbage collector runs, would keep the next in-place write from reusing
+ * the buffer, and every step would copy it whole.
+ */
+export interface BatchedAttentionContext {
+  /** [rows, kvHeads, headDim, keyLength] */
+  transposedKeys: mx.array;
+  /** [rows, kvHeads, keyLength, headDim] */
+  values: mx.array;
+  /** Additive [rows, 1, 1, keyLength] (0 or -inf): what each row must not see (other rows' longer histories, unwritten slots). */
+  mask: mx.array;
+}
+
+/**
+ * One layer's keys and values for every row of a decoding batch in shared buffers, each row at its own
+ * position: a step appends one token to every row in one update and attends for all rows at once.
+ */
+export abstract class BatchedRowsCache {
+  /** Tokens each row has seen: row r's next token takes position offsets[r]. */
+  abstract readonly offsets: readonly number[];
+  /** Appends one position per row (keys/values [rows, kvHeads, 1, headDim]). */
+  abstract update(keys: mx.array, values: mx.array): BatchedAttentionContext;
+}
+
+/** What a layer's attention appends to: one sequence's cache, or the rows of a batch. */
+export type LayerCache = KVCache | RowCaches | BatchedRowsCache;

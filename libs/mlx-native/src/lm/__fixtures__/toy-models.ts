@@ -1,6 +1,6 @@
 import { core as mx } from '@frost-beta/mlx';
 import { StandardKVCache } from '../cache';
-import { RowCaches, type ForkableKVCache, type KVCache, type LayerCache } from '../../nn/kv-cache';
+import { BatchedRowsCache, RowCaches, type ForkableKVCache, type KVCache, type LayerCache } from '../../nn/kv-cache';
 import type { ForwardOptions, LanguageModel } from '../language-model';
 
 /**
@@ -23,11 +23,20 @@ export class ToyModel implements LanguageModel {
   forward(tokens: mx.array, cache?: LayerCache[], options?: ForwardOptions): mx.array {
     const [batch, length] = tokens.shape;
     const layer = cache?.[0];
-    const rowCaches: Array<KVCache | undefined> = layer instanceof RowCaches ? [...layer.rows] : Array<KVCache | undefined>(batch).fill(layer);
     this.forwardLengths.push(length);
-    const rows = rowCaches.map((rowCache) => {
-      const start = rowCache?.offset ?? 0;
-      rowCache?.update(mx.zeros([1, 1, length, 1]), mx.zeros([1, 1, length, 1]));
+    let starts: number[];
+    if (layer instanceof BatchedRowsCache) {
+      starts = [...layer.offsets];
+      layer.update(mx.zeros([batch, 1, length, 1]), mx.zeros([batch, 1, length, 1]));
+    } else {
+      const rowCaches: Array<KVCache | undefined> = layer instanceof RowCaches ? [...layer.rows] : Array<KVCache | undefined>(batch).fill(layer);
+      starts = rowCaches.map((rowCache) => {
+        const start = rowCache?.offset ?? 0;
+        rowCache?.update(mx.zeros([1, 1, length, 1]), mx.zeros([1, 1, length, 1]));
+        return start;
+      });
+    }
+    const rows = starts.map((start) => {
       const first = options?.lastTokenOnly ? start + length - 1 : start;
       const positions = [];
       for (let position = first; position < start + length; position++) {

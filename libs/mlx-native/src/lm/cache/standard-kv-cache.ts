@@ -30,21 +30,33 @@ export class StandardKVCache implements ForkableKVCache {
   }
 
   /**
-   * The copy starts as views of this cache's first `length` positions, exactly full: its first update
-   * grows it into buffers of its own, so neither cache ever writes into memory the other reads.
+   * A cache holding exactly these keys and values [1, kvHeads, length, headDim]. Its first update grows
+   * it into buffers of its own, so it never writes into memory that others may read.
    */
+  static holding(keys: mx.array, values: mx.array): StandardKVCache {
+    const cache = new StandardKVCache();
+    cache.keys = keys;
+    cache.values = values;
+    cache.seen = keys.shape[2];
+    return cache;
+  }
+
+  /** The copy starts as views of this cache's first `length` positions (see {@link holding}). */
   fork(length = this.seen): StandardKVCache {
     if (!Number.isInteger(length) || length < 0 || length > this.seen) {
       throw new RangeError(`cannot fork ${length} positions of a cache holding ${this.seen}`);
     }
-    const copy = new StandardKVCache();
-    if (length > 0 && this.keys && this.values) {
-      const head = mx.Slice(0, length);
-      copy.keys = this.keys.index(all, all, head, all);
-      copy.values = this.values.index(all, all, head, all);
-      copy.seen = length;
+    const stored = this.stored(length);
+    return stored ? StandardKVCache.holding(stored.keys, stored.values) : new StandardKVCache();
+  }
+
+  /** Views of the first `length` positions (default: all), or undefined when there are none. */
+  stored(length = this.seen): { keys: mx.array; values: mx.array } | undefined {
+    if (length === 0 || !this.keys || !this.values) {
+      return undefined;
     }
-    return copy;
+    const head = mx.Slice(0, length);
+    return { keys: this.keys.index(all, all, head, all), values: this.values.index(all, all, head, all) };
   }
 
   update(keys: mx.array, values: mx.array): AttentionContext {

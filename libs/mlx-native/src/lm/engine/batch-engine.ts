@@ -1,12 +1,13 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { core as mx } from '@frost-beta/mlx';
-import { cacheBytes, RowCaches, type ForkableKVCache } from '../../nn/kv-cache';
+import { cacheBytes, type ForkableKVCache } from '../../nn/kv-cache';
 import type { StepGate } from '../../runtime/step-gate';
 import type { LanguageModel } from '../language-model';
 import type { PromptCache } from '../cache/prompt-cache';
 import { requireOption } from '../generate/errors';
 import type { TokenGenerationEvent } from '../generate/events';
 import { GenerationClock } from '../generate/generation-clock';
+import { BatchCaches } from './batch-caches';
 import { FairAdmission } from './fair-admission';
 import { resolveSequence, SequenceRow, type ResolvedSequence, type SequenceOptions } from './sequence';
 import { TokenStream } from './token-stream';
@@ -95,7 +96,9 @@ class Admission {
 export class BatchEngine {
   private readonly admission = new FairAdmission<Admission>();
   private readonly prefilling: Admission[] = [];
+  /** The decoding rows, in batch order; `caches` holds their keys and values in the same order. */
   private readonly rows: SequenceRow[] = [];
+  private readonly caches = new BatchCaches();
   private loop: Promise<void> | undefined;
   /** The limits in force, defaults filled in. */
   readonly maxRows: number;
@@ -229,6 +232,8 @@ export class BatchEngine {
     this.prefilling.splice(this.prefilling.indexOf(admission), 1);
     const caches = admission.caches as ForkableKVCache[];
     admission.settings.forEach((settings, i) => {
+      // The last fork takes the prefilled caches themselves; forking a full cache never fails.
+      this.caches.join(i === admission.settings.length - 1 ? caches : caches.map((cache) => cache.fork() as ForkableKVCache));
       this.rows.push(
         new SequenceRow({
           caller: admission.request.caller,
@@ -236,8 +241,6 @@ export class BatchEngine {
           prompt: admission.prompt,
           cachedTokens: admission.cachedTokens,
           settings,
-          // The last fork takes the prefilled caches themselves; forking a full cache never fails.
-          caches: i === admission.settings.length - 1 ? caches : caches.map((cache) => cache.fork() as ForkableKVCache),
           stream: admission.streams[i],
           clock: admission.clocks[i],
           signal: admission.request.signal,
@@ -247,17 +250,17 @@ export class BatchEngine {
   }
 
   private decodeStep(): void {
-    const rows = this.rows.filter((row) => !row.endIfDue());
+    // Rows that ended since the last step (a cancelled request) leave before it.
+    this.retireFinished();
+    const rows = this.rows;
     if (rows.length === 0) {
       return;
     }
-    const layers = rows[0].caches.length;
-    const caches = Array.from({ length: layers }, (_, layer) => new RowCaches(rows.map((row) => row.caches[layer])));
     const tokens = mx.array(
       rows.map((row) => [row.nextInput]),
       mx.int32,
     );
-    const logits = this.model.forward(tokens, caches, LAST_TOKEN_ONLY);
+    const logits = this.model.forward(tokens, this.caches.layers(), LAST_TOKEN_ONLY);
     const pending = rows.map((row, r) => row.sample(logits.index(r, 0)));
     // One evaluation per step: the forward pass and every row's sampling and logprobs run as one graph.
     mx.eval(...pending.flatMap((step) => [step.token, step.chosenLogprob, step.topIds, step.topValues]).filter((array) => array !== undefined));
@@ -270,15 +273,20 @@ export class BatchEngine {
 
   /** Rows that ended leave the batch; a sequence that ran to its end leaves its caches to the prompt cache. */
   private retireFinished(): void {
-    for (const row of [...this.rows]) {
+    const staying: number[] = [];
+    this.rows.forEach((row, r) => {
       if (!row.endIfDue()) {
-        continue;
+        staying.push(r);
+        return;
       }
-      this.rows.splice(this.rows.indexOf(row), 1);
       this.admission.left(row.caller);
       if (!row.abandoned) {
-        this.options.promptCache?.store(this.scopeOf(row.caller), row.fed, row.caches);
+        this.options.promptCache?.store(this.scopeOf(row.caller), row.fed, this.caches.extract(r));
       }
+    });
+    if (staying.length < this.rows.length) {
+      this.caches.keep(staying);
+      this.rows.splice(0, this.rows.length, ...staying.map((r) => this.rows[r]));
     }
   }
 
@@ -304,6 +312,7 @@ export class BatchEngine {
 
   /** A failed step leaves every cache it touched in an unknown state: all admitted requests end with the error. */
   private failAll(error: unknown): void {
+    this.caches.keep([]);
     for (const row of this.rows.splice(0)) {
       row.finished = true;
       row.stream.fail(error);
@@ -319,7 +328,7 @@ export class BatchEngine {
 
   private kvBytes(): number {
     const admitted = this.prefilling.reduce((sum, admission) => sum + cacheBytes(admission.caches ?? []), 0);
-    return admitted + this.rows.reduce((sum, row) => sum + row.kvBytes, 0);
+    return admitted + this.caches.nbytes;
   }
 
   private scopeOf(caller: string): string {

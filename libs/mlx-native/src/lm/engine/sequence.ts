@@ -1,5 +1,4 @@
 import { core as mx } from '@frost-beta/mlx';
-import { cacheBytes, type ForkableKVCache } from '../../nn/kv-cache';
 import type { LanguageModel } from '../language-model';
 import { ContextLengthExceededError, requireOption } from '../generate/errors';
 import type { FinishReason, TokenLogprob } from '../generate/events';
@@ -80,7 +79,7 @@ export interface PendingToken {
  */
 export class SequenceRow {
   readonly generated: number[] = [];
-  /** Tokens whose keys and values are in `caches`, in order: the prompt, then generated ones as they are fed. */
+  /** Tokens whose keys and values are in the row's caches, in order: the prompt, then generated ones as they are fed. */
   readonly fed: number[];
   /** The token the next step feeds. */
   nextInput: number;
@@ -93,7 +92,6 @@ export class SequenceRow {
   /** Prompt tokens whose keys and values came from the prompt cache. */
   readonly cachedTokens: number;
   readonly settings: ResolvedSequence;
-  readonly caches: ForkableKVCache[];
   readonly stream: TokenStream;
   readonly clock: GenerationClock;
   readonly signal: AbortSignal | undefined;
@@ -104,12 +102,11 @@ export class SequenceRow {
     prompt: readonly number[];
     cachedTokens: number;
     settings: ResolvedSequence;
-    caches: ForkableKVCache[];
     stream: TokenStream;
     clock: GenerationClock;
     signal: AbortSignal | undefined;
   }) {
-    ({ caller: this.caller, request: this.request, cachedTokens: this.cachedTokens, settings: this.settings, caches: this.caches, stream: this.stream, clock: this.clock, signal: this.signal } = start);
+    ({ caller: this.caller, request: this.request, cachedTokens: this.cachedTokens, settings: this.settings, stream: this.stream, clock: this.clock, signal: this.signal } = start);
     this.promptLength = start.prompt.length;
     this.fed = start.prompt.slice(0, -1);
     this.nextInput = start.prompt[start.prompt.length - 1];
@@ -118,10 +115,6 @@ export class SequenceRow {
   /** No step is owed to it: its reader left or its request was cancelled. */
   get abandoned(): boolean {
     return this.stream.closed || this.signal?.aborted === true;
-  }
-
-  get kvBytes(): number {
-    return cacheBytes(this.caches);
   }
 
   /** Builds the sampling graph for this row from its next-token logits [vocab]. */
