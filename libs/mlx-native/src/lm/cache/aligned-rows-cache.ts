@@ -73,6 +73,7 @@ export class AlignedRowsCache extends BatchedRowsCache {
           : mx.pad(rowHistory, slotPadding(axis, this.end - length, capacity - this.end));
       this.keys = mx.concatenate([this.keys, place(history?.keys, this.keys, KEY_SLOTS)], 0);
       this.values = mx.concatenate([this.values, place(history?.values, this.values, VALUE_SLOTS)], 0);
+      this.settle();
     }
     this.lengths.push(length);
   }
@@ -105,6 +106,15 @@ export class AlignedRowsCache extends BatchedRowsCache {
     if (slots !== undefined) {
       this.end -= unused;
     }
+    this.settle();
+  }
+
+  /**
+   * Copies into the new buffers now: until then they hold on to the old ones as inputs, and once they
+   * are copied only the old buffers' JS wrappers do, which the next garbage collection frees.
+   */
+  private settle(): void {
+    mx.eval(this.keys as mx.array, this.values as mx.array);
   }
 
   /** A copy of one row's positions as a cache of its own (for the prompt cache, say). */

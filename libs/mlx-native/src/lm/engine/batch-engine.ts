@@ -13,7 +13,7 @@ import { resolveSequence, SequenceRow, type ResolvedSequence, type SequenceOptio
 import { TokenStream } from './token-stream';
 
 /** Present when node runs with --expose-gc. */
-const collectGarbage = (globalThis as { gc?: () => void }).gc;
+const collectGarbage = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
 
 // Only the last position's logits are ever read: prefill chunks exist to fill the cache.
 const LAST_TOKEN_ONLY = { lastTokenOnly: true };
@@ -166,6 +166,7 @@ export class BatchEngine {
       }
       await this.options.gate?.acquire();
       let prefilled = false;
+      const rowsBefore = this.caches.rows;
       try {
         prefilled = this.prefillOneChunk();
         this.decodeStep();
@@ -175,10 +176,17 @@ export class BatchEngine {
         this.options.gate?.release();
       }
       this.retireFinished();
-      if (prefilled) {
-        // A chunk's intermediates (hundreds of MB on a large model) are freed only by their finalizers; a
-        // collection here (when node runs with --expose-gc, as the workers do) keeps the peak at one chunk.
+      if (prefilled || this.caches.rows !== rowsBefore) {
+        // A chunk's intermediates (hundreds of MB on a large model), and the shared KV buffers that rows
+        // joining or leaving replaced, are freed only by their finalizers; a collection here (when node
+        // runs with --expose-gc, as the workers do) keeps the peak at one chunk and one set of buffers.
         collectGarbage?.();
+      } else {
+        // A step's outputs (a batch's logits alone are a megabyte) die young: a scavenge lets their
+        // finalizers free them by the next step, which then reuses that memory. Left to V8, which does
+        // not see native memory, every step's outputs were fresh pages, and the page faults took up to
+        // a third of a step of 8 rows.
+        collectGarbage?.({ type: 'minor' });
       }
     }
     this.admission.reset();
