@@ -1,9 +1,10 @@
 /*
  * Preloaded over the system BLAS in the engine's workers on Linux (see README.md here): MLX's CPU
  * backend calls cblas_sgemm for every product, and OpenBLAS packs the whole weight matrix on every
- * call, which is most of a decode step when the other side has one or a few rows. Products with one
- * row or column go to sgemv; those with 2..SMALL_ROWS_MAX rows go to a kernel that streams each
- * weight row from memory once for all rows; everything else goes on to the real cblas_sgemm.
+ * call, which is most of a decode step when the other side has one or a few rows. Products with up
+ * to SMALL_ROWS_MAX rows (the rows of a decoding batch) go to a kernel that streams each weight row
+ * from memory once for all rows, split over the BLAS's threads; other products with one row or
+ * column go to sgemv; everything else goes on to the real cblas_sgemm.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
