@@ -271,10 +271,12 @@ describe('chat completions through the official OpenAI client (API → IPC → w
       const completion = await client.chat.completions.create({ model: GPT_OSS, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 3, ...extra } as never);
       return (completion as OpenAI.Chat.ChatCompletion).choices[0].logprobs!.content![0].top_logprobs.map((entry) => entry.logprob);
     };
+    // The same prompt computed again may take a cached prefix and other product shapes: equal within float32 noise.
+    const largestDifference = (a: number[], b: number[]) => Math.max(...a.map((value, i) => Math.abs(value - b[i])));
     const byDefault = await firstStep({});
-    expect(await firstStep({ reasoning_effort: 'medium' })).toEqual(byDefault);
+    expect(largestDifference(await firstStep({ reasoning_effort: 'medium' }), byDefault)).toBeLessThan(1e-4);
     // "Reasoning: high" instead of "Reasoning: medium" in the system message changes what the model sees.
-    expect(await firstStep({ reasoning_effort: 'high' })).not.toEqual(byDefault);
+    expect(largestDifference(await firstStep({ reasoning_effort: 'high' }), byDefault)).toBeGreaterThan(1e-3);
     const error = await client.chat.completions.create({ model: GPT_OSS, messages, reasoning_effort: 'extreme' } as never).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).param).toBe('reasoning_effort');
