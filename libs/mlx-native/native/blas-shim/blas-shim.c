@@ -310,8 +310,7 @@ static void *helper_main(void *arg) {
   unsigned long seen = 0;
   for (;;) {
     seen = next_generation(seen);
-    const struct product *p = __atomic_load_n(&pool_product, __ATOMIC_ACQUIRE);
-    if (part < p->parts) run_part(p, part);
+    run_part(__atomic_load_n(&pool_product, __ATOMIC_ACQUIRE), part);
     __atomic_sub_fetch(&pool_unfinished, 1, __ATOMIC_RELEASE);
   }
   return NULL;

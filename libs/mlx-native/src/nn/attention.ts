@@ -191,16 +191,27 @@ export function paddingMask(lengths: readonly number[], paddedLength: number, dt
 function oneQueryAttention(queries: mx.array, context: BatchedAttentionContext, scale: number, sinks: mx.array | undefined): mx.array {
   const { transposedKeys, values, mask } = context;
   const [batch, heads, , headDim] = queries.shape;
-  const [, kvHeads, , keyLength] = transposedKeys.shape;
+  const kvHeads = transposedKeys.shape[1];
   const group = heads / kvHeads;
   const q = mx.multiply(queries.reshape(batch, kvHeads, group, headDim), mx.array(scale, queries.dtype));
   const scores = mx.add(mx.matmul(q, transposedKeys), mask);
-  const weights = sinks
-    ? mx
-        .softmax(mx.concatenate([scores, mx.broadcastTo(sinks.astype(scores.dtype).reshape(1, kvHeads, group, 1), [batch, kvHeads, group, 1])], -1), -1, true)
-        .index('...', mx.Slice(0, keyLength))
-    : mx.softmax(scores, -1, true);
-  return mx.matmul(weights, values).reshape(batch, heads, 1, headDim);
+  return mx.matmul(softmaxWithSinks(scores, sinks), values).reshape(batch, heads, 1, headDim);
+}
+
+/**
+ * Softmax over the keys (last axis) of grouped-query scores [batch, kvHeads, group, ..., keys]. With
+ * `sinks` [heads], each query head's sink logit joins its softmax as one more key with no value and is
+ * dropped after it.
+ */
+function softmaxWithSinks(scores: mx.array, sinks: mx.array | undefined): mx.array {
+  if (!sinks) {
+    return mx.softmax(scores, -1, true);
+  }
+  const shape = scores.shape;
+  const [, kvHeads, group] = shape;
+  const perHead = sinks.astype(scores.dtype).reshape(1, kvHeads, group, ...shape.slice(3).map(() => 1));
+  const sinkColumn = mx.broadcastTo(perHead, [...shape.slice(0, -1), 1]);
+  return mx.softmax(mx.concatenate([scores, sinkColumn], -1), -1, true).index('...', mx.Slice(0, shape[shape.length - 1]));
 }
 
 /**
@@ -220,13 +231,10 @@ function attendWithSinks(
   const [batch, heads, length, headDim] = queries.shape;
   const kvHeads = keys.shape[1];
   const group = heads / kvHeads;
-  const keyLength = keys.shape[2];
   const q = queries.reshape(batch, kvHeads, group, length, headDim);
   let scores = mx.multiply(mx.matmul(q, mx.expandDims(keys.transpose(0, 1, 3, 2), 2)), mx.array(scale, queries.dtype));
   if (mask) {
     scores = mx.add(scores, mask);
   }
-  const sinkColumn = mx.broadcastTo(sinks.astype(scores.dtype).reshape(1, kvHeads, group, 1, 1), [batch, kvHeads, group, length, 1]);
-  const weights = mx.softmax(mx.concatenate([scores, sinkColumn], -1), -1, true).index('...', mx.Slice(0, keyLength));
-  return mx.matmul(weights, mx.expandDims(values, 2)).reshape(batch, heads, length, headDim);
+  return mx.matmul(softmaxWithSinks(scores, sinks), mx.expandDims(values, 2)).reshape(batch, heads, length, headDim);
 }
