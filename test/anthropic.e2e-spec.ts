@@ -122,7 +122,8 @@ describe('Anthropic Messages through @anthropic-ai/sdk (API → gateway → IPC 
       max_tokens: 200,
       messages: [user('Weather in Oslo?')],
       tools: [weatherTool, timeTool],
-      tool_choice: { type: 'tool', name: 'get_weather' },
+      // One call: a list of parallel calls is unbounded, and random weights may keep adding calls past max_tokens.
+      tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
     });
     expect(forced.stop_reason).toBe('tool_use');
     const call = forced.content.find((block) => block.type === 'tool_use') as Anthropic.ToolUseBlock;
