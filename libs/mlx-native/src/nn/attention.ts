@@ -4,6 +4,8 @@ import { BatchedRowsCache, RowCaches, type AttentionContext, type BatchedAttenti
 import type { Linear, RMSNorm } from './layers';
 import type { Rope } from './rope';
 
+const all = mx.Slice();
+
 /** Input projections of attention: x [batch, length, hidden] → q, k, v, each [batch, length, heads·headDim]. */
 export type QkvProjection = (x: mx.array) => [mx.array, mx.array, mx.array];
 
@@ -69,7 +71,7 @@ export class Attention {
       attended = this.attendRows(queries, keys, values, cache.rows);
     } else {
       attended = mx.concatenate(
-        cache.rows.map((rowCache, r) => this.attend(row(queries, r), row(keys, r), row(values, r), rowCache)),
+        cache.rows.map((rowCache, r) => this.attendOwnTokens(queries, keys, values, r, rowCache, cache.lengths?.[r] ?? length)),
         0,
       );
     }
@@ -82,6 +84,17 @@ export class Attention {
     const offset = cache.offset;
     const context = cache.update(rope.apply(keys, offset), values);
     return this.attendTo(rope.apply(queries, offset), context);
+  }
+
+  /**
+   * Row r's last `own` positions attended against its own cache; the left padding before them (a
+   * shorter prompt in a batched prefill) is neither cached nor seen, and its output is zeros.
+   */
+  private attendOwnTokens(queries: mx.array, keys: mx.array, values: mx.array, r: number, cache: KVCache, own: number): mx.array {
+    const length = queries.shape[2];
+    const ownPart = (t: mx.array): mx.array => (own === length ? row(t, r) : t.index(mx.Slice(r, r + 1), all, mx.Slice(length - own)));
+    const attended = this.attend(ownPart(queries), ownPart(keys), ownPart(values), cache);
+    return own === length ? attended : mx.pad(attended, [[0, 0], [0, 0], [length - own, 0], [0, 0]]);
   }
 
   /** One decoded token per row: every row rotated at its own position in one go, then attended against its own cache. */

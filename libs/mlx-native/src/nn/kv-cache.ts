@@ -42,7 +42,15 @@ export function cacheBytes(caches: readonly ForkableKVCache[]): number {
  * layers batch this way with no extra bookkeeping.
  */
 export class RowCaches {
-  constructor(readonly rows: readonly KVCache[]) {}
+  /**
+   * @param lengths Tokens of the call that are row r's own, by row (default: all of them). A row with
+   *   fewer is padded on the left: its tokens are the last `lengths[r]` of the call, and the padding
+   *   before them is neither cached nor attended to, so prompts of different lengths prefill together.
+   */
+  constructor(
+    readonly rows: readonly KVCache[],
+    readonly lengths?: readonly number[],
+  ) {}
 }
 
 /**

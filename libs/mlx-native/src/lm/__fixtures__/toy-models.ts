@@ -12,6 +12,8 @@ export class ToyModel implements LanguageModel {
   readonly modelType = 'toy';
   /** Tokens per forward call, in order. */
   readonly forwardLengths: number[] = [];
+  /** Rows per forward call, in order. */
+  readonly forwardRows: number[] = [];
 
   constructor(
     readonly vocabSize: number,
@@ -24,23 +26,27 @@ export class ToyModel implements LanguageModel {
     const [batch, length] = tokens.shape;
     const layer = cache?.[0];
     this.forwardLengths.push(length);
+    this.forwardRows.push(batch);
     let starts: number[];
     if (layer instanceof BatchedRowsCache) {
       starts = [...layer.offsets];
       layer.update(mx.zeros([batch, 1, length, 1]), mx.zeros([batch, 1, length, 1]));
     } else {
       const rowCaches: Array<KVCache | undefined> = layer instanceof RowCaches ? [...layer.rows] : Array<KVCache | undefined>(batch).fill(layer);
-      starts = rowCaches.map((rowCache) => {
-        const start = rowCache?.offset ?? 0;
-        rowCache?.update(mx.zeros([1, 1, length, 1]), mx.zeros([1, 1, length, 1]));
+      // A row's left padding (RowCaches.lengths) takes no positions: its own tokens end the call.
+      const own = (r: number) => (layer instanceof RowCaches ? (layer.lengths?.[r] ?? length) : length);
+      starts = rowCaches.map((rowCache, r) => {
+        const start = (rowCache?.offset ?? 0) - (length - own(r));
+        rowCache?.update(mx.zeros([1, 1, own(r), 1]), mx.zeros([1, 1, own(r), 1]));
         return start;
       });
     }
     const rows = starts.map((start) => {
+      // Nobody reads what padding positions predict; clamped, they name a real position.
       const first = options?.lastTokenOnly ? start + length - 1 : start;
       const positions = [];
       for (let position = first; position < start + length; position++) {
-        positions.push(this.logitsAfter(position));
+        positions.push(this.logitsAfter(Math.max(position, 0)));
       }
       return mx.stack(positions);
     });

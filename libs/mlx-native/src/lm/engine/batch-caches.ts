@@ -21,19 +21,16 @@ export class BatchCaches {
     return shared + this.own.reduce((sum, caches) => sum + cacheBytes(caches.filter((cache) => cache !== undefined)), 0);
   }
 
-  /** A row joins with a sequence's caches (one per layer); shared layers copy them in. */
-  join(caches: readonly ForkableKVCache[]): void {
-    const shared = (this.shared ??= caches.map((cache) => (cache instanceof StandardKVCache ? new AlignedRowsCache() : undefined)));
-    this.own.push(
-      caches.map((cache, layer) => {
-        const sharedCache = shared[layer];
-        if (sharedCache === undefined) {
-          return cache;
-        }
-        sharedCache.add(cache as StandardKVCache);
-        return undefined;
-      }),
-    );
+  /** Rows join, each with a sequence's caches (one per layer); shared layers copy them in, all rows at once. */
+  join(rows: ReadonlyArray<readonly ForkableKVCache[]>): void {
+    if (rows.length === 0) {
+      return;
+    }
+    const shared = (this.shared ??= rows[0].map((cache) => (cache instanceof StandardKVCache ? new AlignedRowsCache() : undefined)));
+    shared.forEach((sharedCache, layer) => sharedCache?.add(rows.map((caches) => caches[layer] as StandardKVCache)));
+    for (const caches of rows) {
+      this.own.push(caches.map((cache, layer) => (shared[layer] === undefined ? cache : undefined)));
+    }
   }
 
   /** The caches a forward pass over the batch appends to, one per layer. */

@@ -4,7 +4,7 @@ import { core as mx } from '@frost-beta/mlx';
 import { ensureFixtures, FIXTURE_SPECS, testHubDir } from '@mlx-omni/model-fixtures';
 import { PromptCache } from '../cache/prompt-cache';
 import type { TokenGenerationEvent } from '../generate/events';
-import { scriptedModel } from '../__fixtures__/toy-models';
+import { scriptedModel, ToyModel } from '../__fixtures__/toy-models';
 import type { LanguageModel } from '../language-model';
 import { loadLanguageModel } from '../load-language-model';
 import { BatchEngine, type SequenceRequest } from './batch-engine';
@@ -122,6 +122,8 @@ describe.each(ARCHITECTURES)('batched decoding: %s', (modelType, id) => {
     expect(new Set(expected.map((outcome) => outcome.tokens.join())).size).toBeGreaterThan(1);
     const engine = new BatchEngine(model);
     const batched = await Promise.all(prompts.map((prompt) => collect(engine.submit(request(prompt)).streams[0])));
+    // Submitted together, the four prompts prefill as one chunk, the shorter ones padded on the left.
+    expect(engine.prefillsByBatchSize).toEqual([undefined, undefined, undefined, undefined, 1]);
     expect(engine.stepsByBatchSize[prompts.length]).toBeGreaterThan(0);
     batched.forEach((outcome, i) => expectSameSequence(outcome, expected[i], `${modelType} row ${i}`));
   });
@@ -204,6 +206,25 @@ describe('BatchEngine with a scripted model', () => {
     await Promise.all([run('a', 'a1'), run('a', 'a2'), run('a', 'a3'), run('b', 'b1')]);
     // a1 and b1 decode together; a2 and a3 only then.
     expect(order.slice(0, 2).sort()).toEqual(['a1', 'b1']);
+  });
+
+  it('prefills prompts that arrive together in one chunk padded to the longest, within the chunk size', async () => {
+    // The token after position p is p mod VOCAB: a row whose padding took positions would be off.
+    const ids = mx.arange(VOCAB, mx.int32);
+    const model = new ToyModel(VOCAB, (position) => mx.where(mx.equal(ids, position % VOCAB), 0, -30));
+    const engine = new BatchEngine(model, { prefillChunkSize: 12 });
+    const lengths = [5, 4, 9, 3];
+    const outcomes = await Promise.all(
+      lengths.map((length) => collect(engine.submit({ promptIds: Array<number>(length).fill(1), forks: [{ temperature: 0, maxTokens: 3 }], caller: 'a' }).streams[0])),
+    );
+    outcomes.forEach((outcome, i) => expect(outcome.tokens).toEqual([lengths[i] - 1, lengths[i], lengths[i] + 1]));
+    // 4 and 3 tokens fit as 2 rows of 4; with the 8 tokens of the third, 3 rows of 8 would not.
+    const prefills = model.forwardLengths.map((length, i) => [model.forwardRows[i], length]).filter(([, length]) => length > 1);
+    expect(prefills).toEqual([
+      [2, 4],
+      [1, 8],
+      [1, 2],
+    ]);
   });
 
   it('feeds at most one prefill chunk between two decode steps of the running rows', async () => {

@@ -1,6 +1,6 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { core as mx } from '@frost-beta/mlx';
-import { cacheBytes, type ForkableKVCache } from '../../nn/kv-cache';
+import { cacheBytes, RowCaches, type ForkableKVCache } from '../../nn/kv-cache';
 import type { StepGate } from '../../runtime/step-gate';
 import type { LanguageModel } from '../language-model';
 import type { PromptCache } from '../cache/prompt-cache';
@@ -17,13 +17,18 @@ const collectGarbage = (globalThis as { gc?: (options?: { type: 'minor' | 'major
 
 // Only the last position's logits are ever read: prefill chunks exist to fill the cache.
 const LAST_TOKEN_ONLY = { lastTokenOnly: true };
+/** Fills a shorter prompt's row of a batched prefill chunk; attention skips it, so any id in the vocabulary does. */
+const PADDING_TOKEN = 0;
 
 export interface BatchEngineOptions {
   /** Rows decoded together at most; past it requests wait. Default 16. */
   maxRows?: number;
   /** Newcomers wait while the running rows' keys and values take this many bytes or more. Default: no limit. */
   maxKvBytes?: number;
-  /** Prompt tokens per prefill forward pass; a decode step waits for at most one such chunk. Default 512. */
+  /**
+   * Prompt tokens per prefill forward pass (prompts fed together count padded to the longest); a
+   * decode step waits for at most one such chunk. Default 512.
+   */
   prefillChunkSize?: number;
   /** Reused prefixes; none: every prompt is computed in full. */
   promptCache?: PromptCache;
@@ -88,7 +93,7 @@ class Admission {
 /**
  * Continuous batching for one loaded language model. Requests submit sequences; between steps
  * newcomers join and finished or cancelled rows leave. Each iteration feeds at most one prefill
- * chunk of a newcomer, then decodes one token for every running row in a single batched forward
+ * chunk (one newcomer's, or several short ones' together), then decodes one token for every running row in a single batched forward
  * pass: the weights are read once per step for all rows, which is what a memory-bound decode
  * pays for. Everything after the forward pass (logits processing, sampling, logprobs, stops)
  * is per row and the same as for a sequence alone.
@@ -106,6 +111,8 @@ export class BatchEngine {
   private readonly prefillChunkSize: number;
   /** Decode steps run, by batch size: index b counts steps over b rows. */
   readonly stepsByBatchSize: number[] = [];
+  /** Prefill chunks run, by the number of prompts they fed together. */
+  readonly prefillsByBatchSize: number[] = [];
 
   constructor(
     readonly model: LanguageModel,
@@ -168,7 +175,7 @@ export class BatchEngine {
       let prefilled = false;
       const rowsBefore = this.caches.rows;
       try {
-        prefilled = this.prefillOneChunk();
+        prefilled = this.prefillChunk();
         this.decodeStep();
       } catch (error) {
         this.failAll(error);
@@ -215,46 +222,76 @@ export class BatchEngine {
     admission.fed = hit?.length ?? 0;
     admission.cachedTokens = hit?.length ?? 0;
     this.prefilling.push(admission);
-    this.joinIfPrefilled(admission);
+    this.joinPrefilled([admission]);
   }
 
-  /** Feeds one chunk of the oldest newcomer's prompt (all but its last token, which its first decode step feeds). */
-  private prefillOneChunk(): boolean {
-    const admission = this.prefilling[0];
-    if (admission === undefined) {
+  /**
+   * Feeds one prefill chunk (prompts less their last token, which each row's first decode step feeds):
+   * the oldest newcomer's next tokens, and with them those of the newcomers after it for as long as the
+   * batch, padded on the left to its longest row, stays within `prefillChunkSize` tokens. Prompts that
+   * arrive together (a team's requests at the top of the hour, `n` separate calls) then run their
+   * projections as one product of many rows, which the CPU backend computes faster than one per prompt,
+   * and their first tokens come out together.
+   */
+  private prefillChunk(): boolean {
+    const group: Array<{ admission: Admission; take: number }> = [];
+    let width = 0;
+    for (const admission of this.prefilling) {
+      const take = Math.min(admission.prompt.length - 1 - admission.fed, this.prefillChunkSize);
+      const widened = Math.max(width, take);
+      if (group.length > 0 && (group.length + 1) * widened > this.prefillChunkSize) {
+        break;
+      }
+      group.push({ admission, take });
+      width = widened;
+    }
+    if (group.length === 0) {
       return false;
     }
-    const end = Math.min(admission.fed + this.prefillChunkSize, admission.prompt.length - 1);
-    const chunk = admission.prompt.slice(admission.fed, end);
-    mx.eval(this.model.forward(mx.array([chunk], mx.int32), admission.caches, LAST_TOKEN_ONLY));
-    admission.fed = end;
-    this.joinIfPrefilled(admission);
+    const tokens = group.map(({ admission, take }) => [...Array<number>(width - take).fill(PADDING_TOKEN), ...admission.prompt.slice(admission.fed, admission.fed + take)]);
+    const caches = group.map(({ admission }) => admission.caches as ForkableKVCache[]);
+    const layers =
+      group.length === 1
+        ? caches[0]
+        : caches[0].map((_, layer) =>
+            new RowCaches(
+              caches.map((rowCaches) => rowCaches[layer]),
+              group.map(({ take }) => take),
+            ),
+          );
+    mx.eval(this.model.forward(mx.array(tokens, mx.int32), layers, LAST_TOKEN_ONLY));
+    this.prefillsByBatchSize[group.length] = (this.prefillsByBatchSize[group.length] ?? 0) + 1;
+    for (const { admission, take } of group) {
+      admission.fed += take;
+    }
+    this.joinPrefilled(group.map(({ admission }) => admission));
     return true;
   }
 
-  /** A prefilled request's forks join the batch as rows, each with its own copy of the prompt's caches. */
-  private joinIfPrefilled(admission: Admission): void {
-    if (admission.fed < admission.prompt.length - 1) {
-      return;
+  /** Those of these requests that are prefilled join the batch together: each fork a row with its own copy of the prompt's caches. */
+  private joinPrefilled(admissions: readonly Admission[]): void {
+    const joining: ForkableKVCache[][] = [];
+    for (const admission of admissions.filter((candidate) => candidate.fed >= candidate.prompt.length - 1)) {
+      this.prefilling.splice(this.prefilling.indexOf(admission), 1);
+      const caches = admission.caches as ForkableKVCache[];
+      admission.settings.forEach((settings, i) => {
+        // The last fork takes the prefilled caches themselves; forking a full cache never fails.
+        joining.push(i === admission.settings.length - 1 ? caches : caches.map((cache) => cache.fork() as ForkableKVCache));
+        this.rows.push(
+          new SequenceRow({
+            caller: admission.request.caller,
+            request: admission.request,
+            prompt: admission.prompt,
+            cachedTokens: admission.cachedTokens,
+            settings,
+            stream: admission.streams[i],
+            clock: admission.clocks[i],
+            signal: admission.request.signal,
+          }),
+        );
+      });
     }
-    this.prefilling.splice(this.prefilling.indexOf(admission), 1);
-    const caches = admission.caches as ForkableKVCache[];
-    admission.settings.forEach((settings, i) => {
-      // The last fork takes the prefilled caches themselves; forking a full cache never fails.
-      this.caches.join(i === admission.settings.length - 1 ? caches : caches.map((cache) => cache.fork() as ForkableKVCache));
-      this.rows.push(
-        new SequenceRow({
-          caller: admission.request.caller,
-          request: admission.request,
-          prompt: admission.prompt,
-          cachedTokens: admission.cachedTokens,
-          settings,
-          stream: admission.streams[i],
-          clock: admission.clocks[i],
-          signal: admission.request.signal,
-        }),
-      );
-    });
+    this.caches.join(joining);
   }
 
   private decodeStep(): void {
