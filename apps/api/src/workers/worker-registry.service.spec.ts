@@ -33,7 +33,7 @@ describe('WorkerRegistryService', () => {
   let socketDir: string;
   let registry: WorkerRegistryService;
 
-  async function startWorker(workerId: string, status: () => WorkerStatus): Promise<IpcServer<WorkerProtocol>> {
+  async function startWorker(workerId: string, status: () => WorkerStatus | Promise<WorkerStatus>): Promise<IpcServer<WorkerProtocol>> {
     const server = new IpcServer<WorkerProtocol>({
       handlers: {
         unary: {
@@ -93,6 +93,26 @@ describe('WorkerRegistryService', () => {
     expect(registry.upCount()).toBe(2);
     expect(registry.pick('org/model').workerId).toBe('worker-2');
     expect(registry.pick('other/model').workerId).toBe('worker-1');
+  });
+
+  it('does not count its own unanswered status call against the worker\'s request limit', async () => {
+    let answered = 0;
+    let release: (() => void) | undefined;
+    await startWorker('worker-1', async () => {
+      // The first status answers; the next one hangs, as a heartbeat does while a worker runs a long prefill.
+      if (answered++ > 0) {
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      return statusOf('worker-1', { maxPending: 1 });
+    });
+    await registry.refresh();
+    const hanging = registry.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(release).toBeDefined();
+    expect(registry.pick().workerId).toBe('worker-1');
+    expect(registry.requestsInFlight(registry.list()[0])).toBe(0);
+    release?.();
+    await hanging;
   });
 
   it('routes nothing to a draining worker and marks a closed one down', async () => {

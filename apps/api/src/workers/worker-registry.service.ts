@@ -21,6 +21,8 @@ export interface WorkerEntry {
   reportedUp: boolean;
   /** Why the last heartbeat failed, for the "down" line. */
   lastFault: string | undefined;
+  /** Status calls of the registry's own in flight: they are not work, and must not count against the worker's limit. */
+  heartbeatsInFlight: number;
 }
 
 /**
@@ -76,8 +78,17 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
    * The worker a request should go to: one that already holds the model if any, else the least
    * busy. Answers 503 with Retry-After when none can take more work, instead of piling it up.
    */
+  /**
+   * Requests the API has sent the worker and not seen answered, less the registry's own status calls:
+   * a worker busy with a long prefill answers its heartbeat late, and that call once took the last of
+   * 16 places from the 16th of 16 concurrent streams.
+   */
+  requestsInFlight(entry: WorkerEntry): number {
+    return (entry.client?.inFlight ?? 0) - entry.heartbeatsInFlight;
+  }
+
   pick(modelId?: string): { workerId: string; client: IpcClient<WorkerProtocol> } {
-    const load = (entry: WorkerEntry): number => entry.client!.inFlight;
+    const load = (entry: WorkerEntry): number => this.requestsInFlight(entry);
     const candidates = this.list()
       .filter((entry) => this.isAvailable(entry) && load(entry) < (entry.status?.maxPending ?? this.config.workerMaxPending))
       .sort((a, b) => {
@@ -100,7 +111,7 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
    * (the in-process test server), and asks it for its status once so it is up at once.
    */
   async attach(workerId: string, client: IpcClient<WorkerProtocol>): Promise<void> {
-    const entry: WorkerEntry = { workerId, socketPath: undefined, client, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined };
+    const entry: WorkerEntry = { workerId, socketPath: undefined, client, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined, heartbeatsInFlight: 0 };
     client.onClose(() => {
       entry.lastFault = 'its connection closed';
     });
@@ -161,7 +172,7 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
     const workerId = basename(socketPath, WORKER_SOCKET_SUFFIX);
     let entry = this.entries.get(workerId);
     if (entry === undefined) {
-      entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined };
+      entry = { workerId, socketPath, client: undefined, status: undefined, lastSeenAt: undefined, reportedUp: false, lastFault: undefined, heartbeatsInFlight: 0 };
       this.entries.set(workerId, entry);
     }
     if (entry.client === undefined || entry.client.isClosed) {
@@ -189,12 +200,15 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
     if (entry.client === undefined || entry.client.isClosed) {
       return;
     }
+    entry.heartbeatsInFlight++;
     try {
       entry.status = await entry.client.call('status', {}, { timeoutMs: STALE_AFTER_MS });
       entry.lastSeenAt = Date.now();
       entry.lastFault = undefined;
     } catch (error) {
       entry.lastFault ??= error instanceof Error ? error.message : String(error);
+    } finally {
+      entry.heartbeatsInFlight--;
     }
   }
 }

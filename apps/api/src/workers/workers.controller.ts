@@ -27,7 +27,7 @@ export class WorkersController {
       draining: status?.draining ?? false,
       pid: status?.pid ?? null,
       device: status?.device ?? null,
-      in_flight: entry.client?.inFlight ?? 0,
+      in_flight: this.registry.requestsInFlight(entry),
       active_requests: status?.activeRequests ?? 0,
       max_pending: status?.maxPending ?? 0,
       loaded_models: (status?.loadedModels ?? []).map((model) => ({
