@@ -249,3 +249,32 @@ describe('FrameDecoder', () => {
     expect(() => new FrameDecoder().push(header)).toThrow(/exceeds/);
   });
 });
+
+describe('IpcServer.activeRequests', () => {
+  it('leaves out the methods named uncounted (a heartbeat), and counts the rest while they run', async () => {
+    const releases: Array<() => void> = [];
+    const unused = async (): Promise<never> => {
+      throw new Error('unused');
+    };
+    const pending = <T>(value: T) => new Promise<T>((resolve) => releases.push(() => resolve(value)));
+    const server = new IpcServer<TestProtocol>({
+      uncounted: ['add'],
+      handlers: {
+        unary: { add: () => pending(0), busy: unused, crash: unused, hang: () => pending(undefined as never) },
+        stream: { count: unused, countTwice: unused },
+      },
+    });
+    const [clientEnd, serverEnd] = memoryChannel();
+    server.accept(serverEnd);
+    const client = IpcClient.over<TestProtocol>(clientEnd, 'memory:count');
+    const calls = [client.call('add', { a: 1, b: 2 }), client.call('hang', {})];
+    await tick();
+    expect(releases).toHaveLength(2);
+    expect(server.activeRequests).toBe(1);
+    releases.forEach((release) => release());
+    await Promise.all(calls);
+    expect(server.activeRequests).toBe(0);
+    client.close();
+    server.close();
+  });
+});

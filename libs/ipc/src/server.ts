@@ -12,6 +12,11 @@ export interface IpcServerOptions<P extends IpcProtocol> {
   handlers: IpcHandlers<P>;
   /** Called for handler faults that become 500s, so they are logged once where they happen. */
   onHandlerFault?: (method: string, error: unknown) => void;
+  /**
+   * Methods that are not work (a heartbeat's `status`): `activeRequests` leaves them out, so a
+   * heartbeat that arrives with a burst never takes a place under a request limit.
+   */
+  uncounted?: readonly string[];
 }
 
 class StreamCredit {
@@ -51,6 +56,8 @@ class StreamCredit {
 interface ActiveRequest {
   abort: AbortController;
   credit?: StreamCredit;
+  /** Not in `uncounted`. */
+  counted: boolean;
 }
 
 /** One client connection: demultiplexes its frames into handler calls and writes their answers. */
@@ -68,7 +75,11 @@ class ServerConnection<P extends IpcProtocol> {
   }
 
   get activeRequests(): number {
-    return this.active.size;
+    let counted = 0;
+    for (const request of this.active.values()) {
+      counted += request.counted ? 1 : 0;
+    }
+    return counted;
   }
 
   destroy(): void {
@@ -97,14 +108,14 @@ class ServerConnection<P extends IpcProtocol> {
 
   private runUnary(id: number, method: string, params: unknown): void {
     const handler = (this.options.handlers.unary as Record<string, (p: unknown, c: unknown) => Promise<unknown>>)[method];
-    const request: ActiveRequest = { abort: new AbortController() };
+    const request: ActiveRequest = { abort: new AbortController(), counted: this.counts(method) };
     this.active.set(id, request);
     void this.settle(id, method, handler, () => handler(params, { signal: request.abort.signal }));
   }
 
   private runStream(id: number, method: string, params: unknown, window: number): void {
     const handler = (this.options.handlers.stream as Record<string, (p: unknown, c: unknown) => Promise<unknown>>)[method];
-    const request: ActiveRequest = { abort: new AbortController(), credit: new StreamCredit(window) };
+    const request: ActiveRequest = { abort: new AbortController(), credit: new StreamCredit(window), counted: this.counts(method) };
     this.active.set(id, request);
     const signal = request.abort.signal;
     const send = async (data: unknown): Promise<void> => {
@@ -112,6 +123,10 @@ class ServerConnection<P extends IpcProtocol> {
       await this.write({ kind: 'chunk', id, data });
     };
     void this.settle(id, method, handler, () => handler(params, { signal, send }));
+  }
+
+  private counts(method: string): boolean {
+    return !(this.options.uncounted ?? []).includes(method);
   }
 
   private async settle(
@@ -203,7 +218,7 @@ export class IpcServer<P extends IpcProtocol> {
 
   constructor(private readonly options: IpcServerOptions<P>) {}
 
-  /** Requests being handled across all connections right now. */
+  /** Requests being handled across all connections right now, less `uncounted` methods. */
   get activeRequests(): number {
     let total = 0;
     for (const connection of this.connections) {

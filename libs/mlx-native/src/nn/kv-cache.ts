@@ -54,10 +54,11 @@ export class RowCaches {
 }
 
 /**
- * What the one-token rows of a batch attend to. Keys come transposed, as they are stored: the scores
- * are then one product with the buffer itself. A transposed view of the buffer instead, whose JS
- * wrapper lives until the garbage collector runs, would keep the next in-place write from reusing
- * the buffer, and every step would copy it whole.
+ * What the one-token rows of a batch attend to: views of the shared buffers' slots in use. Keys come
+ * transposed, as they are stored, so the scores are one product with such a view. A view whose JS
+ * wrapper outlives its step keeps the next in-place write from reusing the buffer, which then copies
+ * it whole; the batch engine's scavenge after each step (workers run with --expose-gc) frees them
+ * before the next write.
  */
 export interface BatchedAttentionContext {
   /** [rows, kvHeads, headDim, keyLength] */

@@ -24,8 +24,8 @@ function slotPadding(axis: number, before: number, after: number): [number, numb
  * shorter than the longest is padded on the left, and the mask hides its padding. Rows joining or
  * leaving copy the buffers once; a step copies one token per row.
  *
- * No view of a buffer is ever handed out (see {@link BatchedAttentionContext}): everything read from
- * them is a product, a gather or a copy.
+ * Attention reads views of the slots in use (see {@link BatchedAttentionContext}); everything else read
+ * from the buffers is a product, a gather or a copy.
  */
 export class AlignedRowsCache extends BatchedRowsCache {
   /** [rows, kvHeads, headDim, capacity] */
@@ -142,16 +142,24 @@ export class AlignedRowsCache extends BatchedRowsCache {
     return StandardKVCache.holding(keys, values);
   }
 
+  /**
+   * Writes the step's token of every row into the slot after their histories, and gives attention the
+   * slots from the longest row's first to that one: the slots before are every row's padding, those
+   * after are not written yet (up to KV_CACHE_STEP of them), and reading them made attention several
+   * times the work of a short batch.
+   */
   update(keys: mx.array, values: mx.array): BatchedAttentionContext {
     this.reserve(keys, values);
-    const [transposedKeys, bufValues] = [this.keys as mx.array, this.values as mx.array];
+    const [bufKeys, bufValues] = [this.keys as mx.array, this.values as mx.array];
     const slot = mx.Slice(this.end, this.end + 1);
-    transposedKeys.indexPut_([all, all, all, slot], keys.transpose(0, 1, 3, 2));
+    bufKeys.indexPut_([all, all, all, slot], keys.transpose(0, 1, 3, 2));
     bufValues.indexPut_([all, all, slot, all], values);
-    const mask = this.mask(this.capacity, keys.dtype);
+    const first = this.end - Math.max(...this.lengths);
+    const window = mx.Slice(first, this.end + 1);
+    const mask = this.mask(first, keys.dtype);
     this.end += 1;
     this.lengths.forEach((length, r) => (this.lengths[r] = length + 1));
-    return { transposedKeys, values: bufValues, mask };
+    return { transposedKeys: bufKeys.index(all, all, all, window), values: bufValues.index(all, all, window, all), mask };
   }
 
   /** Room for one more slot, in steps of KV_CACHE_STEP. */
@@ -168,13 +176,13 @@ export class AlignedRowsCache extends BatchedRowsCache {
     this.values = grow(this.values, [rows, heads, KV_CACHE_STEP, dim], VALUE_SLOTS, values);
   }
 
-  /** [rows, 1, 1, capacity]: row r sees its own history and the slot being written, nothing else. */
-  private mask(capacity: number, dtype: mx.Dtype): mx.array {
-    const key = `${this.end}:${capacity}:${String(dtype)}:${this.lengths.join(',')}`;
+  /** [rows, 1, 1, slots first..end]: row r sees its own history and the slot being written, nothing else. */
+  private mask(first: number, dtype: mx.Dtype): mx.array {
+    const key = `${this.end}:${first}:${String(dtype)}:${this.lengths.join(',')}`;
     if (recentMask?.key === key) {
       return recentMask.mask;
     }
-    const slots = mx.arange(0, capacity, 1, mx.int32).reshape(1, 1, 1, capacity);
+    const slots = mx.arange(first, this.end + 1, 1, mx.int32).reshape(1, 1, 1, this.end + 1 - first);
     const firsts = mx.array(
       this.lengths.map((length) => this.end - length),
       mx.int32,
