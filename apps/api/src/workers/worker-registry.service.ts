@@ -75,10 +75,6 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
   }
 
   /**
-   * The worker a request should go to: one that already holds the model if any, else the least
-   * busy. Answers 503 with Retry-After when none can take more work, instead of piling it up.
-   */
-  /**
    * Requests the API has sent the worker and not seen answered, less the registry's own status calls:
    * a worker busy with a long prefill answers its heartbeat late, and that call once took the last of
    * 16 places from the 16th of 16 concurrent streams.
@@ -87,6 +83,10 @@ export class WorkerRegistryService implements OnModuleInit, OnApplicationShutdow
     return (entry.client?.inFlight ?? 0) - entry.heartbeatsInFlight;
   }
 
+  /**
+   * The worker a request should go to: one that already holds the model if any, else the least
+   * busy. Answers 503 with Retry-After when none can take more work, instead of piling it up.
+   */
   pick(modelId?: string): { workerId: string; client: IpcClient<WorkerProtocol> } {
     const load = (entry: WorkerEntry): number => this.requestsInFlight(entry);
     const candidates = this.list()

@@ -95,8 +95,8 @@ class Admission {
  * newcomers join and finished or cancelled rows leave. Each iteration feeds at most one prefill
  * chunk (one newcomer's, or several short ones' together), then decodes one token for every
  * running row in a single batched forward pass: the weights are read once per step for all rows,
- * which is what a memory-bound decode pays for. Everything after the forward pass (logits processing, sampling, logprobs, stops)
- * is per row and the same as for a sequence alone.
+ * which is what a memory-bound decode pays for. Everything after the forward pass (logits
+ * processing, sampling, logprobs, stops) is per row and the same as for a sequence alone.
  */
 export class BatchEngine {
   private readonly admission = new FairAdmission<Admission>();
