@@ -202,12 +202,12 @@ export function paddingMask(lengths: readonly number[], paddedLength: number, dt
  * head. With `sinks`, a sink logit per head joins every softmax (gpt-oss).
  */
 function oneQueryAttention(queries: mx.array, context: BatchedAttentionContext, scale: number, sinks: mx.array | undefined): mx.array {
-  const { transposedKeys, values, mask } = context;
+  const { keys, values, mask } = context;
   const [batch, heads, , headDim] = queries.shape;
-  const kvHeads = transposedKeys.shape[1];
+  const kvHeads = keys.shape[1];
   const group = heads / kvHeads;
   const q = mx.multiply(queries.reshape(batch, kvHeads, group, headDim), mx.array(scale, queries.dtype));
-  const scores = mx.add(mx.matmul(q, transposedKeys), mask);
+  const scores = mx.add(mx.matmul(q, keys.transpose(0, 1, 3, 2)), mask);
   return mx.matmul(softmaxWithSinks(scores, sinks), values).reshape(batch, heads, 1, headDim);
 }
 

@@ -4,16 +4,15 @@ import { KV_CACHE_STEP, StandardKVCache } from './standard-kv-cache';
 
 const all = mx.Slice();
 
-/** Where positions run in each buffer: keys are stored transposed ([rows, kvHeads, headDim, slots]). */
-const KEY_SLOTS = 3;
-const VALUE_SLOTS = 2;
+/** Where positions run in both buffers ([rows, kvHeads, slots, headDim]). */
+const SLOTS = 2;
 
 /** Every layer of a step asks for the same mask: the last one built is kept. */
 let recentMask: { key: string; mask: mx.array } | undefined;
 
-/** Widths for mx.pad that add `before` and `after` slots on `axis` of a 4-d buffer. */
-function slotPadding(axis: number, before: number, after: number): [number, number][] {
-  return [0, 1, 2, 3].map((dim) => (dim === axis ? [before, after] : [0, 0]));
+/** Widths for mx.pad that add `before` and `after` slots to a buffer. */
+function slotPadding(before: number, after: number): [number, number][] {
+  return [0, 1, 2, 3].map((dim) => (dim === SLOTS ? [before, after] : [0, 0]));
 }
 
 /**
@@ -28,7 +27,7 @@ function slotPadding(axis: number, before: number, after: number): [number, numb
  * from the buffers is a product, a gather or a copy.
  */
 export class AlignedRowsCache extends BatchedRowsCache {
-  /** [rows, kvHeads, headDim, capacity] */
+  /** [rows, kvHeads, capacity, headDim] */
   private keys: mx.array | undefined;
   /** [rows, kvHeads, capacity, headDim] */
   private values: mx.array | undefined;
@@ -45,7 +44,7 @@ export class AlignedRowsCache extends BatchedRowsCache {
   }
 
   private get capacity(): number {
-    return this.values?.shape[VALUE_SLOTS] ?? 0;
+    return this.values?.shape[SLOTS] ?? 0;
   }
 
   /**
@@ -55,33 +54,30 @@ export class AlignedRowsCache extends BatchedRowsCache {
    */
   add(caches: readonly StandardKVCache[]): void {
     const lengths = caches.map((cache) => cache.offset);
-    const histories = caches.map((cache) => {
-      const stored = cache.stored();
-      return stored && { keys: stored.keys.transpose(0, 1, 3, 2), values: stored.values };
-    });
+    const histories = caches.map((cache) => cache.stored());
     const like = histories.find((history) => history !== undefined);
     const longest = Math.max(this.end, ...lengths);
     if (like !== undefined && (this.keys === undefined || this.values === undefined)) {
       // The first rows with a history: the rows so far (all empty) get buffers just as long as the longest.
-      const empty = (history: mx.array, axis: number) =>
-        mx.zeros(history.shape.map((size, dim) => (dim === 0 ? this.lengths.length : dim === axis ? longest : size)), history.dtype);
-      this.keys = empty(like.keys, KEY_SLOTS);
-      this.values = empty(like.values, VALUE_SLOTS);
+      const empty = (history: mx.array) =>
+        mx.zeros(history.shape.map((size, dim) => (dim === 0 ? this.lengths.length : dim === SLOTS ? longest : size)), history.dtype);
+      this.keys = empty(like.keys);
+      this.values = empty(like.values);
       this.end = longest;
     } else if (longest > this.end && this.keys !== undefined && this.values !== undefined) {
       // Every row moves right, so that the longest newcomer's history ends where theirs does.
-      this.keys = mx.pad(this.keys, slotPadding(KEY_SLOTS, longest - this.end, 0));
-      this.values = mx.pad(this.values, slotPadding(VALUE_SLOTS, longest - this.end, 0));
+      this.keys = mx.pad(this.keys, slotPadding(longest - this.end, 0));
+      this.values = mx.pad(this.values, slotPadding(longest - this.end, 0));
       this.end = longest;
     }
     if (this.keys !== undefined && this.values !== undefined) {
       const [keys, values, capacity] = [this.keys, this.values, this.capacity];
-      const place = (rowHistory: mx.array | undefined, length: number, buffer: mx.array, axis: number): mx.array =>
+      const place = (rowHistory: mx.array | undefined, length: number, buffer: mx.array): mx.array =>
         rowHistory === undefined
           ? mx.zeros(buffer.shape.map((size, dim) => (dim === 0 ? 1 : size)), buffer.dtype)
-          : mx.pad(rowHistory, slotPadding(axis, this.end - length, capacity - this.end));
-      this.keys = mx.concatenate([keys, ...histories.map((history, i) => place(history?.keys, lengths[i], keys, KEY_SLOTS))], 0);
-      this.values = mx.concatenate([values, ...histories.map((history, i) => place(history?.values, lengths[i], values, VALUE_SLOTS))], 0);
+          : mx.pad(rowHistory, slotPadding(this.end - length, capacity - this.end));
+      this.keys = mx.concatenate([keys, ...histories.map((history, i) => place(history?.keys, lengths[i], keys))], 0);
+      this.values = mx.concatenate([values, ...histories.map((history, i) => place(history?.values, lengths[i], values))], 0);
       this.settle();
     }
     this.lengths.push(...lengths);
@@ -106,12 +102,12 @@ export class AlignedRowsCache extends BatchedRowsCache {
     // Slots before the longest remaining history are padding for every row: dropped once they add up.
     const unused = this.end - Math.max(...kept);
     const slots = unused >= KV_CACHE_STEP ? mx.arange(unused, this.capacity, 1, mx.int32) : undefined;
-    const select = (buffer: mx.array, axis: number): mx.array => {
+    const select = (buffer: mx.array): mx.array => {
       const taken = mx.take(buffer, indexes, 0);
-      return slots === undefined ? taken : mx.take(taken, slots, axis);
+      return slots === undefined ? taken : mx.take(taken, slots, SLOTS);
     };
-    this.keys = select(this.keys, KEY_SLOTS);
-    this.values = select(this.values, VALUE_SLOTS);
+    this.keys = select(this.keys);
+    this.values = select(this.values);
     if (slots !== undefined) {
       this.end -= unused;
     }
@@ -134,8 +130,8 @@ export class AlignedRowsCache extends BatchedRowsCache {
     }
     const which = mx.array([row], mx.int32);
     const slots = mx.arange(this.end - length, this.end, 1, mx.int32);
-    const keys = mx.take(mx.take(this.keys, which, 0), slots, KEY_SLOTS).transpose(0, 1, 3, 2);
-    const values = mx.take(mx.take(this.values, which, 0), slots, VALUE_SLOTS);
+    const keys = mx.take(mx.take(this.keys, which, 0), slots, SLOTS);
+    const values = mx.take(mx.take(this.values, which, 0), slots, SLOTS);
     // Copied now: left lazy, the copies would hold on to the shared buffers, and the next step's
     // in-place write would have to copy them whole.
     mx.eval(keys, values);
@@ -152,14 +148,14 @@ export class AlignedRowsCache extends BatchedRowsCache {
     this.reserve(keys, values);
     const [bufKeys, bufValues] = [this.keys as mx.array, this.values as mx.array];
     const slot = mx.Slice(this.end, this.end + 1);
-    bufKeys.indexPut_([all, all, all, slot], keys.transpose(0, 1, 3, 2));
+    bufKeys.indexPut_([all, all, slot, all], keys);
     bufValues.indexPut_([all, all, slot, all], values);
     const first = this.end - Math.max(...this.lengths);
     const window = mx.Slice(first, this.end + 1);
     const mask = this.mask(first, keys.dtype);
     this.end += 1;
     this.lengths.forEach((length, r) => (this.lengths[r] = length + 1));
-    return { transposedKeys: bufKeys.index(all, all, all, window), values: bufValues.index(all, all, window, all), mask };
+    return { keys: bufKeys.index(all, all, window, all), values: bufValues.index(all, all, window, all), mask };
   }
 
   /** Room for one more slot, in steps of KV_CACHE_STEP. */
@@ -172,8 +168,8 @@ export class AlignedRowsCache extends BatchedRowsCache {
       const extra = mx.zeros(shape, like.dtype);
       return current === undefined ? extra : mx.concatenate([current, extra], axis);
     };
-    this.keys = grow(this.keys, [rows, heads, dim, KV_CACHE_STEP], KEY_SLOTS, keys);
-    this.values = grow(this.values, [rows, heads, KV_CACHE_STEP, dim], VALUE_SLOTS, values);
+    this.keys = grow(this.keys, [rows, heads, KV_CACHE_STEP, dim], SLOTS, keys);
+    this.values = grow(this.values, [rows, heads, KV_CACHE_STEP, dim], SLOTS, values);
   }
 
   /** [rows, 1, 1, slots first..end]: row r sees its own history and the slot being written, nothing else. */
