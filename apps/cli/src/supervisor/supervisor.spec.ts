@@ -21,7 +21,8 @@ const name = process.env.MLX_OMNI_WORKER_ID || 'api';
 if (process.env.FAKE_IGNORE_SIGTERM) process.on('SIGTERM', () => {});
 else process.on('SIGTERM', () => process.exit(0));
 writeAtomic(require('path').join(process.env.FAKE_OUT_DIR, name + '.json'),
-  JSON.stringify({ pid: process.pid, redisUrl: process.env.REDIS_URL, port: process.env.PORT, entry: process.argv[1], ldPreload: process.env.LD_PRELOAD }));
+  JSON.stringify({ pid: process.pid, redisUrl: process.env.REDIS_URL, port: process.env.PORT, entry: process.argv[1], ldPreload: process.env.LD_PRELOAD,
+    mallocTrimThreshold: process.env.MALLOC_TRIM_THRESHOLD_, mallocMmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_ }));
 setInterval(() => {}, 1000);
 `;
 
@@ -31,6 +32,8 @@ interface Recorded {
   port: string;
   entry: string;
   ldPreload?: string;
+  mallocTrimThreshold?: string;
+  mallocMmapThreshold?: string;
 }
 
 async function answersPing(url: string): Promise<boolean> {
@@ -118,6 +121,21 @@ describe('Supervisor', () => {
       const api = await waitFor('the API', () => setup.recorded('api'));
       const worker = await waitFor('worker-1', () => setup.recorded('worker-1'));
       expect([api.ldPreload, worker.ldPreload]).toEqual([undefined, expected]);
+      await setup.supervisor.stop();
+    }
+  });
+
+  const onLinux = process.platform === 'linux' ? it : (name: string, test: () => Promise<void>) => it.skip(`${name} [skipped: glibc settings, Linux only]`, test);
+  onLinux('gives only the workers the malloc settings, keeping those the environment sets', async () => {
+    const redisUrl = 'redis://127.0.0.1:6399';
+    for (const [extraEnv, trim] of [[{}, String(2 ** 30)], [{ MALLOC_TRIM_THRESHOLD_: '4096' }, '4096']] as const) {
+      const setup = setUp({ REDIS_URL: redisUrl, ...extraEnv });
+      supervisor = setup.supervisor;
+      await setup.supervisor.start();
+      const api = await waitFor('the API', () => setup.recorded('api'));
+      const worker = await waitFor('worker-1', () => setup.recorded('worker-1'));
+      expect([worker.mallocTrimThreshold, worker.mallocMmapThreshold]).toEqual([trim, String(2 ** 30)]);
+      expect([api.mallocTrimThreshold, api.mallocMmapThreshold]).toEqual([extraEnv.MALLOC_TRIM_THRESHOLD_, undefined]);
       await setup.supervisor.stop();
     }
   });
