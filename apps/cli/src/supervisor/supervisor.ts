@@ -28,8 +28,9 @@ const REDIS_STOP_MS = 10_000;
  * intermediates live until the garbage collector frees them, so a prefill chunk asks for hundreds of MB at
  * once; by default glibc maps buffers over 32 MB (and at first over 128 KB) afresh and hands freed memory back
  * to the system, and faulting it in again cost about 3 ms per MB in the development VM. Served from glibc's
- * heaps and kept (up to 1 GiB free) for the next chunk, the 7-prompt prefill of a burst took 400-460 ms instead
- * of 560-710 and a 1,500-token prompt 4.8 s instead of 6.4. Values the environment already sets win.
+ * heaps and kept (up to 1 GiB free) for the next chunk, a cold 1,507-token prompt took 4.1 s instead of 9.1 s
+ * (the same build, bench:batch on the ~100M fixture). Setting only the trim threshold turns off glibc's sliding
+ * mmap threshold, which made every buffer over 128 KB a fresh mapping. Values the environment already sets win.
  */
 const WORKER_MALLOC_SETTINGS = { MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) };
 
