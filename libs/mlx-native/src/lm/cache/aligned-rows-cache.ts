@@ -163,13 +163,13 @@ export class AlignedRowsCache extends BatchedRowsCache {
     if (this.keys !== undefined && this.values !== undefined && this.end + 1 <= this.capacity) {
       return;
     }
-    const [rows, heads, , dim] = values.shape;
-    const grow = (current: mx.array | undefined, shape: number[], axis: number, like: mx.array): mx.array => {
-      const extra = mx.zeros(shape, like.dtype);
-      return current === undefined ? extra : mx.concatenate([current, extra], axis);
+    const grow = (current: mx.array | undefined, step: mx.array): mx.array => {
+      const [rows, heads, , dim] = step.shape;
+      const extra = mx.zeros([rows, heads, KV_CACHE_STEP, dim], step.dtype);
+      return current === undefined ? extra : mx.concatenate([current, extra], SLOTS);
     };
-    this.keys = grow(this.keys, [rows, heads, KV_CACHE_STEP, dim], SLOTS, keys);
-    this.values = grow(this.values, [rows, heads, KV_CACHE_STEP, dim], SLOTS, values);
+    this.keys = grow(this.keys, keys);
+    this.values = grow(this.values, values);
   }
 
   /** [rows, 1, 1, slots first..end]: row r sees its own history and the slot being written, nothing else. */
