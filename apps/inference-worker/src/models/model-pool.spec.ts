@@ -1,14 +1,26 @@
 import { IpcHandlerError } from '@mlx-omni/ipc';
 import { ModelPool, type EvictionReason } from './model-pool';
 
-/** Models are their folder names; a folder's "size" is the number in its name. */
-function makePool({ budgetBytes = 100, idleTtlMs = 0 } = {}) {
+/**
+ * Models are their folder names; a folder's "size" is the number in its name. With `cacheBytes`, each
+ * loaded model also holds a cache of that many bytes, which the pool may release.
+ */
+function makePool({ budgetBytes = 100, idleTtlMs = 0, cacheBytes = 0 } = {}) {
   const loads: string[] = [];
   const evicted: Array<[string, EvictionReason]> = [];
+  const released: string[] = [];
+  const caches = new Map<string, number>();
   const pending = new Map<string, () => void>();
   const pool = new ModelPool<string>({
     budgetBytes,
     idleTtlMs,
+    ...(cacheBytes > 0 && {
+      runtimeBytesOf: (model: string) => caches.get(model) ?? cacheBytes,
+      releaseCaches: (model: string) => {
+        released.push(model);
+        caches.set(model, 0);
+      },
+    }),
     sizeOf: async (path) => Number(/\d+/.exec(path)![0]),
     load: async (id, path) => {
       loads.push(path);
@@ -22,7 +34,7 @@ function makePool({ budgetBytes = 100, idleTtlMs = 0 } = {}) {
     },
     onEvict: (id, reason) => evicted.push([id, reason]),
   });
-  return { pool, loads, evicted, finishLoad: (path: string) => pending.get(path)!() };
+  return { pool, loads, evicted, released, finishLoad: (path: string) => pending.get(path)!() };
 }
 
 const ids = (pool: ModelPool<string>) => pool.loaded().map((model) => model.id).sort();
@@ -69,6 +81,27 @@ describe('ModelPool', () => {
     await busy;
     await pool.use('big', '/big-40', async () => undefined);
     expect(evicted).toEqual([['idle', 'lru'], ['busy', 'lru']]);
+  });
+
+  it('releases prompt caches, least recently used model first and busy models too, before it unloads a model', async () => {
+    const { pool, evicted, released } = makePool({ cacheBytes: 20 });
+    await pool.use('old', '/old-30', async () => undefined);
+    let finish!: () => void;
+    const busy = pool.use('busy', '/busy-30', () => new Promise<void>((resolve) => (finish = resolve)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pool.status().usedBytes).toBe(100);
+
+    // The least recently used model's cache makes room; no model is unloaded for it.
+    await pool.use('new', '/new-20', async () => undefined);
+    expect(released).toEqual(['weights of /old-30']);
+    expect(evicted).toEqual([]);
+
+    // 120 in use with the new model's cache: releasing every cache (the busy model's too) leaves 80, so one idle model still goes.
+    await pool.use('more', '/more-30', async () => undefined);
+    expect(released).toEqual(['weights of /old-30', 'weights of /busy-30', 'weights of /new-20']);
+    expect(evicted).toEqual([['old', 'lru']]);
+    finish();
+    await busy;
   });
 
   it('unloads a model idle for the TTL, but not one in use or pinned', async () => {

@@ -13,6 +13,11 @@ export interface ModelPoolOptions<T> {
   sizeOf(path: string): Promise<number>;
   /** What a loaded model holds beyond its weights now (KV caches), counted in the budget with them. */
   runtimeBytesOf?(model: T): number;
+  /**
+   * Drops what a loaded model keeps only to answer faster (a prompt cache), in use or not. The pool
+   * asks for it before unloading any model: recomputing a prefix costs less than reloading weights.
+   */
+  releaseCaches?(model: T): void;
   /** A loaded chat model's batch, for status. */
   batchOf?(model: T): BatchStatus | undefined;
   onEvict?(id: string, reason: EvictionReason): void;
@@ -122,6 +127,7 @@ export class ModelPool<T> {
         503,
       );
     }
+    this.releaseCachesFor(sizeBytes);
     const idle = [...this.entries.values()].filter((entry) => this.evictable(entry)).sort((a, b) => a.recency - b.recency);
     const freeable = idle.reduce((sum, entry) => sum + this.footprint(entry), 0);
     if (this.usedBytes() - freeable + sizeBytes > budgetBytes) {
@@ -159,6 +165,21 @@ export class ModelPool<T> {
       () => this.entries.get(path) === entry && this.entries.delete(path),
     );
     return entry;
+  }
+
+  /** Releases loaded models' caches, least recently used model first, until `sizeBytes` more fit in the budget. */
+  private releaseCachesFor(sizeBytes: number): void {
+    const { budgetBytes, releaseCaches } = this.options;
+    if (releaseCaches === undefined) {
+      return;
+    }
+    const holding = [...this.entries.values()].filter((entry) => this.footprint(entry) > entry.sizeBytes).sort((a, b) => a.recency - b.recency);
+    for (const entry of holding) {
+      if (this.usedBytes() + sizeBytes <= budgetBytes) {
+        return;
+      }
+      releaseCaches(entry.model as T);
+    }
   }
 
   private leave(entry: Entry<T>): void {

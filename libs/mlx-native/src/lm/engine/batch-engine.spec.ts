@@ -163,6 +163,10 @@ describe.each(ARCHITECTURES)('batched decoding: %s', (modelType, id) => {
     // Another caller's identical prompt is not served from the first caller's entry.
     const otherCaller = await collect(engine.submit(request(next, greedy(), { caller: 'key-b' })).streams[0]);
     expect(otherCaller.cachedTokens).toBe(0);
+    // Released (the worker's model pool asks for it before unloading a model), the cache serves nothing until refilled.
+    expect(engine.releasePromptCache()).toBeGreaterThan(0);
+    expect(engine.stats.promptCacheBytes).toBe(0);
+    expect((await collect(engine.submit(request(next)).streams[0])).cachedTokens).toBe(0);
   });
 });
 

@@ -135,6 +135,13 @@ export class BatchEngine {
     };
   }
 
+  /** Empties the prompt cache (running rows keep their own caches); returns the bytes it held. */
+  releasePromptCache(): number {
+    const bytes = this.options.promptCache?.bytes ?? 0;
+    this.options.promptCache?.clear();
+    return bytes;
+  }
+
   /**
    * Queues a request. Invalid options and a prompt that does not fit throw here, before any work;
    * a fault of a later step ends the request's streams with that error.
