@@ -2,7 +2,9 @@
  * The decode products on the CPU backend, with and without the BLAS shim (libs/mlx-native/native/blas-shim):
  *   node dist/scripts/bench-matvec.js [--size 256m|100m] [--rounds 5] [--passes 3]
  * Times [B,K]·Wᵀ over every matrix of the bench fixture's shapes (so the bytes one decode step
- * reads), for B = 1, 2, 4, 8, 16 rows (concurrent streams), and prints ms per GB of weights.
+ * reads), for B = 1, 2, 4, 8, 16 rows (concurrent streams), and prints ms per GB of weights. Then
+ * attention's weighted sums of one decode step of 8 rows (per layer, probabilities [8, kvHeads,
+ * group, keys] · values [8, kvHeads, keys, headDim]) over 100 to 1,500 keys, in ms per step.
  * Single-threaded BLAS (OPENBLAS_NUM_THREADS=1) unless the environment sets it. The script
  * re-runs itself as children, with the shim preloaded and without, taking turns for a few passes
  * so that load from other processes hits both alike; each figure is a median.
@@ -13,6 +15,8 @@ import { BENCH_256M_FIXTURE_SPEC, BENCH_FIXTURE_SPEC } from '@mlx-omni/model-fix
 import { modelShapes } from './bench-shapes';
 
 const ROWS = [1, 2, 4, 8, 16];
+const KEY_COUNTS = [100, 300, 1000, 1500];
+const ATTENTION_ROWS = 8;
 const CHILD_FLAG = '--child';
 
 function argValue(name: string, fallback: string): string {
@@ -26,7 +30,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function measure(): Promise<void> {
   const { core: mx } = await import('@frost-beta/mlx');
   const spec = argValue('size', '256m') === '100m' ? BENCH_FIXTURE_SPEC : BENCH_256M_FIXTURE_SPEC;
-  const { matrices } = modelShapes(spec.config);
+  const { matrices, layers, heads, kvHeads, headDim } = modelShapes(spec.config);
   const rounds = Number(argValue('rounds', '5'));
   // Transposed views of [out, in] weights: the layout nn.Linear multiplies by.
   const weights = matrices.map(([o, i], k) => mx.random.uniform(-0.05, 0.05, [o, i], mx.float32, mx.random.key(k)).T);
@@ -49,12 +53,32 @@ async function measure(): Promise<void> {
     }
     result[rows] = median(times.slice(1)) / gigabytes;
   }
-  console.log(JSON.stringify({ gigabytes, msPerGb: result }));
+  const weightedSumsMs: Record<number, number> = {};
+  for (const keys of KEY_COUNTS) {
+    const probabilities = mx.softmax(mx.random.uniform(-1, 1, [ATTENTION_ROWS, kvHeads, heads / kvHeads, keys], mx.float32, mx.random.key(20_000)), -1);
+    const values = Array.from({ length: layers }, (_, layer) =>
+      mx.random.uniform(-1, 1, [ATTENTION_ROWS, kvHeads, keys, headDim], mx.float32, mx.random.key(30_000 + layer)),
+    );
+    mx.eval(probabilities, ...values);
+    const times: number[] = [];
+    for (let round = 0; round <= rounds; round++) {
+      const start = process.hrtime.bigint();
+      for (const layerValues of values) {
+        mx.eval(mx.matmul(probabilities, layerValues));
+      }
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      await new Promise<void>((done) => setImmediate(done));
+    }
+    weightedSumsMs[keys] = median(times.slice(1));
+  }
+  console.log(JSON.stringify({ gigabytes, msPerGb: result, weightedSumsMs }));
 }
 
 interface Measured {
   gigabytes: number;
   msPerGb: Record<number, number>;
+  /** Attention's weighted sums of one decode step of 8 rows, ms, by key count. */
+  weightedSumsMs: Record<number, number>;
 }
 
 function runChild(preload: string | undefined): Measured {
@@ -66,9 +90,15 @@ function runChild(preload: string | undefined): Measured {
   return JSON.parse(child.stdout.trim().split('\n').slice(-1)[0]) as Measured;
 }
 
-/** The median of each row count's figure over the passes. */
+/** The median of each figure over the passes. */
 function medianOf(passes: Measured[]): Measured {
-  return { gigabytes: passes[0].gigabytes, msPerGb: Object.fromEntries(ROWS.map((rows) => [rows, median(passes.map((pass) => pass.msPerGb[rows]))])) };
+  const medians = (counts: number[], figure: (pass: Measured) => Record<number, number>) =>
+    Object.fromEntries(counts.map((count) => [count, median(passes.map((pass) => figure(pass)[count]))]));
+  return {
+    gigabytes: passes[0].gigabytes,
+    msPerGb: medians(ROWS, (pass) => pass.msPerGb),
+    weightedSumsMs: medians(KEY_COUNTS, (pass) => pass.weightedSumsMs),
+  };
 }
 
 function compare(): void {
@@ -91,6 +121,14 @@ function compare(): void {
     const after = shimmed?.msPerGb[rows];
     const cells = after === undefined ? ['(no shim: not Linux or no C compiler)'] : [after.toFixed(1).padStart(15), `${(before / after).toFixed(2)}x`.padStart(10), (rows / (after / 1000)).toFixed(1).padStart(12)];
     console.log(`${String(rows).padStart(6)}   ${before.toFixed(1).padStart(17)}   ${cells.join('   ')}`);
+  }
+  console.log(`attention's weighted sums of one decode step of ${ATTENTION_ROWS} rows (every layer's probabilities · values), ms`);
+  console.log('  keys   plain sgemm ms   with shim ms   speed-up');
+  for (const keys of KEY_COUNTS) {
+    const before = plain.weightedSumsMs[keys];
+    const after = shimmed?.weightedSumsMs[keys];
+    const cells = after === undefined ? ['(no shim)'] : [after.toFixed(2).padStart(12), `${(before / after).toFixed(2)}x`.padStart(10)];
+    console.log(`${String(keys).padStart(6)}   ${before.toFixed(2).padStart(14)}   ${cells.join('   ')}`);
   }
 }
 

@@ -4,6 +4,7 @@ export interface Shapes {
   matrices: Array<[number, number]>;
   layers: number;
   heads: number;
+  kvHeads: number;
   headDim: number;
 }
 
@@ -22,6 +23,7 @@ export function modelShapes(config: Record<string, unknown>): Shapes {
     matrices: [...Array.from({ length: n('num_hidden_layers') }, () => layer).flat(), [n('vocab_size'), hidden]],
     layers: n('num_hidden_layers'),
     heads,
+    kvHeads: n('num_key_value_heads'),
     headDim,
   };
 }

@@ -45,9 +45,14 @@ const layouts = [
 ];
 // One row (decode), the kernel's row counts on both sides of its 4-row tiles and at and past its
 // limit, one column, weights whose row counts and lengths are not multiples of a tile or a vector,
-// products large enough to be split over threads, and prefill-sized products.
+// products large enough to be split over threads, attention's weighted sums of values (a few rows, many
+// keys, one head's width, and widths that are not a whole number of the kernel's column tiles), and
+// prefill-sized products.
 const shapes: Array<[number, number, number]> = [
   [1, 256, 300],
+  [4, 1500, 64],
+  [3, 2000, 72],
+  [7, 100, 40],
   [2, 256, 300],
   [3, 130, 301],
   [5, 300, 700],
