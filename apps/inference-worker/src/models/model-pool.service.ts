@@ -68,10 +68,13 @@ export class ModelPoolService implements OnApplicationBootstrap, OnApplicationSh
       },
       load: (id, path) => this.loadModel(id, path),
       runtimeBytesOf: (model) => (model.kind === 'chat' ? engineBytes(model.engine) : 0),
-      releaseCaches: (model) => {
-        if (model.kind === 'chat' && model.engine.releasePromptCache() > 0) {
-          this.logger.log({ model: model.id }, 'Prompt cache released to make room for another model');
-        }
+      caches: {
+        bytesOf: (model) => (model.kind === 'chat' ? model.engine.stats.promptCacheBytes : 0),
+        release: (model) => {
+          if (model.kind === 'chat' && model.engine.releasePromptCache() > 0) {
+            this.logger.log({ model: model.id }, 'Prompt cache released to make room for another model');
+          }
+        },
       },
       batchOf: (model) => (model.kind === 'chat' ? this.batchStatus(model.engine) : undefined),
       onEvict: (id, reason) => this.logger.log({ model: id, reason }, 'Model unloaded'),

@@ -16,9 +16,12 @@ function makePool({ budgetBytes = 100, idleTtlMs = 0, cacheBytes = 0 } = {}) {
     idleTtlMs,
     ...(cacheBytes > 0 && {
       runtimeBytesOf: (model: string) => caches.get(model) ?? cacheBytes,
-      releaseCaches: (model: string) => {
-        released.push(model);
-        caches.set(model, 0);
+      caches: {
+        bytesOf: (model: string) => caches.get(model) ?? cacheBytes,
+        release: (model: string) => {
+          released.push(model);
+          caches.set(model, 0);
+        },
       },
     }),
     sizeOf: async (path) => Number(/\d+/.exec(path)![0]),
@@ -99,6 +102,12 @@ describe('ModelPool', () => {
     // 120 in use with the new model's cache: releasing every cache (the busy model's too) leaves 80, so one idle model still goes.
     await pool.use('more', '/more-30', async () => undefined);
     expect(released).toEqual(['weights of /old-30', 'weights of /busy-30', 'weights of /new-20']);
+    expect(evicted).toEqual([['old', 'lru']]);
+
+    // When even that cannot make room beside the busy model, the 503 comes with nothing released or unloaded.
+    const releasedBefore = [...released];
+    expect(await failure(pool.use('big', '/big-80', async () => undefined))).toMatchObject({ status: 503, code: 'model_pool_full' });
+    expect(released).toEqual(releasedBefore);
     expect(evicted).toEqual([['old', 'lru']]);
     finish();
     await busy;

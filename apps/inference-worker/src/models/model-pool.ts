@@ -14,13 +14,20 @@ export interface ModelPoolOptions<T> {
   /** What a loaded model holds beyond its weights now (KV caches), counted in the budget with them. */
   runtimeBytesOf?(model: T): number;
   /**
-   * Drops what a loaded model keeps only to answer faster (a prompt cache), in use or not. The pool
-   * asks for it before unloading any model: recomputing a prefix costs less than reloading weights.
+   * What a loaded model keeps only to answer faster (a prompt cache; part of its runtime bytes), which
+   * it can drop in use or not. The pool drops caches before it unloads any model, since recomputing a
+   * prefix costs less than reloading weights, and only when that and unloading idle models make room.
    */
-  releaseCaches?(model: T): void;
+  caches?: ModelCaches<T>;
   /** A loaded chat model's batch, for status. */
   batchOf?(model: T): BatchStatus | undefined;
   onEvict?(id: string, reason: EvictionReason): void;
+}
+
+/** A loaded model's droppable caches: how many bytes they hold now, and dropping them all. */
+export interface ModelCaches<T> {
+  bytesOf(model: T): number;
+  release(model: T): void;
 }
 
 interface Entry<T> {
@@ -127,12 +134,13 @@ export class ModelPool<T> {
         503,
       );
     }
-    this.releaseCachesFor(sizeBytes);
     const idle = [...this.entries.values()].filter((entry) => this.evictable(entry)).sort((a, b) => a.recency - b.recency);
-    const freeable = idle.reduce((sum, entry) => sum + this.footprint(entry), 0);
+    const busyCaches = [...this.entries.values()].filter((entry) => !idle.includes(entry)).reduce((sum, entry) => sum + this.cacheBytes(entry), 0);
+    const freeable = idle.reduce((sum, entry) => sum + this.footprint(entry), 0) + busyCaches;
     if (this.usedBytes() - freeable + sizeBytes > budgetBytes) {
       throw busy(`Model ${id} does not fit in memory while the loaded models are busy; retry shortly`, 'model_pool_full', 503);
     }
+    this.releaseCachesFor(sizeBytes);
     for (const victim of idle) {
       if (this.usedBytes() + sizeBytes <= budgetBytes) {
         break;
@@ -169,17 +177,17 @@ export class ModelPool<T> {
 
   /** Releases loaded models' caches, least recently used model first, until `sizeBytes` more fit in the budget. */
   private releaseCachesFor(sizeBytes: number): void {
-    const { budgetBytes, releaseCaches } = this.options;
-    if (releaseCaches === undefined) {
-      return;
-    }
-    const holding = [...this.entries.values()].filter((entry) => this.footprint(entry) > entry.sizeBytes).sort((a, b) => a.recency - b.recency);
+    const holding = [...this.entries.values()].filter((entry) => this.cacheBytes(entry) > 0).sort((a, b) => a.recency - b.recency);
     for (const entry of holding) {
-      if (this.usedBytes() + sizeBytes <= budgetBytes) {
+      if (this.usedBytes() + sizeBytes <= this.options.budgetBytes) {
         return;
       }
-      releaseCaches(entry.model as T);
+      this.options.caches?.release(entry.model as T);
     }
+  }
+
+  private cacheBytes(entry: Entry<T>): number {
+    return entry.model === undefined ? 0 : (this.options.caches?.bytesOf(entry.model) ?? 0);
   }
 
   private leave(entry: Entry<T>): void {
