@@ -26,7 +26,23 @@ function argValue(name: string, fallback: string): string {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** In the child: ms per GB of weights for each row count, as one JSON line. */
+/**
+ * Median ms of `rounds` runs of `step` (after one unmeasured run). Each run's products are evaluated one
+ * after another, as a decode step runs them.
+ */
+async function medianStepMs(rounds: number, step: () => void): Promise<number> {
+  const times: number[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    const start = process.hrtime.bigint();
+    step();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    // Finalizers of the products' arrays run only when the event loop turns.
+    await new Promise<void>((done) => setImmediate(done));
+  }
+  return median(times.slice(1));
+}
+
+/** In the child: ms per GB of weights for each row count, and ms of the weighted sums for each key count, as one JSON line. */
 async function measure(): Promise<void> {
   const { core: mx } = await import('@frost-beta/mlx');
   const spec = argValue('size', '256m') === '100m' ? BENCH_FIXTURE_SPEC : BENCH_256M_FIXTURE_SPEC;
@@ -40,18 +56,8 @@ async function measure(): Promise<void> {
   for (const rows of ROWS) {
     const inputs = matrices.map(([, i], k) => mx.random.uniform(-1, 1, [rows, i], mx.float32, mx.random.key(10_000 + k)));
     mx.eval(...inputs);
-    const times: number[] = [];
-    for (let round = 0; round <= rounds; round++) {
-      const start = process.hrtime.bigint();
-      // One eval per product, as a decode step runs them: one after another.
-      for (let k = 0; k < weights.length; k++) {
-        mx.eval(mx.matmul(inputs[k], weights[k]));
-      }
-      times.push(Number(process.hrtime.bigint() - start) / 1e6);
-      // Finalizers of the products' arrays run only when the event loop turns.
-      await new Promise<void>((done) => setImmediate(done));
-    }
-    result[rows] = median(times.slice(1)) / gigabytes;
+    const stepMs = await medianStepMs(rounds, () => weights.forEach((weight, k) => mx.eval(mx.matmul(inputs[k], weight))));
+    result[rows] = stepMs / gigabytes;
   }
   const weightedSumsMs: Record<number, number> = {};
   for (const keys of KEY_COUNTS) {
@@ -60,16 +66,7 @@ async function measure(): Promise<void> {
       mx.random.uniform(-1, 1, [ATTENTION_ROWS, kvHeads, keys, headDim], mx.float32, mx.random.key(30_000 + layer)),
     );
     mx.eval(probabilities, ...values);
-    const times: number[] = [];
-    for (let round = 0; round <= rounds; round++) {
-      const start = process.hrtime.bigint();
-      for (const layerValues of values) {
-        mx.eval(mx.matmul(probabilities, layerValues));
-      }
-      times.push(Number(process.hrtime.bigint() - start) / 1e6);
-      await new Promise<void>((done) => setImmediate(done));
-    }
-    weightedSumsMs[keys] = median(times.slice(1));
+    weightedSumsMs[keys] = await medianStepMs(rounds, () => values.forEach((layerValues) => mx.eval(mx.matmul(probabilities, layerValues))));
   }
   console.log(JSON.stringify({ gigabytes, msPerGb: result, weightedSumsMs }));
 }
