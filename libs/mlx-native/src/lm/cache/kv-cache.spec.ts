@@ -57,6 +57,18 @@ describe('StandardKVCache', () => {
     expect(cache.offset).toBe(length);
   });
 
+  it('attends a chunk of several tokens to the written slots only, a single token to the whole buffer', () => {
+    const [, k, v] = randomQkv(12, 5);
+    const cache = new StandardKVCache();
+    const chunk = cache.update(k.index(all, all, mx.Slice(0, 11), all), v.index(all, all, mx.Slice(0, 11), all));
+    expect(chunk.keys.shape[2]).toBe(11);
+    expect(chunk.values.shape[2]).toBe(11);
+    expect(chunk.mask?.shape).toEqual([11, 11]);
+    const token = cache.update(k.index(all, all, mx.Slice(11, 12), all), v.index(all, all, mx.Slice(11, 12), all));
+    expect(token.keys.shape[2]).toBe(KV_CACHE_STEP);
+    expect(token.mask?.shape).toEqual([1, KV_CACHE_STEP]);
+  });
+
   it('grows past its preallocation step and keeps earlier keys', () => {
     const length = KV_CACHE_STEP + 9;
     const [q, k, v] = randomQkv(length, 2);

@@ -11,10 +11,14 @@ const all = mx.Slice();
  * Keys and values of every position seen so far, in preallocated buffers that grow in steps of
  * `KV_CACHE_STEP` and are written in place: decoding one token copies one token's worth.
  *
- * Attention gets the whole buffer, its unwritten tail hidden by the causal mask (those slots are
- * "future" positions), never a slice of it: a slice shares the buffer, and while its JS wrapper
- * waits for the garbage collector the next in-place write must copy the entire buffer instead
- * (measured: 2.3 ms per layer and tensor at 4096 positions, growing with the context).
+ * A decoded token's attention gets the whole buffer, its unwritten tail hidden by the causal mask
+ * (those slots are "future" positions), never a slice of it: a slice shares the buffer, and while its
+ * JS wrapper waits for the garbage collector the next in-place write must copy the entire buffer
+ * instead (measured: 2.3 ms per layer and tensor at 4096 positions, growing with the context).
+ * A chunk of several tokens (prefill) gets views of the written slots: over the whole buffer, a
+ * prompt of 35 tokens attended to 256 slots, and 7 such prompts prefilled together took 1.09 s
+ * instead of 0.95 s (~256M bench model). Copying the buffer once per chunk, if its views are still
+ * alive at the next write, costs less than that; the batch engine collects them after each chunk.
  */
 export class StandardKVCache implements ForkableKVCache {
   private keys: mx.array | undefined;
@@ -67,7 +71,15 @@ export class StandardKVCache implements ForkableKVCache {
     bufKeys.indexPut_([all, all, range, all], keys);
     bufValues.indexPut_([all, all, range, all], values);
     this.seen = start + length;
-    return { keys: bufKeys, values: bufValues, mask: attentionMask(start, length, 0, bufKeys.shape[2], keys.dtype) };
+    if (length === 1) {
+      return { keys: bufKeys, values: bufValues, mask: attentionMask(start, length, 0, bufKeys.shape[2], keys.dtype) };
+    }
+    const written = mx.Slice(0, this.seen);
+    return {
+      keys: bufKeys.index(all, all, written, all),
+      values: bufValues.index(all, all, written, all),
+      mask: attentionMask(start, length, 0, this.seen, keys.dtype),
+    };
   }
 
   private reserve(keys: mx.array, values: mx.array, needed: number): [mx.array, mx.array] {
