@@ -9,15 +9,19 @@
  * next), and a shared host is measured as it runs, not as it starts. Then:
  *
  * Concurrent streams. For each concurrency N, N greedy streaming chat completions with distinct
- * prompts of similar length, all sent at once, each asked for --tokens tokens.
+ * prompts of similar length, all sent at once, each asked for --tokens tokens: one such burst per
+ * level and round, the levels taking turns (1, 2, 4, 8, 16, 1, 2, ...) for --rounds rounds, so that a
+ * slow spell of a shared machine falls on all levels rather than on one.
  * - Aggregate decode tokens/s = (Σ completion tokens of the N streams − 1) / (t_last − t_first),
  *   where t_first is the earliest first token of any stream and t_last the latest last token of
  *   any stream. The one token subtracted is the one that opens the window, so with N = 1 this is
  *   that stream's decode rate. Prefills of streams that start late fall inside the window: this is
  *   what the server delivers while all N users wait, not a per-step figure.
+ * - A level's figure is the median of its rounds' aggregates.
  * - TTFT of a stream: from sending its request to its first content delta (prefill, queueing
- *   behind other streams, and HTTP included). p50 and p95 over the N streams, nearest rank.
- * - Target: aggregate(8) / aggregate(1) ≥ 4.
+ *   behind other streams, and HTTP included). p50 and p95 over the level's streams of all rounds,
+ *   nearest rank.
+ * - Target: aggregate(8) / aggregate(1) ≥ 4, the medians' ratio; each round's own ratio is printed too.
  *
  * Prompt reuse. A ~1,500-token conversation (a long system message that starts with a random
  * nonce, so the first send finds nothing cached, and a user message) is sent cold, then again
@@ -142,15 +146,15 @@ async function streamChat(client: OpenAI, model: string, messages: ChatCompletio
   };
 }
 
-interface ConcurrencyResult {
+/** One burst of concurrent streams. */
+interface Burst {
   streams: number;
   completionTokens: number;
   aggregateTps: number;
-  ttftP50Ms: number;
-  ttftP95Ms: number;
+  ttftsMs: number[];
 }
 
-async function concurrentStreams(client: OpenAI, model: string, streams: number, maxTokens: number): Promise<ConcurrencyResult> {
+async function concurrentStreams(client: OpenAI, model: string, streams: number, maxTokens: number): Promise<Burst> {
   // Its own tag per level and run: no stream's prompt was seen before, whatever the server caches.
   const tag = randomBytes(3).toString('hex');
   const runs = await Promise.all(
@@ -160,9 +164,17 @@ async function concurrentStreams(client: OpenAI, model: string, streams: number,
   );
   const completionTokens = runs.reduce((sum, run) => sum + run.completionTokens, 0);
   const windowS = (Math.max(...runs.map((run) => run.lastAt)) - Math.min(...runs.map((run) => run.firstAt))) / 1000;
-  const ttfts = runs.map((run) => run.ttftMs);
-  return { streams, completionTokens, aggregateTps: (completionTokens - 1) / windowS, ttftP50Ms: percentile(ttfts, 50), ttftP95Ms: percentile(ttfts, 95) };
+  return { streams, completionTokens, aggregateTps: (completionTokens - 1) / windowS, ttftsMs: runs.map((run) => run.ttftMs) };
 }
+
+/** One concurrency level over its rounds' bursts. */
+interface Level {
+  streams: number;
+  bursts: Burst[];
+}
+
+const levelTps = (level: Level) => median(level.bursts.map((burst) => burst.aggregateTps));
+const levelTtfts = (level: Level) => level.bursts.flatMap((burst) => burst.ttftsMs);
 
 function longSystemPrompt(nonce: string): string {
   const rules = Array.from(
@@ -254,7 +266,7 @@ function workerProcessEnvironment(pid: number | null): Array<[string, string]> |
 
 interface ModelReport {
   model: string;
-  levels: ConcurrencyResult[];
+  levels: Level[];
   reuse: ReuseRound[];
   rssLoadedBytes: number | null;
   rssEndBytes: number | null;
@@ -274,12 +286,14 @@ async function benchModel(hub: string, model: string, maxTokens: number, concurr
       const burst = await concurrentStreams(client, model, Math.max(...concurrency), maxTokens);
       console.error(`${model}: warm-up burst of ${burst.streams} streams → ${burst.aggregateTps.toFixed(1)} tokens/s (not counted)`);
     }
-    const levels: ConcurrencyResult[] = [];
-    for (const streams of concurrency) {
-      await settled(service.baseUrl, model);
-      const level = await concurrentStreams(client, model, streams, maxTokens);
-      console.error(`${model}: ${streams} streams → ${level.aggregateTps.toFixed(1)} tokens/s, TTFT p50 ${level.ttftP50Ms.toFixed(0)} ms`);
-      levels.push(level);
+    const levels: Level[] = concurrency.map((streams) => ({ streams, bursts: [] }));
+    for (let round = 0; round < rounds; round++) {
+      for (const level of levels) {
+        await settled(service.baseUrl, model);
+        const burst = await concurrentStreams(client, model, level.streams, maxTokens);
+        console.error(`${model}: round ${round + 1}, ${level.streams} streams → ${burst.aggregateTps.toFixed(1)} tokens/s, TTFT p50 ${percentile(burst.ttftsMs, 50).toFixed(0)} ms`);
+        level.bursts.push(burst);
+      }
     }
     const reuse: ReuseRound[] = [];
     for (let round = 0; round < rounds; round++) {
@@ -299,10 +313,15 @@ const mib = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 2 **
 const shortName = (model: string) => model.slice(model.indexOf('/') + 1);
 const table = (header: string[], rows: string[][]) => [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 
-function ratioOf(levels: ConcurrencyResult[], streams: number): string {
+/** The medians' ratio of `streams` streams to one, then each round's own ratio. */
+function ratioOf(levels: Level[], streams: number): string {
   const one = levels.find((level) => level.streams === 1);
   const many = levels.find((level) => level.streams === streams);
-  return one && many ? `${(many.aggregateTps / one.aggregateTps).toFixed(2)}x` : 'n/a';
+  if (!one || !many) {
+    return 'n/a';
+  }
+  const perRound = many.bursts.map((burst, round) => `${(burst.aggregateTps / one.bursts[round].aggregateTps).toFixed(2)}x`);
+  return `${(levelTps(many) / levelTps(one)).toFixed(2)}x${perRound.length > 1 ? ` (rounds: ${perRound.join(', ')})` : ''}`;
 }
 
 /** The values one field took over the rounds, joined when they differ. */
@@ -323,15 +342,16 @@ function printReport(reports: ModelReport[], maxTokens: number, rounds: number, 
   lines.push('');
   lines.push(
     table(
-      ['model', 'streams', 'aggregate decode tokens/s', 'TTFT p50 (ms)', 'TTFT p95 (ms)', 'completion tokens'],
+      ['model', 'streams', 'aggregate decode tokens/s (median)', 'rounds', 'TTFT p50 (ms)', 'TTFT p95 (ms)', 'completion tokens per round'],
       reports.flatMap((report) =>
         report.levels.map((level) => [
           shortName(report.model),
           String(level.streams),
-          level.aggregateTps.toFixed(1),
-          level.ttftP50Ms.toFixed(0),
-          level.ttftP95Ms.toFixed(0),
-          String(level.completionTokens),
+          levelTps(level).toFixed(1),
+          level.bursts.map((burst) => burst.aggregateTps.toFixed(1)).join(', '),
+          percentile(levelTtfts(level), 50).toFixed(0),
+          percentile(levelTtfts(level), 95).toFixed(0),
+          distinct(level.bursts.map((burst) => burst.completionTokens)),
         ]),
       ),
     ),
@@ -360,7 +380,9 @@ function printReport(reports: ModelReport[], maxTokens: number, rounds: number, 
     ),
   );
   lines.push('');
-  lines.push(`Targets: aggregate 8 / 1 streams ≥ 4x; repeat / cold and new message / cold ≤ 0.3x (TTFT: median over ${rounds} round${rounds === 1 ? '' : 's'}, each with a fresh nonce).`);
+  lines.push(
+    `Targets: aggregate 8 / 1 streams ≥ 4x; repeat / cold and new message / cold ≤ 0.3x (medians over ${rounds} round${rounds === 1 ? '' : 's'}; prompts with a fresh nonce or tag each round).`,
+  );
   console.log(lines.join('\n'));
 }
 
